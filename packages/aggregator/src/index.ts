@@ -1,0 +1,1 @@
+export { Aggregator } from './aggregator.js';

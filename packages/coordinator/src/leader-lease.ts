@@ -1,0 +1,84 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger, Redis, RedisKeys } from '@watched/core';
+import { errorMessage } from '@watched/core';
+import { ACQUIRE, RELEASE, RENEW } from './lease-scripts.js';
+
+export interface LeaderLeaseOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  /** Unique per process, e.g. `hostname:pid:random`. */
+  nodeId: string;
+  ttlMs: number;
+  logger: Logger;
+  /** The highest term known elsewhere (MySQL), so terms never go back after a Redis restart. */
+  termFloor?: () => Promise<number>;
+}
+
+/**
+ * A Redis lease with a fencing token. The holder counts itself leader only
+ * until `sent + ttl - margin` on the monotonic clock, where `sent` is when
+ * its last successful acquire/renew was *sent*: if renewals fail it stops
+ * acting before the key can expire and another node take over.
+ */
+export class LeaderLease {
+  private value?: string;
+  private currentTerm = 0;
+  private validUntil = 0;
+  private readonly marginMs: number;
+
+  constructor(private readonly options: LeaderLeaseOptions) {
+    this.marginMs = Math.max(200, Math.floor(options.ttlMs / 5));
+  }
+
+  /** The fencing token of the current term (0 when never leader). */
+  get term(): number {
+    return this.currentTerm;
+  }
+
+  isLeader(now = performance.now()): boolean {
+    return this.value !== undefined && now < this.validUntil;
+  }
+
+  /** Acquires when free, renews when held. Returns whether this node leads now. */
+  async refresh(): Promise<boolean> {
+    const sent = performance.now();
+    const { redis, keys, ttlMs, nodeId, logger } = this.options;
+    try {
+      if (this.value !== undefined) {
+        const renewed = await redis.eval(RENEW, 1, keys.leaderLease, this.value, ttlMs);
+        if (renewed === 1) {
+          this.validUntil = sent + ttlMs - this.marginMs;
+          return true;
+        }
+        logger.warn(`lost leadership of term ${this.currentTerm}`);
+        this.value = undefined;
+      }
+      const floor = (await this.options.termFloor?.()) ?? 0;
+      const term = Number(await redis.eval(ACQUIRE, 2, keys.leaderLease, keys.leaderTerm, nodeId, ttlMs, floor));
+      if (term > 0) {
+        this.value = `${nodeId}:${term}`;
+        this.currentTerm = term;
+        this.validUntil = sent + ttlMs - this.marginMs;
+        logger.info(`became leader`, { term });
+        return true;
+      }
+      return false;
+    } catch (err) {
+      logger.warn(`lease refresh failed: ${errorMessage(err)}`);
+      return this.isLeader();
+    }
+  }
+
+  /** Gives the lease up at once so a standby takes over without waiting for the TTL. */
+  async release(): Promise<void> {
+    if (this.value === undefined) return;
+    const value = this.value;
+    this.value = undefined;
+    this.validUntil = 0;
+    try {
+      await this.options.redis.eval(RELEASE, 1, this.options.keys.leaderLease, value);
+    } catch (err) {
+      this.options.logger.warn(`lease release failed: ${errorMessage(err)}`);
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import type { Pool, ResultSetHeader, RowDataPacket } from './mysql.js';
+
+/** An agent registration as `watched agents` shows it, with its polling state. */
+export interface RegisteredAgent {
+  id: number;
+  host: string;
+  port: number;
+  /** Poll interval in seconds (`pool_freq`). */
+  frequency: number;
+  useSsl: boolean;
+  lastPoll: number | null;
+  lastOk: number | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+}
+
+export interface NewAgent {
+  host: string;
+  port?: number;
+  frequency?: number;
+  useSsl?: boolean;
+}
+
+export const DEFAULT_AGENT_PORT = 9080;
+export const DEFAULT_AGENT_FREQUENCY_S = 300;
+
+/** Hostnames, IPv4 and IPv6 literals; nothing that could smuggle a path or credentials into a URL. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*|[0-9A-Fa-f:.]+)$/;
+
+export function validateAgent(agent: NewAgent): Required<NewAgent> {
+  const host = agent.host.trim();
+  if (!HOST.test(host) || host.length > 253) throw new Error(`invalid agent host ${JSON.stringify(agent.host)}`);
+  const port = agent.port ?? DEFAULT_AGENT_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid agent port ${agent.port}`);
+  const frequency = agent.frequency ?? DEFAULT_AGENT_FREQUENCY_S;
+  if (!Number.isInteger(frequency) || frequency < 1 || frequency > 86_400) {
+    throw new Error(`invalid poll frequency ${agent.frequency} (1 to 86400 seconds)`);
+  }
+  return { host, port, frequency, useSsl: agent.useSsl ?? false };
+}
+
+/** `c$agents` administration, as the CLI and `watched up` do it (the web front writes the same table). */
+export class AgentRegistry {
+  constructor(private readonly pool: Pool) {}
+
+  /** Registers agents; those already registered (same host and port) are left as they are. Returns how many were new. */
+  async add(agents: NewAgent[]): Promise<number> {
+    if (agents.length === 0) return 0;
+    const rows = agents.map(validateAgent).map((a) => [a.host, a.port, a.frequency, a.useSsl ? 1 : 0]);
+    let added = 0;
+    for (let i = 0; i < rows.length; i += 1000) {
+      const [result] = await this.pool.query<ResultSetHeader>(
+        'INSERT IGNORE INTO `c$agents` (host, port, pool_freq, use_ssl) VALUES ?',
+        [rows.slice(i, i + 1000)],
+      );
+      added += result.affectedRows;
+    }
+    return added;
+  }
+
+  async list(): Promise<RegisteredAgent[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT a.id, a.host, a.port, a.pool_freq, a.use_ssl, s.last_poll, s.last_ok, s.consecutive_failures, s.last_error ' +
+        'FROM `c$agents` a LEFT JOIN `agt$state` s ON s.agt_id = a.id ORDER BY a.id',
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      host: String(r.host),
+      port: Number(r.port),
+      frequency: Number(r.pool_freq ?? DEFAULT_AGENT_FREQUENCY_S),
+      useSsl: Boolean(r.use_ssl),
+      lastPoll: r.last_poll === null ? null : Number(r.last_poll),
+      lastOk: r.last_ok === null ? null : Number(r.last_ok),
+      consecutiveFailures: Number(r.consecutive_failures ?? 0),
+      lastError: r.last_error ?? null,
+    }));
+  }
+
+  /** Removes by host (every port) or host and port; returns how many rows went. */
+  async remove(host: string, port?: number): Promise<number> {
+    const [result] = await this.pool.query<ResultSetHeader>(
+      port === undefined ? 'DELETE FROM `c$agents` WHERE host = ?' : 'DELETE FROM `c$agents` WHERE host = ? AND port = ?',
+      port === undefined ? [host] : [host, port],
+    );
+    return result.affectedRows;
+  }
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { url } from './option-types.js';
+
+/** Options every role shares: where MySQL and Redis are, the key namespace, logging. */
+export const baseOptionsShape = {
+  /** MySQL/MariaDB connection URL; the database is created by `watched migrate` if missing. */
+  mysqlUrl: url('mysql://root@127.0.0.1:3306/watched', ['mysql']).describe('MySQL/MariaDB URL, mysql://user:password@host:port/database'),
+  /** Redis connection URL (redis:// or rediss://). */
+  redisUrl: url('redis://127.0.0.1:6379', ['redis', 'rediss']).describe('Redis URL, redis:// or rediss://'),
+  /** Namespace of every Redis key and BullMQ queue, so installations can share a Redis. */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1-64)')
+    .default('watched').describe('namespace of every Redis key and BullMQ queue'),
+  logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('error, warn, info or debug'),
+  /** `pretty` for a terminal, `json` for log collectors; default by whether stdout is a TTY. */
+  logFormat: z.enum(['json', 'pretty']).optional().describe('json or pretty (default: pretty on a terminal, json otherwise)'),
+  /** Folder of the numbered SQL migrations; default: the repository's migrations/. */
+  migrationsDir: z.string().optional().describe('folder of the numbered SQL migrations'),
+};
+
+export const BaseOptionsSchema = z.object(baseOptionsShape);
+export type BaseOptions = z.output<typeof BaseOptionsSchema>;

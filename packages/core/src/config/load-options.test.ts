@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { baseOptionsShape } from './base-options.js';
+import { envName, loadOptions } from './load-options.js';
+import { duration, integer } from './option-types.js';
+
+const Schema = z.object({ ...baseOptionsShape, groupSize: integer(50, 1), leaseTtl: duration('10s') });
+
+function configFile(text: string, ext = 'yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'watched-config-'));
+  const path = join(dir, `watched.${ext}`);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('loadOptions', () => {
+  it('fills every default', () => {
+    const options = loadOptions(Schema, {});
+    expect(options.mysqlUrl).toBe('mysql://root@127.0.0.1:3306/watched');
+    expect(options.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(options.prefix).toBe('watched');
+    expect(options.groupSize).toBe(50);
+    expect(options.leaseTtl).toBe(10_000);
+  });
+
+  it('layers file < env < flags', () => {
+    const file = configFile('prefix: from-file\ngroup-size: 7\nlease-ttl: 3s\n');
+    const env = { WATCHED_PREFIX: 'from-env', WATCHED_GROUP_SIZE: '9' };
+    const fromFile = loadOptions(Schema, { configFile: file });
+    expect([fromFile.prefix, fromFile.groupSize, fromFile.leaseTtl]).toEqual(['from-file', 7, 3000]);
+    const fromEnv = loadOptions(Schema, { configFile: file, env });
+    expect([fromEnv.prefix, fromEnv.groupSize]).toEqual(['from-env', 9]);
+    const fromFlags = loadOptions(Schema, { configFile: file, env, flags: { prefix: 'from-flag', groupSize: undefined } });
+    expect([fromFlags.prefix, fromFlags.groupSize]).toEqual(['from-flag', 9]);
+  });
+
+  it('reads JSON config files', () => {
+    const file = configFile('{"mysqlUrl": "mysql://u:p@db:3307/w"}', 'json');
+    expect(loadOptions(Schema, { configFile: file }).mysqlUrl).toBe('mysql://u:p@db:3307/w');
+  });
+
+  it('names the bad field and where its value came from', () => {
+    expect(() => loadOptions(Schema, { env: { WATCHED_GROUP_SIZE: 'many' } })).toThrow(/groupSize.*WATCHED_GROUP_SIZE/);
+    expect(() => loadOptions(Schema, { flags: { redisUrl: 'http://x' } })).toThrow(/redisUrl.*redis.*--redis-url/);
+    expect(() => loadOptions(Schema, { flags: { leaseTtl: 'soon' } })).toThrow(/leaseTtl.*duration/);
+    const error = (() => {
+      try {
+        loadOptions(Schema, { flags: { prefix: 'a b' } });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).field).toBe('prefix');
+  });
+
+  it('refuses unknown keys in a config file (typos must not pass silently)', () => {
+    const file = configFile('mysql_ulr: mysql://x/y\n');
+    expect(() => loadOptions(Schema, { configFile: file })).toThrow(/mysqlUlr.*unknown option/);
+  });
+
+  it('maps option names to WATCHED_ variables', () => {
+    expect(envName('mysqlUrl')).toBe('WATCHED_MYSQL_URL');
+    expect(envName('agentMaxResponseBytes')).toBe('WATCHED_AGENT_MAX_RESPONSE_BYTES');
+  });
+});

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+/** Where each layer of options comes from; later layers win. */
+export interface OptionSources {
+  /** Path of a YAML or JSON config file (keys in camelCase or kebab-case). */
+  configFile?: string;
+  /** Environment, read as `WATCHED_<SNAKE_CASE_KEY>`. */
+  env?: NodeJS.ProcessEnv;
+  /** Command-line flags already parsed (camelCase keys; undefined means not given). */
+  flags?: Record<string, unknown>;
+}
+
+export const ENV_PREFIX = 'WATCHED_';
+
+/** `mysqlUrl` -> `WATCHED_MYSQL_URL`. */
+export function envName(key: string): string {
+  return ENV_PREFIX + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** `mysql-url` -> `mysqlUrl`. */
+function camelCase(key: string): string {
+  return key.replace(/[-_]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('config', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text); // YAML is a superset of JSON
+  } catch (err) {
+    throw new ConfigError('config', `${path} is not valid YAML/JSON: ${(err as Error).message}`);
+  }
+  if (parsed == null) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError('config', `${path} must hold a mapping of option names to values`);
+  }
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [camelCase(k), v]));
+}
+
+/**
+ * Merges defaults < config file < environment < flags and validates the result
+ * once against `schema`. Errors name the field and where its value came from.
+ */
+export function loadOptions<S extends z.ZodObject>(schema: S, sources: OptionSources = {}): z.output<S> {
+  const keys = Object.keys(schema.shape);
+  const origin = new Map<string, string>();
+  const merged: Record<string, unknown> = {};
+
+  if (sources.configFile) {
+    const fromFile = readConfigFile(sources.configFile);
+    for (const [key, value] of Object.entries(fromFile)) {
+      if (!keys.includes(key)) throw new ConfigError(key, `unknown option in ${sources.configFile}`);
+      merged[key] = value;
+      origin.set(key, sources.configFile);
+    }
+  }
+  const env = sources.env ?? {};
+  for (const key of keys) {
+    const value = env[envName(key)];
+    if (value !== undefined && value !== '') {
+      merged[key] = value;
+      origin.set(key, envName(key));
+    }
+  }
+  for (const [key, value] of Object.entries(sources.flags ?? {})) {
+    if (value !== undefined && keys.includes(key)) {
+      merged[key] = value;
+      origin.set(key, `--${key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`);
+    }
+  }
+
+  const result = schema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue.path.map(String).join('.') || 'options';
+    const from = origin.get(String(issue.path[0]));
+    throw new ConfigError(field, issue.message + (from ? ` (from ${from})` : ''));
+  }
+  return result.data;
+}

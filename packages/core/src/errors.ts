@@ -1,0 +1,45 @@
+/** Shared error classes: every package throws these so callers can tell causes apart. */
+
+/** A configuration value is missing or invalid; `field` names the offending option. */
+export class ConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`invalid option ${field}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A method was called in a lifecycle state that does not allow it. */
+export class IllegalStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IllegalStateError';
+  }
+}
+
+/** A migration could not be applied or the ledger disagrees with the files. */
+export class MigrationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MigrationError';
+  }
+}
+
+/** An identifier coming from an agent cannot be used as a MySQL name. */
+export class InvalidIdentifierError extends Error {
+  constructor(
+    readonly identifier: string,
+    readonly kind: string,
+  ) {
+    super(`invalid ${kind} name ${JSON.stringify(identifier.slice(0, 80))}`);
+    this.name = 'InvalidIdentifierError';
+  }
+}
+
+/** Returns a short message of any thrown value, for logs. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,31 @@
+/**
+ * The only place where Redis key and queue names are built from the prefix,
+ * so that two installations (or two test files) never share a key.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) {
+      throw new Error(`invalid Redis prefix ${JSON.stringify(prefix)}`);
+    }
+  }
+
+  /** BullMQ's own prefix: every queue key lives under `<prefix>:bull:`. */
+  get bullPrefix(): string {
+    return `${this.prefix}:bull`;
+  }
+
+  /** The leader lease of the coordinator. */
+  get leaderLease(): string {
+    return `${this.prefix}:leader`;
+  }
+
+  /** Monotonic term counter behind the leader's fencing token. */
+  get leaderTerm(): string {
+    return `${this.prefix}:leader:term`;
+  }
+
+  /** Counters shown by `watched up` and `watched status`. */
+  get stats(): string {
+    return `${this.prefix}:stats`;
+  }
+}

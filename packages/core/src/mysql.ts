@@ -1,0 +1,102 @@
+import mysql from 'mysql2/promise';
+
+export type Pool = mysql.Pool;
+export type PoolConnection = mysql.PoolConnection;
+export type Connection = mysql.Connection;
+export type RowDataPacket = mysql.RowDataPacket;
+export type ResultSetHeader = mysql.ResultSetHeader;
+
+export interface MysqlPoolOptions {
+  /** Connections in the pool (a worker needs about its concurrency). */
+  connectionLimit?: number;
+  /** Allow several statements in one query (migrations only). */
+  multipleStatements?: boolean;
+}
+
+/**
+ * The session settings every connection needs: the web front's SQL (and
+ * upstream's views) break under ONLY_FULL_GROUP_BY and ANSI_QUOTES, and all
+ * epoch-ms arithmetic is done on DOUBLEs.
+ */
+const SESSION_SQL_MODE = "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'";
+
+/** Splits a mysql:// URL into connection settings (database may be absent). */
+export function parseMysqlUrl(url: string): mysql.ConnectionOptions & { database?: string } {
+  const u = new URL(url);
+  if (u.protocol !== 'mysql:') throw new Error(`not a mysql:// URL: ${u.protocol}`);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined;
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password || ''),
+    database,
+  };
+}
+
+/** The database name of a URL, required by every role but migrate. */
+export function mysqlDatabaseName(url: string): string {
+  const { database } = parseMysqlUrl(url);
+  if (!database) throw new Error(`the MySQL URL names no database: ${redactUrl(url)}`);
+  return database;
+}
+
+/** The URL with its password hidden, for logs and status output. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+export function createMysqlPool(url: string, options: MysqlPoolOptions = {}): Pool {
+  const pool = mysql.createPool({
+    ...parseMysqlUrl(url),
+    connectionLimit: options.connectionLimit ?? 10,
+    multipleStatements: options.multipleStatements ?? false,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    dateStrings: true,
+    enableKeepAlive: true,
+    waitForConnections: true,
+    // Bounded so a dead database surfaces as an error instead of a silent wait.
+    connectTimeout: 10_000,
+  });
+  // mysql2 emits 'connection' on the callback pool underneath the promise wrapper.
+  pool.pool.on('connection', (conn) => {
+    conn.query(SESSION_SQL_MODE);
+  });
+  return pool;
+}
+
+/** Opens one connection (no pool), e.g. to create a database before pooling. */
+export async function createMysqlConnection(url: string, options: MysqlPoolOptions = {}): Promise<Connection> {
+  const conn = await mysql.createConnection({
+    ...parseMysqlUrl(url),
+    multipleStatements: options.multipleStatements ?? false,
+    supportBigNumbers: true,
+    dateStrings: true,
+    connectTimeout: 10_000,
+  });
+  await conn.query(SESSION_SQL_MODE);
+  return conn;
+}
+
+/** Runs `work` in a transaction on a pooled connection, rolling back on error. */
+export async function withTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    const result = await work(conn);
+    await conn.commit();
+    return result;
+  } catch (err) {
+    await conn.rollback().catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
+}

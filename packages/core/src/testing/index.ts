@@ -1,0 +1,1 @@
+export { createTestEnvironment, deleteKeys, type TestEnvironment, type TestEnvironmentOptions } from './test-environment.js';

@@ -1,0 +1,129 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import got, { type Got, RequestError } from 'got';
+
+/** An agent as registered in `c$agents`. */
+export interface AgentRecord {
+  id: number;
+  host: string;
+  port: number;
+  useSsl: boolean;
+  /** Poll interval in seconds (`pool_freq`). */
+  pollFrequency: number;
+}
+
+export interface AgentClientOptions {
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  maxResponseBytes: number;
+}
+
+/** Why a call to an agent failed, in words an operator can act on. */
+export class AgentCallError extends Error {
+  constructor(
+    readonly agent: AgentRecord,
+    readonly reason: 'refused' | 'timeout' | 'http' | 'too-large' | 'bad-payload' | 'network',
+    detail: string,
+  ) {
+    super(`agent ${agent.host}:${agent.port}: ${reason}: ${detail}`);
+    this.name = 'AgentCallError';
+  }
+}
+
+export function agentBaseUrl(agent: AgentRecord): string {
+  const host = agent.host.includes(':') ? `[${agent.host}]` : agent.host;
+  return `${agent.useSsl ? 'https' : 'http'}://${host}:${agent.port}`;
+}
+
+/**
+ * HTTP access to watched.agent: keep-alive connections, a connect and a total
+ * timeout, a body-size cap, no retries (the next poll is the retry).
+ */
+export class AgentClient {
+  private readonly http: Got;
+  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4, scheduling: 'lifo' });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4, scheduling: 'lifo' });
+
+  constructor(private readonly options: AgentClientOptions) {
+    this.http = got.extend({
+      retry: { limit: 0 },
+      timeout: { connect: options.connectTimeoutMs, request: options.timeoutMs },
+      agent: { http: this.httpAgent, https: this.httpsAgent },
+      followRedirect: false,
+      throwHttpErrors: false,
+      decompress: true,
+      headers: { 'user-agent': 'watched', accept: 'application/json' },
+    });
+  }
+
+  /** GET /api/swagger.json, parsed. */
+  fetchDiscovery(agent: AgentRecord): Promise<unknown> {
+    return this.getJson(agent, '/api/swagger.json');
+  }
+
+  /** GET /all, with `since` when a cursor exists. */
+  fetchAll(agent: AgentRecord, since: number | undefined): Promise<unknown> {
+    return this.getJson(agent, since === undefined ? '/all' : `/all?since=${formatSince(since)}`);
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private async getJson(agent: AgentRecord, path: string): Promise<unknown> {
+    const max = this.options.maxResponseBytes;
+    const request = this.http.get(agentBaseUrl(agent) + path);
+    let tooLarge = false;
+    request.on('downloadProgress', (progress: { transferred: number; total?: number }) => {
+      if (!tooLarge && (progress.transferred > max || (progress.total ?? 0) > max)) {
+        tooLarge = true;
+        request.cancel();
+      }
+    });
+    let body: string;
+    let status: number;
+    try {
+      const response = await request;
+      body = response.body;
+      status = response.statusCode;
+    } catch (err) {
+      if (tooLarge) throw new AgentCallError(agent, 'too-large', `${path} is larger than ${max} bytes`);
+      throw classify(agent, path, err);
+    }
+    if (status !== 200) {
+      throw new AgentCallError(agent, 'http', `${path} answered HTTP ${status}: ${snippet(body)}`);
+    }
+    try {
+      return JSON.parse(body);
+    } catch (err) {
+      throw new AgentCallError(agent, 'bad-payload', `${path} is not valid JSON (${(err as Error).message})`);
+    }
+  }
+}
+
+/** `since` goes out as digits and one dot, the only form the agent accepts. */
+export function formatSince(since: number): string {
+  const text = String(since);
+  if (/^\d+(\.\d+)?$/.test(text)) return text; // full precision: the bound must not move
+  return Math.max(0, since).toFixed(6);
+}
+
+function snippet(body: string): string {
+  return JSON.stringify(body.replace(/\s+/g, ' ').slice(0, 120));
+}
+
+function classify(agent: AgentRecord, path: string, err: unknown): AgentCallError {
+  if (err instanceof RequestError) {
+    const code = err.code;
+    if (code === 'ECONNREFUSED') return new AgentCallError(agent, 'refused', `${path}: connection refused`);
+    if (code === 'ETIMEDOUT' || err.name === 'TimeoutError') {
+      return new AgentCallError(agent, 'timeout', `${path}: ${err.message}`);
+    }
+    if (err.name === 'ParseError' || code === 'ERR_BODY_PARSE_FAILURE') {
+      return new AgentCallError(agent, 'bad-payload', `${path}: ${err.message}`);
+    }
+    return new AgentCallError(agent, 'network', `${path}: ${code ?? ''} ${err.message}`.trim());
+  }
+  return new AgentCallError(agent, 'network', `${path}: ${(err as Error)?.message ?? String(err)}`);
+}

@@ -1,0 +1,36 @@
+import type { AgentCatalog } from './ingest/catalog.js';
+
+interface Entry {
+  catalog: AgentCatalog;
+  fetchedAt: number;
+}
+
+/**
+ * Discovery documents per agent, trusted for `refreshMs`. Workers are
+ * stateless: a miss just means one more `/api/swagger.json` call.
+ */
+export class DiscoveryCache {
+  private readonly entries = new Map<number, Entry>();
+
+  constructor(private readonly refreshMs: number) {}
+
+  get(agentId: number, now = Date.now()): AgentCatalog | undefined {
+    const entry = this.entries.get(agentId);
+    if (!entry || now - entry.fetchedAt >= this.refreshMs) return undefined;
+    return entry.catalog;
+  }
+
+  /** Age of the cached document, or Infinity. */
+  ageMs(agentId: number, now = Date.now()): number {
+    const entry = this.entries.get(agentId);
+    return entry ? now - entry.fetchedAt : Number.POSITIVE_INFINITY;
+  }
+
+  set(agentId: number, catalog: AgentCatalog, now = Date.now()): void {
+    this.entries.set(agentId, { catalog, fetchedAt: now });
+  }
+
+  delete(agentId: number): void {
+    this.entries.delete(agentId);
+  }
+}

@@ -1,0 +1,138 @@
+import { isValidIdentifier } from '@watched/core';
+
+/** A data type (a `d$<name>` table) and its numeric columns. */
+export interface DataTypeSpec {
+  name: string;
+  /** host types are keyed by host_id, service types by serv_id. */
+  owner: 'host' | 'service';
+  properties: string[];
+}
+
+/** One `/history` path of the discovery document. */
+export interface ResourceSpec {
+  scope: 'system' | 'service';
+  /** Service id for service resources. */
+  service?: string;
+  collector: string;
+  resource: string;
+  /** `collector/resource`, as upstream names it. */
+  name: string;
+  dataType: string;
+  /** `x-host` of the path. */
+  host: string;
+}
+
+/** What one agent offers, read from its `/api/swagger.json`. */
+export interface AgentCatalog {
+  types: Map<string, DataTypeSpec>;
+  /** Keyed by `resourceKey()`. */
+  resources: Map<string, ResourceSpec>;
+  /** Names refused (invalid identifiers, malformed paths), for the agent's error record. */
+  problems: string[];
+}
+
+/** Longest collector/resource/service name kept (they are stored as values, not identifiers). */
+const MAX_NAME = 255;
+
+export function resourceKey(scope: 'system' | 'service', collector: string, resource: string, service?: string): string {
+  return scope === 'system' ? `system/${collector}/${resource}` : `service/${service}/${collector}/${resource}`;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function definitionName(ref: unknown): string | undefined {
+  if (typeof ref !== 'string') return undefined;
+  const name = ref.split('/').at(-1);
+  return name || undefined;
+}
+
+function readDataType(name: string, definition: unknown, problems: string[]): DataTypeSpec | undefined {
+  if (!isObject(definition)) return undefined;
+  const flag = definition['x-isService'];
+  if (flag === false) return undefined; // the agent's own payloads (status, logs): not data tables
+  if (!isValidIdentifier(name)) {
+    problems.push(`data type ${JSON.stringify(name.slice(0, 80))} is not a valid name`);
+    return undefined;
+  }
+  const properties: string[] = [];
+  const seen = new Set<string>(); // MySQL column names are case-insensitive
+  const declared = isObject(definition.properties) ? definition.properties : {};
+  for (const [prop, schema] of Object.entries(declared)) {
+    if (prop === 'timestamp') continue;
+    if (!isObject(schema) || (schema.type !== 'number' && schema.type !== 'integer')) continue;
+    if (!isValidIdentifier(prop) || prop.toLowerCase() === 'host_id' || prop.toLowerCase() === 'serv_id' || prop.toLowerCase() === 'res_id') {
+      problems.push(`property ${JSON.stringify(prop.slice(0, 80))} of ${name} is not a valid name`);
+      continue;
+    }
+    if (seen.has(prop.toLowerCase())) {
+      problems.push(`property ${prop} of ${name} is declared twice (names are case-insensitive)`);
+      continue;
+    }
+    seen.add(prop.toLowerCase());
+    properties.push(prop);
+  }
+  return { name, owner: flag === true ? 'service' : 'host', properties };
+}
+
+/**
+ * Reads a Swagger document into a catalog. Never throws on content: what is
+ * malformed or hostile is listed in `problems` and the rest is kept.
+ */
+export function parseCatalog(document: unknown): AgentCatalog {
+  const catalog: AgentCatalog = { types: new Map(), resources: new Map(), problems: [] };
+  if (!isObject(document)) {
+    catalog.problems.push('discovery document is not a JSON object');
+    return catalog;
+  }
+  const definitions = isObject(document.definitions) ? document.definitions : {};
+  const paths = isObject(document.paths) ? document.paths : {};
+
+  for (const [path, item] of Object.entries(paths)) {
+    if (!path.endsWith('/history') || !isObject(item)) continue;
+    const segments = path.split('/').filter(Boolean);
+    let spec: Omit<ResourceSpec, 'dataType' | 'host'> | undefined;
+    if (segments[0] === 'system' && segments.length === 4) {
+      spec = { scope: 'system', collector: segments[1], resource: segments[2], name: `${segments[1]}/${segments[2]}` };
+    } else if (segments[0] === 'service' && segments.length === 5) {
+      spec = {
+        scope: 'service',
+        service: segments[1],
+        collector: segments[2],
+        resource: segments[3],
+        name: `${segments[2]}/${segments[3]}`,
+      };
+    }
+    if (!spec || [spec.collector, spec.resource, spec.service ?? 'x'].some((s) => s.length > MAX_NAME)) {
+      catalog.problems.push(`path ${JSON.stringify(path.slice(0, 120))} is not a resource path`);
+      continue;
+    }
+    const get = isObject(item.get) ? item.get : {};
+    const responses = isObject(get.responses) ? get.responses : {};
+    const ok = isObject(responses['200']) ? responses['200'] : {};
+    const schema = isObject(ok.schema) ? ok.schema : {};
+    const items = isObject(schema.items) ? schema.items : {};
+    const typeName = definitionName(items['$ref']);
+    const host = typeof item['x-host'] === 'string' ? item['x-host'] : undefined;
+    if (!typeName || !host) {
+      catalog.problems.push(`path ${JSON.stringify(path.slice(0, 120))} names no data type or host`);
+      continue;
+    }
+    if (spec.scope === 'service' && typeof item['x-service'] === 'string') spec.service = item['x-service'];
+
+    let type = catalog.types.get(typeName);
+    if (!type) {
+      type = readDataType(typeName, definitions[typeName], catalog.problems);
+      if (!type) {
+        if (!isValidIdentifier(typeName)) continue; // already reported
+        catalog.problems.push(`path ${JSON.stringify(path.slice(0, 120))} refers to unknown type ${typeName}`);
+        continue;
+      }
+      catalog.types.set(typeName, type);
+    }
+    const resource: ResourceSpec = { ...spec, dataType: typeName, host };
+    catalog.resources.set(resourceKey(resource.scope, resource.collector, resource.resource, resource.service), resource);
+  }
+  return catalog;
+}

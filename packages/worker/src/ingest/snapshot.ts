@@ -1,0 +1,205 @@
+import { type AgentCatalog, type DataTypeSpec, type ResourceSpec, resourceKey } from './catalog.js';
+
+/** Rows of one resource, values aligned with `type.properties`. */
+export interface MetricSeries {
+  resource: ResourceSpec;
+  type: DataTypeSpec;
+  rows: Array<{ timestamp: number; values: Array<number | null> }>;
+}
+
+export interface ProcessState {
+  name: string;
+  fullPath: string | null;
+  cwd: string | null;
+  username: string | null;
+  pid: number | null;
+  status: string;
+}
+
+export interface SocketState {
+  name: string;
+  status: string;
+}
+
+export interface LogEntry {
+  timestamp: number;
+  dateMark: string;
+  lineNo: number;
+  text: string;
+  level: string;
+  source: string;
+}
+
+export interface ServiceSnapshot {
+  id: string;
+  host: string;
+  type: string;
+  process: ProcessState[];
+  sockets: SocketState[];
+  logs: LogEntry[];
+}
+
+/** One parsed `/all` answer. */
+export interface AgentSnapshot {
+  /** The agent's clock at the answer: the next `since`. */
+  timestamp: number;
+  metrics: MetricSeries[];
+  services: ServiceSnapshot[];
+  /** Collectors/resources present in /all but absent from the catalog (triggers re-discovery). */
+  unknown: string[];
+  /** Rows or values dropped as malformed. */
+  problems: string[];
+  /** Count of values or rows that could not be read. */
+  parseErrors: number;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function text(value: unknown, max = 255): string | null {
+  if (typeof value === 'string') return value.slice(0, max);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return null;
+}
+
+/** A metric value: finite number, numeric string, or null (the agent's NaN). */
+function readValue(value: unknown): { ok: true; value: number | null } | { ok: false } {
+  if (value === null || value === undefined) return { ok: true, value: null };
+  if (typeof value === 'number') return Number.isFinite(value) ? { ok: true, value } : { ok: false };
+  if (typeof value === 'string' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value.trim())) {
+    return { ok: true, value: Number(value) };
+  }
+  return { ok: false };
+}
+
+/** Fits MySQL's INT UNSIGNED (pids, line numbers). */
+function isUnsignedInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}
+
+function readTimestamp(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+class SnapshotReader {
+  readonly snapshot: AgentSnapshot;
+
+  constructor(
+    private readonly catalog: AgentCatalog,
+    timestamp: number,
+  ) {
+    this.snapshot = { timestamp, metrics: [], services: [], unknown: [], problems: [], parseErrors: 0 };
+  }
+
+  problem(message: string): void {
+    this.snapshot.parseErrors += 1;
+    if (this.snapshot.problems.length < 20) this.snapshot.problems.push(message);
+  }
+
+  readCollectors(collectors: unknown, scope: 'system' | 'service', service?: string): void {
+    if (!isObject(collectors)) return;
+    for (const [collector, resources] of Object.entries(collectors)) {
+      if (!isObject(resources)) continue;
+      for (const [resource, rows] of Object.entries(resources)) {
+        const key = resourceKey(scope, collector, resource, service);
+        const spec = this.catalog.resources.get(key);
+        if (!spec) {
+          if (Array.isArray(rows) && rows.length > 0) this.snapshot.unknown.push(key);
+          continue;
+        }
+        const type = this.catalog.types.get(spec.dataType);
+        if (!type || !Array.isArray(rows)) continue;
+        const series: MetricSeries = { resource: spec, type, rows: [] };
+        for (const row of rows) this.readRow(series, row, key);
+        if (series.rows.length) this.snapshot.metrics.push(series);
+      }
+    }
+  }
+
+  private readRow(series: MetricSeries, row: unknown, key: string): void {
+    if (!isObject(row)) return this.problem(`${key}: a row is not an object`);
+    const timestamp = readTimestamp(row.timestamp);
+    if (timestamp === undefined) return this.problem(`${key}: a row has no valid timestamp`);
+    const values: Array<number | null> = [];
+    for (const prop of series.type.properties) {
+      const read = readValue(row[prop]);
+      if (read.ok) {
+        values.push(read.value);
+      } else {
+        values.push(null);
+        this.problem(`${key}: ${prop} is not a number (${JSON.stringify(row[prop])?.slice(0, 40)})`);
+      }
+    }
+    series.rows.push({ timestamp, values });
+  }
+
+  readService(id: string, body: unknown): void {
+    if (!isObject(body)) return;
+    const status = isObject(body.status) ? body.status : {};
+    const logs = isObject(body.logs) ? body.logs : {};
+    const properties = isObject(status.properties) ? status.properties : {};
+    const host = text(logs.host) ?? text(status.host);
+    if (!host) return this.problem(`service ${id.slice(0, 80)}: no host named`);
+    const service: ServiceSnapshot = {
+      id: id.slice(0, 255),
+      host,
+      type: text(properties.type, 255) ?? 'unknown',
+      process: [],
+      sockets: [],
+      logs: [],
+    };
+    for (const p of Array.isArray(status.process) ? status.process : []) {
+      if (!isObject(p) || !text(p.name)) continue;
+      const pid = isUnsignedInt(p.pid) ? p.pid : null;
+      service.process.push({
+        name: text(p.name)!,
+        fullPath: text(p.full_path, 1024),
+        cwd: text(p.cwd, 1024),
+        username: text(p.username),
+        pid,
+        status: text(p.status) ?? 'unknown',
+      });
+    }
+    for (const s of Array.isArray(status.sockets) ? status.sockets : []) {
+      if (!isObject(s) || !text(s.name)) continue;
+      service.sockets.push({ name: text(s.name)!, status: text(s.status) ?? 'unknown' });
+    }
+    for (const e of Array.isArray(logs.entries) ? logs.entries : []) {
+      if (!isObject(e)) continue;
+      const timestamp = readTimestamp(e.timestamp);
+      const lineNo = isUnsignedInt(e.line_no) ? e.line_no : undefined;
+      const source = text(e.source, 1024);
+      if (timestamp === undefined || lineNo === undefined || !source) {
+        this.problem(`service ${service.id}: a log entry lacks timestamp, line_no or source`);
+        continue;
+      }
+      service.logs.push({
+        timestamp,
+        lineNo,
+        source,
+        dateMark: text(e.date_mark, 255) ?? '',
+        text: typeof e.text === 'string' ? e.text : String(e.text ?? ''),
+        level: text(e.level, 32) ?? 'info',
+      });
+    }
+    this.snapshot.services.push(service);
+    this.readCollectors(body.collectors, 'service', id);
+  }
+}
+
+/**
+ * Reads an `/all` answer against the agent's catalog. Malformed parts are
+ * counted and skipped; valid data in the same answer is kept.
+ */
+export function parseSnapshot(body: unknown, catalog: AgentCatalog): AgentSnapshot {
+  if (!isObject(body)) throw new Error('the /all answer is not a JSON object');
+  const timestamp = readTimestamp(body.timestamp);
+  if (timestamp === undefined) throw new Error('the /all answer has no valid top-level timestamp');
+  const reader = new SnapshotReader(catalog, timestamp);
+  reader.readCollectors(body.system, 'system');
+  if (isObject(body.services)) {
+    for (const [id, service] of Object.entries(body.services)) reader.readService(id, service);
+  }
+  return reader.snapshot;
+}
