@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createLogger, createRedis, RedisKeys, type Redis } from '@watched/core';
+import { deleteKeys } from '@watched/core/testing';
+import { LeaderLease } from './leader-lease.js';
+
+const logger = createLogger({ silent: true });
+
+describe('LeaderLease (real Redis)', () => {
+  let redis: Redis;
+  const keys = new RedisKeys(`wt-lease-${process.pid}-${Date.now()}`);
+
+  beforeAll(() => {
+    redis = createRedis(process.env.WATCHED_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  });
+  afterAll(async () => {
+    await deleteKeys(redis, `${keys.prefix}:*`);
+    await redis.quit();
+  });
+
+  const lease = (nodeId: string, ttlMs = 1000) => new LeaderLease({ redis, keys, nodeId, ttlMs, logger });
+
+  it('lets exactly one node lead, with a growing fencing token', async () => {
+    const a = lease('a');
+    const b = lease('b');
+    expect(await a.refresh()).toBe(true);
+    expect(await b.refresh()).toBe(false);
+    expect(a.isLeader()).toBe(true);
+    expect(b.isLeader()).toBe(false);
+    const firstTerm = a.term;
+    expect(firstTerm).toBeGreaterThan(0);
+
+    // Renewal keeps the same term.
+    expect(await a.refresh()).toBe(true);
+    expect(a.term).toBe(firstTerm);
+
+    // Graceful release: the standby takes over at once with a higher term.
+    await a.release();
+    expect(a.isLeader()).toBe(false);
+    expect(await b.refresh()).toBe(true);
+    expect(b.term).toBe(firstTerm + 1);
+    await b.release();
+  });
+
+  it('hands over after the TTL when the leader dies, and the old leader cannot renew', async () => {
+    const a = lease('a2', 600);
+    const b = lease('b2', 600);
+    expect(await a.refresh()).toBe(true);
+    // a stops renewing (as if SIGKILLed); its own view expires before the key does.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(a.isLeader()).toBe(false);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await b.refresh()).toBe(true);
+    expect(b.term).toBeGreaterThan(a.term);
+    // a wakes up late: its compare-and-renew fails and it does not lead.
+    expect(await a.refresh()).toBe(false);
+    expect(a.isLeader()).toBe(false);
+    await b.release();
+  });
+
+  it('never gives a term below the floor kept elsewhere (Redis restarted empty)', async () => {
+    await redis.del(keys.leaderTerm);
+    const c = new LeaderLease({ redis, keys, nodeId: 'c', ttlMs: 1000, logger, termFloor: async () => 41 });
+    expect(await c.refresh()).toBe(true);
+    expect(c.term).toBe(42);
+    await c.release();
+  });
+});
