@@ -20,6 +20,20 @@ export interface MysqlPoolOptions {
  */
 const SESSION_SQL_MODE = "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'";
 
+/**
+ * mysql2's own text-protocol parser for DOUBLE accumulates digits in floating
+ * point and can miss the last bit (9153.300639898469 read back as
+ * ...467). Number() on the server's text is correctly rounded, so every
+ * epoch-ms timestamp and metric comes back exactly as written.
+ */
+export const exactDoubleTypeCast: mysql.TypeCast = (field, next) => {
+  if (field.type === 'DOUBLE' || field.type === 'FLOAT') {
+    const text = field.string();
+    return text === null ? null : Number(text);
+  }
+  return next();
+};
+
 /** Splits a mysql:// URL into connection settings (database may be absent). */
 export function parseMysqlUrl(url: string): mysql.ConnectionOptions & { database?: string } {
   const u = new URL(url);
@@ -60,6 +74,7 @@ export function createMysqlPool(url: string, options: MysqlPoolOptions = {}): Po
     supportBigNumbers: true,
     bigNumberStrings: false,
     dateStrings: true,
+    typeCast: exactDoubleTypeCast,
     enableKeepAlive: true,
     waitForConnections: true,
     // Bounded so a dead database surfaces as an error instead of a silent wait.
@@ -79,6 +94,7 @@ export async function createMysqlConnection(url: string, options: MysqlPoolOptio
     multipleStatements: options.multipleStatements ?? false,
     supportBigNumbers: true,
     dateStrings: true,
+    typeCast: exactDoubleTypeCast,
     connectTimeout: 10_000,
   });
   await conn.query(SESSION_SQL_MODE);
