@@ -1,4 +1,4 @@
-import { errorMessage, quoteIdentifier, type Logger, type Pool, type RowDataPacket } from '@watched/core';
+import { errorMessage, quoteIdentifier, type Logger, type Pool, type PoolConnection, type RowDataPacket } from '@watched/core';
 import type { DataTypeSpec } from './ingest/catalog.js';
 
 /** `d$<type>` for a validated type name. */
@@ -32,6 +32,9 @@ export class DataTables {
     private readonly logger: Logger,
   ) {}
 
+  /** Schema changes under way in this process, so agents of one job wait for one change per table. */
+  private readonly changing = new Map<string, Promise<void>>();
+
   /** Makes sure `d$<type>` exists with every property of `type` as a column. */
   async ensure(type: DataTypeSpec): Promise<void> {
     const table = dataTableName(type.name);
@@ -39,34 +42,52 @@ export class DataTables {
     const cached = this.known.get(table.toLowerCase());
     if (cached && this.satisfies(cached, owner, type, table)) return;
 
-    let current = await this.read(table);
-    if (current && this.satisfies(current, owner, type, table)) return;
+    // One change per table at a time in this process; other processes are held off by GET_LOCK.
+    for (;;) {
+      const running = this.changing.get(table.toLowerCase());
+      if (!running) break;
+      await running.catch(() => undefined);
+    }
+    const known = this.known.get(table.toLowerCase());
+    if (known && this.satisfies(known, owner, type, table)) return;
+    const change = this.change(table, owner, type);
+    this.changing.set(table.toLowerCase(), change);
+    try {
+      await change;
+    } finally {
+      this.changing.delete(table.toLowerCase());
+    }
+  }
 
+  /**
+   * Creates or alters the table on one connection holding the table's named
+   * lock: the catalogue is re-read inside the lock, so a column another
+   * worker just added is not added twice.
+   */
+  private async change(table: string, owner: 'host_id' | 'serv_id', type: DataTypeSpec): Promise<void> {
     const conn = await this.pool.getConnection();
     const lock = `watched_ddl_${table}`.slice(0, 64);
     try {
       const [[got]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 60) AS got', [lock]);
       if (got.got !== 1) throw new Error(`timed out waiting for the schema lock of ${table}`);
       try {
-        current = await this.read(table);
+        const current = await this.read(conn, table);
         if (!current) {
-          await this.createTable(conn, table, owner, type.properties);
-        } else {
-          this.satisfies(current, owner, type, table); // throws on an owner mismatch
+          await this.createTable(conn, table, owner, type);
+        } else if (!this.satisfies(current, owner, type, table)) {
           for (const prop of type.properties) {
-            if (current.columns.has(prop.toLowerCase())) continue;
-            await this.addColumn(conn, table, prop);
+            if (!current.columns.has(prop.toLowerCase())) await this.addColumn(conn, table, prop);
           }
+        }
+        const after = await this.read(conn, table);
+        if (!after || !this.satisfies(after, owner, type, table)) {
+          throw new Error(`${table} still lacks columns of ${type.name} after the schema change`);
         }
       } finally {
         await conn.query('SELECT RELEASE_LOCK(?)', [lock]);
       }
     } finally {
       conn.release();
-    }
-    const after = await this.read(table);
-    if (!after || !this.satisfies(after, owner, type, table)) {
-      throw new Error(`${table} still lacks columns of ${type.name} after the schema change`);
     }
   }
 
@@ -77,8 +98,8 @@ export class DataTables {
     return type.properties.every((p) => known.columns.has(p.toLowerCase()));
   }
 
-  private async read(table: string): Promise<KnownTable | undefined> {
-    const [rows] = await this.pool.query<RowDataPacket[]>(
+  private async read(conn: PoolConnection, table: string): Promise<KnownTable | undefined> {
+    const [rows] = await conn.query<RowDataPacket[]>(
       'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
       [table],
     );
@@ -89,27 +110,34 @@ export class DataTables {
     return known;
   }
 
-  private async createTable(conn: { query: Pool['query'] }, table: string, owner: string, properties: string[]) {
-    const metricColumns = properties.map((p) => `${quoteIdentifier(p)} DOUBLE NULL`);
+  /**
+   * Upstream's layout: owner, res_id, timestamp, one DOUBLE per metric, key
+   * (owner, res_id, timestamp) and a foreign key to the owner's resource
+   * link, so deleting a host or service in the front removes its data.
+   */
+  private async createTable(conn: PoolConnection, table: string, owner: 'host_id' | 'serv_id', type: DataTypeSpec) {
+    const links = owner === 'host_id' ? 'h$ressources' : 's$ressources';
     const sql =
       `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (` +
       [
-        `${owner} INT NOT NULL`,
-        'res_id INT NOT NULL',
+        `${owner} INT UNSIGNED NOT NULL`,
+        'res_id INT UNSIGNED NOT NULL',
         '`timestamp` DOUBLE NOT NULL',
-        ...metricColumns,
+        ...type.properties.map((p) => `${quoteIdentifier(p)} DOUBLE NULL`),
         `PRIMARY KEY (${owner}, res_id, \`timestamp\`)`,
+        `CONSTRAINT ${quoteIdentifier(`fk_${table}`)} FOREIGN KEY (${owner}, res_id) ` +
+          `REFERENCES ${quoteIdentifier(links)} (${owner}, res_id) ON DELETE CASCADE ON UPDATE CASCADE`,
       ].join(', ') +
       ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4';
     try {
       await conn.query(sql);
-      this.logger.info(`created table ${table}`, { columns: properties.length });
+      this.logger.info(`created table ${table}`, { columns: type.properties.length });
     } catch (err) {
       if ((err as { errno?: number }).errno !== ER_TABLE_EXISTS) throw err;
     }
   }
 
-  private async addColumn(conn: { query: Pool['query'] }, table: string, column: string) {
+  private async addColumn(conn: PoolConnection, table: string, column: string) {
     try {
       await conn.query(`ALTER TABLE ${quoteIdentifier(table)} ADD COLUMN ${quoteIdentifier(column)} DOUBLE NULL`);
       this.logger.info(`added column ${table}.${column}`);
