@@ -37,7 +37,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         : winston.format.combine(
             winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
             winston.format.errors({ stack: true }),
-            winston.format.colorize({ level: !!process.stdout.isTTY }),
+            ...(process.stdout.isTTY ? [winston.format.colorize()] : []),
             prettyFormat,
           ),
     transports: [

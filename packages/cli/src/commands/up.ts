@@ -1,0 +1,81 @@
+import type { CommandModule } from 'yargs';
+import { z } from 'zod';
+import { AgentFleet } from '@watched/agent-sim';
+import { Aggregator } from '@watched/aggregator';
+import { Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
+import {
+  AgentRegistry,
+  baseOptionsShape,
+  createMysqlPool,
+  duration,
+  integer,
+  Migrator,
+  runServices,
+  type Logger,
+  type Service,
+} from '@watched/core';
+import { PollWorker, workerOptionsShape } from '@watched/worker';
+import { loggerFor, resolveOptions, withOptions } from '../options.js';
+import { StatusLine } from '../status-line.js';
+import { fleetService } from './sim.js';
+
+/** Options of `watched up` itself (the all-in-one process). */
+export const upOptionsShape = {
+  sim: integer(20, 0, 60_000).describe('simulated hosts started when no real agent is registered (0: never)'),
+  simPort: integer(19080, 1, 65535).describe('port of the built-in simulated fleet'),
+  simFreq: integer(30, 1, 86_400).describe('poll interval of the simulated agents, seconds'),
+  statusInterval: duration('5s').describe('how often the status line is printed'),
+};
+
+const UpSchema = z.object({ ...baseOptionsShape, ...coordinatorOptionsShape, ...workerOptionsShape, ...upOptionsShape });
+type UpOptions = z.output<typeof UpSchema>;
+
+/**
+ * Starts the simulated fleet when `c$agents` holds nothing but agents of a
+ * previous simulated fleet, and registers its hosts. Real agents are never
+ * mixed with simulated ones.
+ */
+async function simulatedFleet(options: UpOptions, logger: Logger): Promise<AgentFleet | undefined> {
+  if (options.sim === 0) return undefined;
+  const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
+  try {
+    const registry = new AgentRegistry(pool);
+    const fleet = new AgentFleet({ hosts: options.sim, port: options.simPort, bindAddress: '0.0.0.0' });
+    const simulated = new Set(fleet.agents().map((a) => `${a.host}:${a.port}`));
+    const registered = await registry.list();
+    const real = registered.filter((a) => !simulated.has(`${a.host}:${a.port}`) && !/^127\.2\d\./.test(a.host));
+    if (real.length > 0) {
+      logger.info(`${real.length} agents registered: polling them, no simulated fleet`);
+      return undefined;
+    }
+    const added = await registry.add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: options.simFreq })));
+    logger.info(`simulated fleet: ${options.sim} hosts on port ${options.simPort} (${added} newly registered, polled every ${options.simFreq}s)`);
+    return fleet;
+  } finally {
+    await pool.end();
+  }
+}
+
+export const upCommand: CommandModule = {
+  command: 'up',
+  describe: 'Run every role in one process (migrate first); starts a simulated fleet when no agent is registered',
+  builder: (yargs) => withOptions(yargs, baseOptionsShape, coordinatorOptionsShape, workerOptionsShape, upOptionsShape),
+  handler: async (argv) => {
+    const options = resolveOptions(argv, UpSchema.shape);
+    const logger = loggerFor(options);
+    const result = await new Migrator({ mysqlUrl: options.mysqlUrl, migrationsDir: options.migrationsDir, logger }).migrate();
+    logger.info(`schema ready (${result.applied.length} migrations applied now, ${result.alreadyApplied} before)`);
+
+    const fleet = await simulatedFleet(options, logger);
+    const coordinator = new Coordinator(options, options, logger.child({ role: 'coordinator' }));
+    const worker = new PollWorker(options, options, logger.child({ role: 'worker' }));
+    const services: Service[] = [
+      ...(fleet ? [fleetService(fleet)] : []),
+      worker,
+      coordinator,
+      new Aggregator(logger.child({ role: 'aggregator' })),
+      new StatusLine({ ...options, intervalMs: options.statusInterval, coordinator, worker, logger: logger.child({ role: 'status' }) }),
+    ];
+    await runServices(services, { logger });
+  },
+};

@@ -1,0 +1,49 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError, MigrationError } from '@watched/core';
+import { agentsCommand } from './commands/agents.js';
+import { migrateCommand } from './commands/migrate.js';
+import { aggregatorCommand, coordinatorCommand, workerCommand } from './commands/roles.js';
+import { simCommand } from './commands/sim.js';
+import { upCommand } from './commands/up.js';
+
+/** Exit codes: 1 runtime failure, 2 bad configuration or usage. */
+export async function main(args: string[]): Promise<void> {
+  try {
+    await yargs(args)
+      .scriptName('watched')
+      .usage('$0 <command> [options]\n\nMonitoring backend for watched.agent fleets.')
+      .option('config', { type: 'string', describe: 'YAML or JSON config file (camelCase or kebab-case keys)', global: true })
+      .command(upCommand)
+      .command(migrateCommand)
+      .command(agentsCommand)
+      .command(coordinatorCommand)
+      .command(workerCommand)
+      .command(aggregatorCommand)
+      .command(simCommand)
+      .demandCommand(1, 'name a command; see --help')
+      .strict()
+      .fail((message, err, y) => {
+        if (err) throw err;
+        console.error(`${message}\n`);
+        y.showHelp();
+        process.exit(2);
+      })
+      .help()
+      .wrap(Math.min(120, process.stdout.columns ?? 100))
+      .parseAsync();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`watched: ${err.message}`);
+      process.exit(2);
+    }
+    if (err instanceof MigrationError) {
+      console.error(`watched: ${err.message}`);
+      process.exit(1);
+    }
+    console.error(`watched: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  }
+}
+
+await main(hideBin(process.argv));

@@ -1,0 +1,55 @@
+import type { Argv } from 'yargs';
+import { z } from 'zod';
+import { baseOptionsShape, createLogger, envName, loadOptions, type Logger } from '@watched/core';
+
+type Shape = Record<string, z.ZodType>;
+
+function kebab(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/** Default shown in --help, read from the schema itself so it never drifts. */
+function defaultOf(schema: z.ZodType): string | undefined {
+  const result = z.object({ v: schema }).safeParse({});
+  if (!result.success || result.data.v === undefined) return undefined;
+  const raw = (schema as unknown as { def?: { defaultValue?: unknown; in?: { def?: { defaultValue?: unknown } } } }).def;
+  const value = raw?.in?.def?.defaultValue ?? raw?.defaultValue ?? result.data.v;
+  return String(typeof value === 'function' ? value() : value);
+}
+
+/**
+ * Declares one flag per option of the given schema shapes (kebab-case, no
+ * yargs default: an absent flag must not hide the config file or env).
+ */
+export function withOptions<T>(yargs: Argv<T>, ...shapes: Shape[]): Argv<T> {
+  let y = yargs;
+  for (const shape of shapes) {
+    for (const [key, schema] of Object.entries(shape)) {
+      const def = defaultOf(schema);
+      y = y.option(kebab(key), {
+        type: 'string',
+        describe: `${schema.description ?? key} [env ${envName(key)}]${def !== undefined ? ` [default: ${def}]` : ''}`,
+        group: shape === baseOptionsShape ? 'Connections and logging:' : 'Role options:',
+      });
+    }
+  }
+  return y;
+}
+
+export function withBaseOptions<T>(yargs: Argv<T>): Argv<T> {
+  return withOptions(yargs, baseOptionsShape);
+}
+
+/** Parses defaults < --config file < WATCHED_* env < flags against the shapes, once. */
+export function resolveOptions<S extends Shape>(argv: Record<string, unknown>, shape: S): z.output<z.ZodObject<S>> {
+  return loadOptions(z.object(shape), {
+    configFile: typeof argv.config === 'string' ? argv.config : undefined,
+    env: process.env,
+    flags: argv,
+  }) as z.output<z.ZodObject<S>>;
+}
+
+/** The process logger, from the resolved logging options. */
+export function loggerFor(options: { logLevel: 'error' | 'warn' | 'info' | 'debug'; logFormat?: 'json' | 'pretty' }, stderr = false): Logger {
+  return createLogger({ level: options.logLevel, format: options.logFormat, stderr });
+}
