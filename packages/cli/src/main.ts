@@ -3,7 +3,9 @@ import { hideBin } from 'yargs/helpers';
 import { ConfigError, MigrationError } from '@watched/core';
 import { agentsCommand } from './commands/agents.js';
 import { migrateCommand } from './commands/migrate.js';
-import { aggregatorCommand, coordinatorCommand, workerCommand } from './commands/roles.js';
+import { aggregatorCommand } from './commands/aggregator.js';
+import { coordinatorCommand } from './commands/coordinator.js';
+import { workerCommand } from './commands/worker.js';
 import { simCommand } from './commands/sim.js';
 import { upCommand } from './commands/up.js';
 

@@ -1,11 +1,11 @@
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import {
   createMysqlPool,
   createRedis,
+  defaultNodeId,
   errorMessage,
   IllegalStateError,
+  LeaderLease,
   POLL_QUEUE,
   RedisKeys,
   type Logger,
@@ -16,17 +16,12 @@ import {
   type ServiceState,
 } from '@watched/core';
 import type { CoordinatorOptions } from './coordinator-options.js';
-import { LeaderLease } from './leader-lease.js';
 import { Scheduler, type SchedulerStats } from './scheduler.js';
 
 export interface CoordinatorConnections {
   mysqlUrl: string;
   redisUrl: string;
   prefix: string;
-}
-
-export function defaultNodeId(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
 /**
@@ -78,7 +73,7 @@ export class Coordinator implements Service {
     this.queue.on('error', (err) => this.logger.error(`poll queue error: ${err.message}`));
     this.lease = new LeaderLease({
       redis: this.redis,
-      keys,
+      key: keys.leaderLease,
       nodeId: this.nodeId,
       ttlMs: this.options.leaseTtl,
       logger: this.logger,

@@ -1,11 +1,10 @@
-export { Coordinator, defaultNodeId, type CoordinatorConnections } from './coordinator.js';
+export { Coordinator, type CoordinatorConnections } from './coordinator.js';
 export {
   coordinatorOptionsShape,
   CoordinatorOptionsSchema,
   compileCoordinatorOptions,
   type CoordinatorOptions,
 } from './coordinator-options.js';
-export { LeaderLease, type LeaderLeaseOptions } from './leader-lease.js';
 export { Scheduler, type SchedulerStats, type TickResult } from './scheduler.js';
 export { planGroups, dueSlot, type PollGroup, type PlannedAgent } from './group-planner.js';
 export { jumpHash } from './jump-hash.js';

@@ -12,3 +12,5 @@ export * from './config/load-options.js';
 export * from './schema/migration-files.js';
 export * from './schema/migrator.js';
 export * from './agent-registry.js';
+export * from './lease/leader-lease.js';
+export * from './lease/node-id.js';

@@ -19,9 +19,9 @@ export class RedisKeys {
     return `${this.prefix}:leader`;
   }
 
-  /** Monotonic term counter behind the leader's fencing token. */
-  get leaderTerm(): string {
-    return `${this.prefix}:leader:term`;
+  /** The lease of the active aggregator (one of its replicas works at a time). */
+  get aggregatorLease(): string {
+    return `${this.prefix}:aggregator:leader`;
   }
 
   /** Counters shown by `watched up` and `watched status`. */

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createLogger, createRedis, RedisKeys, type Redis } from '@watched/core';
-import { deleteKeys } from '@watched/core/testing';
+import { createLogger } from '../logger.js';
+import { createRedis, type Redis } from '../redis.js';
+import { RedisKeys } from '../keys.js';
+import { deleteKeys } from '../testing/test-environment.js';
 import { LeaderLease } from './leader-lease.js';
 
 const logger = createLogger({ silent: true });
@@ -17,7 +19,7 @@ describe('LeaderLease (real Redis)', () => {
     await redis.quit();
   });
 
-  const lease = (nodeId: string, ttlMs = 1000) => new LeaderLease({ redis, keys, nodeId, ttlMs, logger });
+  const lease = (nodeId: string, ttlMs = 1000) => new LeaderLease({ redis, key: keys.leaderLease, nodeId, ttlMs, logger });
 
   it('lets exactly one node lead, with a growing fencing token', async () => {
     const a = lease('a');
@@ -58,8 +60,8 @@ describe('LeaderLease (real Redis)', () => {
   });
 
   it('never gives a term below the floor kept elsewhere (Redis restarted empty)', async () => {
-    await redis.del(keys.leaderTerm);
-    const c = new LeaderLease({ redis, keys, nodeId: 'c', ttlMs: 1000, logger, termFloor: async () => 41 });
+    await redis.del(`${keys.leaderLease}:term`);
+    const c = new LeaderLease({ redis, key: keys.leaderLease, nodeId: 'c', ttlMs: 1000, logger, termFloor: async () => 41 });
     expect(await c.refresh()).toBe(true);
     expect(c.term).toBe(42);
     await c.release();

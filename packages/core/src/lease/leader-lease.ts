@@ -1,11 +1,13 @@
 import { performance } from 'node:perf_hooks';
-import type { Logger, Redis, RedisKeys } from '@watched/core';
-import { errorMessage } from '@watched/core';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Redis } from '../redis.js';
 import { ACQUIRE, RELEASE, RENEW } from './lease-scripts.js';
 
 export interface LeaderLeaseOptions {
   redis: Redis;
-  keys: RedisKeys;
+  /** The lease key, e.g. `RedisKeys.leaderLease`; its term counter is `<key>:term`. */
+  key: string;
   /** Unique per process, e.g. `hostname:pid:random`. */
   nodeId: string;
   ttlMs: number;
@@ -15,7 +17,8 @@ export interface LeaderLeaseOptions {
 }
 
 /**
- * A Redis lease with a fencing token. The holder counts itself leader only
+ * A Redis lease with a fencing token (the coordinator's leader, the active
+ * aggregator). The holder counts itself leader only
  * until `sent + ttl - margin` on the monotonic clock, where `sent` is when
  * its last successful acquire/renew was *sent*: if renewals fail it stops
  * acting before the key can expire and another node take over.
@@ -42,10 +45,10 @@ export class LeaderLease {
   /** Acquires when free, renews when held. Returns whether this node leads now. */
   async refresh(): Promise<boolean> {
     const sent = performance.now();
-    const { redis, keys, ttlMs, nodeId, logger } = this.options;
+    const { redis, key, ttlMs, nodeId, logger } = this.options;
     try {
       if (this.value !== undefined) {
-        const renewed = await redis.eval(RENEW, 1, keys.leaderLease, this.value, ttlMs);
+        const renewed = await redis.eval(RENEW, 1, key, this.value, ttlMs);
         if (renewed === 1) {
           this.validUntil = sent + ttlMs - this.marginMs;
           return true;
@@ -54,7 +57,7 @@ export class LeaderLease {
         this.value = undefined;
       }
       const floor = (await this.options.termFloor?.()) ?? 0;
-      const term = Number(await redis.eval(ACQUIRE, 2, keys.leaderLease, keys.leaderTerm, nodeId, ttlMs, floor));
+      const term = Number(await redis.eval(ACQUIRE, 2, key, `${key}:term`, nodeId, ttlMs, floor));
       if (term > 0) {
         this.value = `${nodeId}:${term}`;
         this.currentTerm = term;
@@ -76,7 +79,7 @@ export class LeaderLease {
     this.value = undefined;
     this.validUntil = 0;
     try {
-      await this.options.redis.eval(RELEASE, 1, this.options.keys.leaderLease, value);
+      await this.options.redis.eval(RELEASE, 1, this.options.key, value);
     } catch (err) {
       this.options.logger.warn(`lease release failed: ${errorMessage(err)}`);
     }
