@@ -2,4 +2,6 @@
 export default {
   projects: ['<rootDir>/packages/*/jest.config.mjs'],
   maxWorkers: 2,
+  // Global-only option: the projects' own testTimeout is ignored in a multi-project run.
+  testTimeout: 60_000,
 };
