@@ -1,24 +1,168 @@
-import { IllegalStateError, type Logger, type Service, type ServiceState } from '@watched/core';
+import {
+  createMysqlPool,
+  createRedis,
+  defaultNodeId,
+  errorMessage,
+  IllegalStateError,
+  LeaderLease,
+  RedisKeys,
+  type Logger,
+  type Pool,
+  type Redis,
+  type Service,
+  type ServiceState,
+} from '@watched/core';
+import type { AggregatorOptions } from './aggregator-options.js';
+import { RollupPass, type RollupStats } from './rollup-pass.js';
+import { FencedError } from './watermarks.js';
+
+export interface AggregatorConnections {
+  mysqlUrl: string;
+  redisUrl: string;
+  prefix: string;
+}
 
 /**
- * The aggregator role. This first version only holds the role's place in
- * every process layout (`watched aggregator`, `watched up`, compose,
- * Kubernetes): rollups (am$/ah$/ad$) and retention come with their own
- * issue, and nothing is aggregated until then.
+ * The aggregator role. Every replica competes for the aggregator lease
+ * (`<prefix>:aggregator:leader`); the holder alone runs rollup passes,
+ * every `aggregatorInterval` and at once when it becomes active. The lease
+ * is renewed on its own timer (a catch-up pass may last long) and the pass
+ * stops between statements as soon as the lease is no longer valid; every
+ * write also checks the lease's term against the watermark row (fencing).
  */
 export class Aggregator implements Service {
   readonly name = 'aggregator';
+  readonly nodeId: string;
   private state: ServiceState = 'INITIALIZED';
+  private pool?: Pool;
+  private redis?: Redis;
+  private lease?: LeaderLease;
+  private pass?: RollupPass;
+  private leaseTimer?: NodeJS.Timeout;
+  private passTimer?: NodeJS.Timeout;
+  private leaseRefresh?: Promise<void>;
+  private running?: Promise<void>;
+  private closing?: Promise<void>;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly connections: AggregatorConnections,
+    private readonly options: AggregatorOptions,
+    private readonly logger: Logger,
+    nodeId = defaultNodeId(),
+  ) {
+    this.nodeId = nodeId;
+  }
+
+  /** Whether this replica holds the lease (and so does the work). */
+  get isActive(): boolean {
+    return this.state === 'RUNNING' && (this.lease?.isLeader() ?? false);
+  }
+
+  get term(): number {
+    return this.lease?.term ?? 0;
+  }
+
+  get stats(): RollupStats | undefined {
+    return this.pass?.stats;
+  }
 
   async start(): Promise<void> {
     if (this.state !== 'INITIALIZED') throw new IllegalStateError(`aggregator cannot start from ${this.state}`);
+    const o = this.options;
+    this.pool = createMysqlPool(this.connections.mysqlUrl, { connectionLimit: 3 });
+    this.redis = createRedis(this.connections.redisUrl, { connectionName: 'watched-aggregator' });
+    this.pass = new RollupPass(
+      this.pool,
+      {
+        chunk: { am: o.aggregatorMinuteChunk, ah: o.aggregatorHourChunk, ad: o.aggregatorDayChunk },
+        lateWindow: o.aggregatorLateWindow,
+        lateCheckInterval: o.aggregatorLateCheckInterval,
+        deleteBatch: o.aggregatorDeleteBatch,
+        delays: { am: o.aggregatorDelayMinute, ah: o.aggregatorDelayHour, ad: o.aggregatorDelayDay },
+      },
+      this.logger,
+    );
+    const pass = this.pass;
+    this.lease = new LeaderLease({
+      redis: this.redis,
+      key: new RedisKeys(this.connections.prefix).aggregatorLease,
+      nodeId: this.nodeId,
+      ttlMs: o.aggregatorLeaseTtl,
+      logger: this.logger,
+      termFloor: () => pass.maxTerm(),
+    });
     this.state = 'RUNNING';
-    this.logger.warn('aggregator: rollups are not implemented yet; raw d$ data is kept and nothing is aggregated');
+    this.scheduleLease(0);
+    this.logger.info('aggregator started', { nodeId: this.nodeId });
   }
 
-  async close(): Promise<void> {
-    this.state = 'STOPPED';
+  /** Renews (or tries to take) the lease every third of its TTL, independently of passes. */
+  private scheduleLease(delayMs: number): void {
+    if (this.state !== 'RUNNING') return;
+    this.leaseTimer = setTimeout(() => {
+      this.leaseRefresh = (async () => {
+        const wasActive = this.lease!.isLeader();
+        const active = await this.lease!.refresh();
+        if (active && !wasActive && this.state === 'RUNNING') {
+          this.logger.info('aggregator is active', { term: this.lease!.term });
+          this.schedulePass(0);
+        }
+      })()
+        .catch((err: unknown) => {
+          this.logger.error(`aggregator lease refresh failed: ${errorMessage(err)}`);
+        })
+        .finally(() => this.scheduleLease(Math.max(100, Math.floor(this.options.aggregatorLeaseTtl / 3))));
+    }, delayMs);
+  }
+
+  private schedulePass(delayMs: number): void {
+    if (this.state !== 'RUNNING' || this.running) return;
+    clearTimeout(this.passTimer);
+    this.passTimer = setTimeout(() => {
+      this.running = this.runPass().finally(() => {
+        this.running = undefined;
+        if (this.lease?.isLeader()) this.schedulePass(this.options.aggregatorInterval);
+      });
+    }, delayMs);
+  }
+
+  private async runPass(): Promise<void> {
+    const lease = this.lease!;
+    if (!lease.isLeader() || this.state !== 'RUNNING') return;
+    const term = lease.term;
+    try {
+      await this.pass!.run({
+        now: Date.now(),
+        term,
+        active: () => this.state === 'RUNNING' && lease.isLeader() && lease.term === term,
+      });
+    } catch (err) {
+      if (err instanceof FencedError) {
+        this.logger.warn(`stopping rollups: ${err.message}`);
+        await lease.release();
+      } else {
+        this.logger.error(`rollup pass failed: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  /** Stops the timers, lets the current statement finish, hands the lease over, closes connections. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.state === 'INITIALIZED') {
+        this.state = 'STOPPED';
+        return;
+      }
+      this.state = 'STOPPING';
+      clearTimeout(this.leaseTimer);
+      clearTimeout(this.passTimer);
+      await this.leaseRefresh?.catch(() => undefined);
+      await this.running?.catch(() => undefined);
+      await this.lease?.release();
+      await this.redis?.quit().catch(() => undefined);
+      await this.pool?.end().catch(() => undefined);
+      this.state = 'STOPPED';
+    })();
+    return this.closing;
   }
 }

@@ -1,1 +1,11 @@
-export { Aggregator } from './aggregator.js';
+export { Aggregator, type AggregatorConnections } from './aggregator.js';
+export {
+  aggregatorOptionsShape,
+  AggregatorOptionsSchema,
+  compileAggregatorOptions,
+  type AggregatorOptions,
+} from './aggregator-options.js';
+export { RollupPass, type RollupPassSettings, type RollupStats } from './rollup-pass.js';
+export type { PassContext } from './rollup.js';
+export { FencedError } from './watermarks.js';
+export { bucketStart, completeBefore, MINUTE_MS, HOUR_MS, DAY_MS, type LevelName } from './buckets.js';

@@ -8,6 +8,7 @@ import { coordinatorCommand } from './commands/coordinator.js';
 import { workerCommand } from './commands/worker.js';
 import { simCommand } from './commands/sim.js';
 import { upCommand } from './commands/up.js';
+import { statusCommand } from './commands/status.js';
 
 /** Exit codes: 1 runtime failure, 2 bad configuration or usage. */
 export async function main(args: string[]): Promise<void> {
@@ -23,6 +24,7 @@ export async function main(args: string[]): Promise<void> {
       .command(workerCommand)
       .command(aggregatorCommand)
       .command(simCommand)
+      .command(statusCommand)
       .demandCommand(1, 'name a command; see --help')
       .strict()
       .fail((message, err, y) => {

@@ -15,6 +15,8 @@ export const coordinatorOptionsShape = {
   jobAttempts: integer(5, 1, 100).describe('attempts of a poll job before it is kept as failed'),
   /** How long finished jobs (and so their ids) are kept: enqueueing a slot twice is refused meanwhile. */
   jobRetention: duration('1h').describe('how long finished poll jobs (and their ids) are kept'),
+  /** Membership heartbeat period; a replica missing three heartbeats is gone from `watched status`. */
+  heartbeatInterval: duration('5s').describe('membership heartbeat period (gone after 3 missed)'),
 };
 
 export const CoordinatorOptionsSchema = z.object(coordinatorOptionsShape);

@@ -6,8 +6,10 @@ import {
   errorMessage,
   IllegalStateError,
   LeaderLease,
+  Membership,
   POLL_QUEUE,
   RedisKeys,
+  TermStore,
   type Logger,
   type PollJobData,
   type Pool,
@@ -16,7 +18,7 @@ import {
   type ServiceState,
 } from '@watched/core';
 import type { CoordinatorOptions } from './coordinator-options.js';
-import { Scheduler, type SchedulerStats } from './scheduler.js';
+import { scheduleKey, Scheduler, type SchedulerStats } from './scheduler.js';
 
 export interface CoordinatorConnections {
   mysqlUrl: string;
@@ -24,10 +26,16 @@ export interface CoordinatorConnections {
   prefix: string;
 }
 
+/** Channel on which a leader announces a graceful release, so a standby takes over at once. */
+export function leaseReleasedChannel(prefix: string): string {
+  return `${prefix}:leader:released`;
+}
+
 /**
  * The coordinator role: every replica competes for the leader lease; the
- * leader alone runs the scheduler. A standby keeps trying, so it takes over
- * once the lease expires or is released.
+ * leader alone runs the scheduler. A standby keeps trying every tick, and at
+ * once when the leader announces a graceful release, so it takes over as soon
+ * as the lease expires (crash) or is released (SIGTERM).
  */
 export class Coordinator implements Service {
   readonly name = 'coordinator';
@@ -35,13 +43,16 @@ export class Coordinator implements Service {
   private state: ServiceState = 'INITIALIZED';
   private pool?: Pool;
   private redis?: Redis;
+  private subscriber?: Redis;
   private queue?: Queue<PollJobData>;
   private lease?: LeaderLease;
   private scheduler?: Scheduler;
+  private membership?: Membership;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private closing?: Promise<void>;
   private lastLeaseRefresh = Number.NEGATIVE_INFINITY;
+  private wasLeader = false;
 
   constructor(
     private readonly connections: CoordinatorConnections,
@@ -77,44 +88,88 @@ export class Coordinator implements Service {
       nodeId: this.nodeId,
       ttlMs: this.options.leaseTtl,
       logger: this.logger,
+      terms: new TermStore(this.pool, keys.leaderLease),
     });
-    this.scheduler = new Scheduler(this.pool, this.queue, this.options, this.logger);
+    this.scheduler = new Scheduler(
+      this.pool,
+      this.queue,
+      this.redis,
+      { leaderLease: keys.leaderLease, schedule: scheduleKey(keys.prefix) },
+      this.options,
+      this.logger,
+    );
+    this.membership = new Membership({
+      redis: this.redis,
+      prefix: keys.prefix,
+      role: 'coordinator',
+      nodeId: this.nodeId,
+      intervalMs: this.options.heartbeatInterval,
+      logger: this.logger,
+      details: () => ({ leader: this.isLeader, term: this.term, ...this.scheduler?.stats }),
+    });
+    this.subscriber = this.redis.duplicate({ connectionName: 'watched-coordinator-sub' });
+    this.subscriber.on('error', (err: Error) => this.logger.debug(`lease subscription: ${err.message}`));
+    this.subscriber.on('message', () => this.wakeUp());
+    await this.subscriber.subscribe(leaseReleasedChannel(keys.prefix)).catch((err: Error) => {
+      this.logger.warn(`cannot subscribe to lease releases (takeover waits for the next tick): ${err.message}`);
+    });
     this.state = 'RUNNING';
+    this.membership.start();
     this.schedule(0);
     this.logger.info('coordinator started', { nodeId: this.nodeId });
   }
 
   private schedule(delayMs: number): void {
     if (this.state !== 'RUNNING') return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       this.running = this.loop().finally(() => this.schedule(this.options.tickInterval));
     }, delayMs);
+  }
+
+  /** The leader released the lease: a standby tries at once instead of at its next tick. */
+  private wakeUp(): void {
+    if (this.state !== 'RUNNING' || this.isLeader || this.timer === undefined) return;
+    this.schedule(0);
   }
 
   private async loop(): Promise<void> {
     const now = performance.now();
     try {
       const lease = this.lease!;
-      // Renew at a third of the TTL; a standby also tries at that pace.
+      // Renew at a third of the TTL; a standby tries every tick.
       if (!lease.isLeader() || now - this.lastLeaseRefresh >= this.options.leaseTtl / 3) {
         await lease.refresh();
         this.lastLeaseRefresh = now;
       }
-      if (lease.isLeader() && this.state === 'RUNNING') {
-        await this.scheduler!.tick(Date.now(), lease.term);
+      const leading = lease.isLeader();
+      if (leading !== this.wasLeader) {
+        this.wasLeader = leading;
+        void this.membership?.beat();
+      }
+      if (leading && this.state === 'RUNNING') {
+        await this.scheduler!.tick(Date.now(), lease);
       }
     } catch (err) {
       this.logger.error(`scheduling tick failed: ${errorMessage(err)}`);
     }
   }
 
-  /** Stops ticking, hands the lease over at once, closes connections. Idempotent. */
+  /** Stops ticking, hands the lease over at once (and says so), unregisters, closes connections. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.state = 'STOPPING';
       clearTimeout(this.timer);
       await this.running;
+      const wasHeld = this.lease?.token !== undefined;
       await this.lease?.release();
+      if (wasHeld) {
+        await this.redis?.publish(leaseReleasedChannel(this.connections.prefix), this.nodeId).catch(() => undefined);
+        this.logger.info(`released the lease of term ${this.term}`);
+      }
+      await this.membership?.stop();
+      await this.subscriber?.quit().catch(() => undefined);
       await this.queue?.close().catch(() => undefined);
       await this.redis?.quit().catch(() => undefined);
       await this.pool?.end().catch(() => undefined);

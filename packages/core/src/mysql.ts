@@ -101,18 +101,47 @@ export async function createMysqlConnection(url: string, options: MysqlPoolOptio
   return conn;
 }
 
-/** Runs `work` in a transaction on a pooled connection, rolling back on error. */
-export async function withTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  const conn = await pool.getConnection();
-  try {
-    await conn.beginTransaction();
-    const result = await work(conn);
-    await conn.commit();
-    return result;
-  } catch (err) {
-    await conn.rollback().catch(() => undefined);
-    throw err;
-  } finally {
-    conn.release();
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+const ER_LOCK_DEADLOCK = 1213;
+
+/** Deadlocks and lock-wait timeouts: the statement was rolled back and can simply run again. */
+export function isRetryableMysqlError(err: unknown): boolean {
+  const errno = (err as { errno?: number } | null)?.errno;
+  return errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT;
+}
+
+/**
+ * Runs `work` again (with a short jittered pause) when MySQL chose it as a
+ * deadlock victim or a lock wait timed out; other errors pass through.
+ */
+export async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= attempts || !isRetryableMysqlError(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 40 * attempt));
+    }
   }
+}
+
+/**
+ * Runs `work` in a transaction on a pooled connection, rolling back on error
+ * and running the whole transaction again if it was a deadlock victim.
+ */
+export async function withTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  return retryOnDeadlock(async () => {
+    const conn = await pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      const result = await work(conn);
+      await conn.commit();
+      return result;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  });
 }

@@ -5,11 +5,17 @@ import type { DataTables } from './data-tables.js';
 import type { DiscoveryCache } from './discovery-cache.js';
 import { parseCatalog, type AgentCatalog } from './ingest/catalog.js';
 import { logInserts } from './ingest/logs.js';
-import { metricInserts } from './ingest/metrics.js';
+import { metricInserts, type SeriesIds } from './ingest/metrics.js';
 import { serviceInserts } from './ingest/services.js';
-import { parseSnapshot, type AgentSnapshot } from './ingest/snapshot.js';
+import { parseSnapshot, type AgentSnapshot, type MetricSeries } from './ingest/snapshot.js';
 import { resourceCatalogKey, type Inventory } from './inventory.js';
 import { insertBatched, type BatchInsert } from './sql-batch.js';
+import { closeAgentFailure, openAgentFailure } from './events/agent-failures.js';
+import type { EventSink, MonitoringEvent } from './events/event-sink.js';
+import { applyThresholds } from './events/threshold-writer.js';
+import { applyPresence } from './events/presence.js';
+import { isOkStatus } from './ingest/services.js';
+import type { ThresholdRules } from './events/threshold-rules.js';
 
 export interface AgentPollOutcome {
   agentId: number;
@@ -27,10 +33,13 @@ export interface AgentPollerDeps {
   discovery: DiscoveryCache;
   logger: Logger;
   insertBatchRows: number;
+  rules: ThresholdRules;
+  events: EventSink;
+  /** Consecutive failed polls that open an agent-failed event. */
+  agentFailureThreshold: number;
+  /** How long a host or service may go unreported before it counts as missing. */
+  missingAfterMs: number;
 }
-
-/** Unknown names in /all trigger a fresh discovery, but not more than once a minute per agent. */
-const REDISCOVERY_MIN_AGE_MS = 60_000;
 
 /**
  * Polls one agent and stores what it answered. Failures are this agent's
@@ -44,24 +53,31 @@ export class AgentPoller {
     const pollTime = Date.now();
     const record: PollRecord = { agentId: agent.id, slot, pollTime, outcome: 'ok', parseErrors: 0 };
     let snapshot: AgentSnapshot;
+    let catalog: AgentCatalog;
     let since: number | undefined;
     try {
       since = await readCursor(this.deps.pool, agent.id);
-      snapshot = await this.fetchSnapshot(agent, since);
+      ({ snapshot, catalog } = await this.fetchSnapshot(agent, since));
     } catch (err) {
       if (!(err instanceof AgentCallError)) throw err;
       record.outcome = err.reason === 'bad-payload' ? 'parse' : 'failed';
       record.error = err.message;
       this.deps.logger.warn(`poll failed: ${err.message}`, { agent: agent.id });
       await recordFailure(this.deps.pool, record);
+      const opened = await openAgentFailure(this.deps.pool, agent.id, this.deps.agentFailureThreshold, err.message);
+      if (opened) await this.deps.events.publish([opened]);
       return { agentId: agent.id, ok: false, rows: 0, parseErrors: 0, error: err.message };
     }
     if (since !== undefined && snapshot.timestamp < since) {
       this.deps.logger.warn(`agent ${agent.host}:${agent.port} went back in time (restart?): since ${since}, now ${snapshot.timestamp}`);
     }
     record.parseErrors = snapshot.parseErrors;
+    const problems = [...catalog.problems, ...snapshot.problems];
+    if (problems.length) {
+      // Recorded for the agent (agents list, status) while its valid data is stored.
+      record.error = problems.slice(0, 3).join('; ');
+    }
     if (snapshot.problems.length) {
-      record.error = snapshot.problems.slice(0, 3).join('; ');
       this.deps.logger.warn(`agent ${agent.host}:${agent.port}: ${snapshot.parseErrors} malformed values or rows`, {
         agent: agent.id,
         first: snapshot.problems[0],
@@ -85,7 +101,10 @@ export class AgentPoller {
     return catalog;
   }
 
-  private async fetchSnapshot(agent: AgentRecord, since: number | undefined): Promise<AgentSnapshot> {
+  private async fetchSnapshot(
+    agent: AgentRecord,
+    since: number | undefined,
+  ): Promise<{ snapshot: AgentSnapshot; catalog: AgentCatalog }> {
     let catalog = await this.catalog(agent, false);
     const body = await this.deps.client.fetchAll(agent, since);
     const parse = (c: AgentCatalog) => {
@@ -96,12 +115,15 @@ export class AgentPoller {
       }
     };
     let snapshot = parse(catalog);
-    if (snapshot.unknown.length && this.deps.discovery.ageMs(agent.id) >= REDISCOVERY_MIN_AGE_MS) {
+    // Each unknown name causes at most one re-read: what stays unknown is remembered in the catalog.
+    if (snapshot.unknown.length) {
       this.deps.logger.info(`agent ${agent.host}:${agent.port} sent ${snapshot.unknown.length} unknown resources, re-reading discovery`);
       catalog = await this.catalog(agent, true);
       snapshot = parse(catalog);
+      // Names still unknown are sent but not declared: remember them, so they cost no more reads.
+      for (const name of snapshot.unknown) catalog.undeclared.add(name);
     }
-    return snapshot;
+    return { snapshot, catalog };
   }
 
   /** Creates what the rows need (tables, inventory ids), then writes rows and cursor in one transaction. */
@@ -120,7 +142,7 @@ export class AgentPoller {
     const servIdOf = new Map(snapshot.services.map((s) => [s.id, serviceIds.get(serviceKey(s.host, s.id))!]));
     const resourceIds = await inventory.resourceIds(snapshot.metrics.map((m) => m.resource));
 
-    const series = [];
+    const series: Array<{ series: MetricSeries; ids: SeriesIds }> = [];
     const hostLinks: Array<[number, number]> = [];
     const serviceLinks: Array<[number, number]> = [];
     for (const m of snapshot.metrics) {
@@ -145,14 +167,33 @@ export class AgentPoller {
       ...serviceInserts(services, record.pollTime, record.slot),
       logInserts(services),
     ];
-    return withTransaction(this.deps.pool, async (conn) => {
-      let rows = 0;
+    const rules = await this.deps.rules.current();
+    const { rows, events } = await withTransaction(this.deps.pool, async (conn) => {
+      let written = 0;
       for (const insert of inserts) {
         await insertBatched(conn, insert, this.deps.insertBatchRows);
-        rows += insert.rows.length;
+        written += insert.rows.length;
       }
+      const changed: MonitoringEvent[] = await applyThresholds(conn, rules, series);
+      changed.push(
+        ...(await applyPresence(conn, {
+          agentId: record.agentId,
+          pollTime: record.pollTime,
+          slot: record.slot,
+          hostIds: [...hostIds.values()],
+          services: services.map(({ service, servId }) => ({
+            servId,
+            notOk: [...service.process, ...service.sockets].filter((x) => !isOkStatus(x.status)).map((x) => x.name),
+          })),
+          missingAfterMs: this.deps.missingAfterMs,
+        })),
+      );
+      const recovered = await closeAgentFailure(conn, record.agentId, record.pollTime);
+      if (recovered) changed.push(recovered);
       await advanceCursor(conn, record, snapshot.timestamp);
-      return rows;
+      return { rows: written, events: changed };
     });
+    if (events.length) await this.deps.events.publish(events);
+    return rows;
   }
 }

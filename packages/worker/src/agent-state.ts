@@ -26,7 +26,7 @@ export async function advanceCursor(conn: PoolConnection, record: PollRecord, si
   await conn.query(
     'INSERT INTO `agt$state` (agt_id, since, last_poll, last_ok, consecutive_failures, last_error) VALUES (?, ?, ?, ?, 0, ?) ' +
       'ON DUPLICATE KEY UPDATE since = VALUES(since), last_poll = VALUES(last_poll), last_ok = VALUES(last_ok), ' +
-      'consecutive_failures = 0, last_error = VALUES(last_error)',
+      'consecutive_failures = 0, failing_since = NULL, last_error = VALUES(last_error)',
     [record.agentId, since, record.pollTime, record.pollTime, record.error?.slice(0, 1024) ?? null],
   );
   await writeHistory(conn, record);
@@ -35,10 +35,11 @@ export async function advanceCursor(conn: PoolConnection, record: PollRecord, si
 /** Records a failed poll; the cursor stays where it was. */
 export async function recordFailure(pool: Pool, record: PollRecord): Promise<void> {
   await pool.query(
-    'INSERT INTO `agt$state` (agt_id, last_poll, consecutive_failures, last_error) VALUES (?, ?, 1, ?) ' +
-      'ON DUPLICATE KEY UPDATE last_poll = VALUES(last_poll), consecutive_failures = consecutive_failures + 1, ' +
-      'last_error = VALUES(last_error)',
-    [record.agentId, record.pollTime, record.error?.slice(0, 1024) ?? null],
+    // failing_since is assigned before the counter changes: MySQL applies assignments left to right.
+    'INSERT INTO `agt$state` (agt_id, last_poll, consecutive_failures, failing_since, last_error) VALUES (?, ?, 1, ?, ?) ' +
+      'ON DUPLICATE KEY UPDATE failing_since = IF(consecutive_failures = 0, VALUES(last_poll), failing_since), ' +
+      'last_poll = VALUES(last_poll), consecutive_failures = consecutive_failures + 1, last_error = VALUES(last_error)',
+    [record.agentId, record.pollTime, record.pollTime, record.error?.slice(0, 1024) ?? null],
   );
   await writeHistory(pool, record);
 }

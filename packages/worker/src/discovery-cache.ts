@@ -20,12 +20,6 @@ export class DiscoveryCache {
     return entry.catalog;
   }
 
-  /** Age of the cached document, or Infinity. */
-  ageMs(agentId: number, now = Date.now()): number {
-    const entry = this.entries.get(agentId);
-    return entry ? now - entry.fetchedAt : Number.POSITIVE_INFINITY;
-  }
-
   set(agentId: number, catalog: AgentCatalog, now = Date.now()): void {
     this.entries.set(agentId, { catalog, fetchedAt: now });
   }

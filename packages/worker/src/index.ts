@@ -4,3 +4,5 @@ export { AgentClient, AgentCallError, agentBaseUrl, formatSince, type AgentRecor
 export { parseCatalog, type AgentCatalog, type DataTypeSpec, type ResourceSpec } from './ingest/catalog.js';
 export { parseSnapshot, type AgentSnapshot } from './ingest/snapshot.js';
 export { eventTypeOfLevel } from './ingest/logs.js';
+export { LoggingEventSink, type EventSink, type MonitoringEvent } from './events/event-sink.js';
+export { evaluate as evaluateThreshold, type ThresholdRule, type RuleState, type EventSpan } from './events/threshold-evaluator.js';

@@ -1,9 +1,15 @@
-import type { Pool, RowDataPacket } from '@watched/core';
+import { retryOnDeadlock, type Pool, type RowDataPacket } from '@watched/core';
 import type { ResourceSpec } from './ingest/catalog.js';
 import { insertBatched } from './sql-batch.js';
 
 /** Widest value of the inventory's VARCHAR(256) name columns. */
 export const NAME_COLUMN_CHARS = 256;
+
+/** How to create missing inventory rows (INSERT IGNORE) and read their ids back (a SELECT returning `id` and `k`). */
+type InventoryStatements = (missing: string[]) => {
+  insert: { table: string; columns: string[]; rows: Array<Array<string | number>> };
+  select: [string, unknown[]];
+};
 
 /**
  * Ids of hosts, services, service types and resources, created on first
@@ -77,28 +83,60 @@ export class Inventory {
     const fresh = pairs.filter(([owner, res]) => !this.links.has(`${table}/${owner}/${res}`));
     if (fresh.length === 0) return;
     const ownerColumn = table === 'h$ressources' ? 'host_id' : 'serv_id';
-    await insertBatched(this.pool, { table, columns: [ownerColumn, 'res_id'], rows: fresh, mode: 'ignore' }, 1000);
+    fresh.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    await retryOnDeadlock(() => insertBatched(this.pool, { table, columns: [ownerColumn, 'res_id'], rows: fresh, mode: 'ignore' }, 1000));
     for (const [owner, res] of fresh) this.links.add(`${table}/${owner}/${res}`);
   }
 
+  /** Creations under way in this process, by cache and key: concurrent agents wait instead of racing. */
+  private readonly pending = new Map<Map<string, number>, Map<string, Promise<void>>>();
+
+  /**
+   * Ids for `keys`, creating the missing rows. Within this process one
+   * creation per key is in flight at a time; across processes, rows are
+   * inserted in key order (so concurrent INSERT IGNOREs lock in the same
+   * order) and a deadlock victim simply runs again.
+   */
   private async resolve(
     cache: Map<string, number>,
     keys: string[],
-    statements: (missing: string[]) => {
-      insert: { table: string; columns: string[]; rows: Array<Array<string | number>> };
-      select: [string, unknown[]];
-    },
+    statements: InventoryStatements,
   ): Promise<Map<string, number>> {
-    const missing = [...new Set(keys.filter((k) => !cache.has(k)))];
-    if (missing.length > 0) {
-      const { insert, select } = statements(missing);
-      await insertBatched(this.pool, { ...insert, mode: 'ignore' }, 1000);
-      const [rows] = await this.pool.query<RowDataPacket[]>(select[0], select[1]);
-      for (const row of rows) cache.set(String(row.k), Number(row.id));
-      const unresolved = missing.filter((k) => !cache.has(k));
-      if (unresolved.length > 0) throw new Error(`could not create inventory rows for ${unresolved.slice(0, 3).join(', ')}`);
+    let inFlight = this.pending.get(cache);
+    if (!inFlight) this.pending.set(cache, (inFlight = new Map()));
+    const waits = new Set<Promise<void>>();
+    const missing: string[] = [];
+    for (const key of new Set(keys)) {
+      if (cache.has(key)) continue;
+      const pending = inFlight.get(key);
+      if (pending) waits.add(pending);
+      else missing.push(key);
     }
+    if (missing.length > 0) {
+      missing.sort();
+      const creation = this.create(cache, missing, statements);
+      for (const key of missing) inFlight.set(key, creation);
+      try {
+        await creation;
+      } finally {
+        for (const key of missing) inFlight.delete(key);
+      }
+    }
+    await Promise.all(waits);
+    const unresolved = keys.filter((k) => !cache.has(k));
+    if (unresolved.length > 0) throw new Error(`could not create inventory rows for ${unresolved.slice(0, 3).join(', ')}`);
     return new Map(keys.map((k) => [k, cache.get(k)!]));
+  }
+
+  private async create(
+    cache: Map<string, number>,
+    missing: string[],
+    statements: InventoryStatements,
+  ): Promise<void> {
+    const { insert, select } = statements(missing);
+    await retryOnDeadlock(() => insertBatched(this.pool, { ...insert, mode: 'ignore' }, 1000));
+    const [rows] = await this.pool.query<RowDataPacket[]>(select[0], select[1]);
+    for (const row of rows) cache.set(String(row.k), Number(row.id));
   }
 }
 

@@ -12,11 +12,31 @@ export const workerOptionsShape = {
   /** Whole-request deadline for one agent call (a hanging agent costs at most this). */
   agentTimeout: duration('30s').describe('total timeout per agent call (e.g. 30s)'),
   /** Responses larger than this are cut off and counted as an error for that agent. */
-  agentMaxResponseBytes: integer(64 * 1024 * 1024, 1024).describe('largest agent response accepted, in bytes'),
+  agentMaxResponseBytes: integer(32 * 1024 * 1024, 1024).describe('largest agent response accepted, in bytes'),
   /** How long a discovery document is trusted before it is read again. */
   discoveryRefresh: duration('1h').describe('how long an agent discovery document is trusted (e.g. 1h)'),
   /** Rows per multi-row INSERT statement. */
   insertBatchRows: integer(1000, 1, 100_000).describe('rows per multi-row INSERT'),
+  /** Threshold rules are re-read this often, so edits in the front apply without a restart. */
+  rulesRefresh: duration('30s').describe('how often threshold rules (h$/s$event_factory) are re-read'),
+  /** Consecutive failed polls of an agent that open an agent-failed event. */
+  agentFailureThreshold: integer(3, 1, 1000).describe('consecutive failed polls that open an agent-failed event'),
+  /** Upstream's front calls process/socket rows older than 900 s missing: the same default. */
+  missingAfter: duration('15m').describe('how long a host or service may go unreported before a missing event opens'),
+  /**
+   * On SIGTERM: how long running jobs may take to finish; after that they are
+   * handed back (failed with a retry, so another worker takes them).
+   * Keep it below the process's hard shutdown deadline (30 s).
+   */
+  shutdownTimeout: duration('20s').describe('on SIGTERM, how long running jobs may finish before being handed back'),
+  /** BullMQ job lock: a killed worker's job is seen as stalled once its lock is older than this. */
+  lockDuration: duration('30s').describe('job lock duration; a killed worker\'s job is retried after about this'),
+  /** How often this worker looks for stalled jobs (of any dead worker) and puts them back to wait. */
+  stalledInterval: duration('30s').describe('how often stalled jobs of dead workers are looked for'),
+  /** A job that stalls more often than this (it keeps killing workers) is failed. */
+  maxStalledCount: integer(2, 0, 100).describe('times a job may stall before it is failed'),
+  /** Membership heartbeat period; a worker missing three heartbeats is gone from `watched status`. */
+  heartbeatInterval: duration('5s').describe('membership heartbeat period (gone after 3 missed)'),
 };
 
 export const WorkerOptionsSchema = z.object(workerOptionsShape);

@@ -2,7 +2,9 @@ import { Worker as BullWorker, type Job } from 'bullmq';
 import {
   createMysqlPool,
   createRedis,
+  defaultNodeId,
   IllegalStateError,
+  Membership,
   POLL_QUEUE,
   RedisKeys,
   type Logger,
@@ -18,6 +20,8 @@ import { AgentPoller } from './agent-poller.js';
 import { DataTables } from './data-tables.js';
 import { DiscoveryCache } from './discovery-cache.js';
 import { Inventory } from './inventory.js';
+import { LoggingEventSink, type EventSink } from './events/event-sink.js';
+import { ThresholdRules } from './events/threshold-rules.js';
 import { PollProcessor } from './poll-processor.js';
 import type { WorkerOptions } from './worker-options.js';
 
@@ -48,13 +52,33 @@ export class PollWorker implements Service {
   private redis?: Redis;
   private bull?: BullWorker<PollJobData, PollJobResult>;
   private client?: AgentClient;
+  private membership?: Membership;
+  private memberRedis?: Redis;
   private closing?: Promise<void>;
+  private active = 0;
+  readonly nodeId: string;
+
+  /** Where opened/closed events go; set before start (the alerter, tests). Default: the log. */
+  events?: EventSink;
 
   constructor(
     private readonly connections: WorkerConnections,
     private readonly options: WorkerOptions,
     private readonly logger: Logger,
-  ) {}
+    nodeId = defaultNodeId(),
+  ) {
+    this.nodeId = nodeId;
+  }
+
+  /** The lifecycle state (tests, status). */
+  get lifecycle(): ServiceState {
+    return this.state;
+  }
+
+  /** Jobs running now. */
+  get activeJobs(): number {
+    return this.active;
+  }
 
   async start(): Promise<void> {
     if (this.state !== 'INITIALIZED') throw new IllegalStateError(`worker cannot start from ${this.state}`);
@@ -75,6 +99,10 @@ export class PollWorker implements Service {
       discovery: new DiscoveryCache(this.options.discoveryRefresh),
       logger: this.logger,
       insertBatchRows: this.options.insertBatchRows,
+      rules: new ThresholdRules(this.pool, this.options.rulesRefresh),
+      events: this.events ?? new LoggingEventSink(this.logger),
+      agentFailureThreshold: this.options.agentFailureThreshold,
+      missingAfterMs: this.options.missingAfter,
     });
     const processor = new PollProcessor({
       pool: this.pool,
@@ -85,8 +113,25 @@ export class PollWorker implements Service {
     const keys = new RedisKeys(this.connections.prefix);
     this.bull = new BullWorker<PollJobData, PollJobResult>(
       POLL_QUEUE,
-      async (job: Job<PollJobData, PollJobResult>) => processor.process(job.data),
-      { connection: this.redis, prefix: keys.bullPrefix, concurrency: this.options.workerConcurrency, autorun: false },
+      async (job: Job<PollJobData, PollJobResult>, _token?: string, signal?: AbortSignal) => {
+        this.active += 1;
+        try {
+          return await abortable(processor.process(job.data), signal);
+        } finally {
+          this.active -= 1;
+        }
+      },
+      {
+        connection: this.redis,
+        prefix: keys.bullPrefix,
+        concurrency: this.options.workerConcurrency,
+        autorun: false,
+        // Recorded as the job's processedBy: which worker (and pid) ran it.
+        name: this.nodeId,
+        lockDuration: this.options.lockDuration,
+        stalledInterval: this.options.stalledInterval,
+        maxStalledCount: this.options.maxStalledCount,
+      },
     );
     this.bull.on('completed', (job, result) => {
       this.stats.jobs += 1;
@@ -101,15 +146,56 @@ export class PollWorker implements Service {
     });
     this.bull.on('error', (err) => this.logger.error(`worker queue error: ${err.message}`));
     void this.bull.run().catch((err: Error) => this.logger.error(`worker stopped: ${err.message}`));
+    // Heartbeats on their own connection: the consumer's is blocked in BRPOPLPUSH-style waits.
+    this.memberRedis = this.redis.duplicate({ connectionName: 'watched-worker-membership', maxRetriesPerRequest: 3 });
+    this.membership = new Membership({
+      redis: this.memberRedis,
+      prefix: keys.prefix,
+      role: 'worker',
+      nodeId: this.nodeId,
+      intervalMs: this.options.heartbeatInterval,
+      logger: this.logger,
+      details: () => ({ state: this.state, active: this.active, concurrency: this.options.workerConcurrency, ...this.stats }),
+    });
+    this.membership.start();
     this.state = 'RUNNING';
     this.logger.info('worker started', { concurrency: this.options.workerConcurrency });
   }
 
-  /** Stops taking jobs, lets running ones finish, closes connections. Idempotent. */
+  /**
+   * Stops taking jobs, lets running ones finish within `shutdownTimeout`,
+   * then hands back those still running (they fail with a retry, so another
+   * worker polls them again; the cursor and natural keys make that write
+   * nothing twice), unregisters and closes connections. Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.state = 'STOPPING';
-      await this.bull?.close().catch((err: Error) => this.logger.error(`closing the queue consumer: ${err.message}`));
+      void this.membership?.beat();
+      const bull = this.bull;
+      if (bull) {
+        const closed = bull.close().catch((err: Error) => this.logger.error(`closing the queue consumer: ${err.message}`));
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'deadline'>((resolve) => {
+          timer = setTimeout(() => resolve('deadline'), this.options.shutdownTimeout);
+        });
+        if (this.active > 0) this.logger.info(`stopping: waiting up to ${this.options.shutdownTimeout} ms for ${this.active} running jobs`);
+        const outcome = await Promise.race([closed.then(() => 'closed' as const), deadline]);
+        clearTimeout(timer);
+        if (outcome === 'deadline') {
+          this.logger.warn(`${this.active} jobs still running after ${this.options.shutdownTimeout} ms: handing them back`);
+          bull.cancelAllJobs('worker shutting down');
+          // Cancelled jobs fail with a retry at once; give BullMQ a moment to record that, then stop anyway.
+          const grace = new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, 5000);
+          });
+          await Promise.race([closed, grace]);
+          clearTimeout(timer);
+          await bull.close(true).catch(() => undefined);
+        }
+      }
+      await this.membership?.stop();
+      await this.memberRedis?.quit().catch(() => undefined);
       this.client?.close();
       await this.pool?.end().catch(() => undefined);
       await this.redis?.quit().catch(() => undefined);
@@ -117,4 +203,15 @@ export class PollWorker implements Service {
     })();
     return this.closing;
   }
+}
+
+/** Settles with `work`, or rejects as soon as `signal` aborts (BullMQ's cancelJob/cancelAllJobs). */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(new Error(`job cancelled: ${String(signal.reason ?? 'aborted')}`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error(`job cancelled: ${String(signal.reason ?? 'aborted')}`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

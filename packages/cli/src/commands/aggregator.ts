@@ -1,16 +1,16 @@
 import type { CommandModule } from 'yargs';
-import { Aggregator } from '@watched/aggregator';
+import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
 import { baseOptionsShape, runServices } from '@watched/core';
 import { loggerFor, resolveOptions, withOptions } from '../options.js';
 
-/** `watched aggregator`: the rollup role. */
+/** `watched aggregator`: one aggregator replica (active or standby): rollups and retention. */
 export const aggregatorCommand: CommandModule = {
   command: 'aggregator',
-  describe: 'Run the aggregator: minute/hour/day rollups and retention',
-  builder: (yargs) => withOptions(yargs, baseOptionsShape),
+  describe: 'Run an aggregator replica: minute/hour/day rollups and retention (one replica is active)',
+  builder: (yargs) => withOptions(yargs, baseOptionsShape, aggregatorOptionsShape),
   handler: async (argv) => {
-    const options = resolveOptions(argv, baseOptionsShape);
+    const options = resolveOptions(argv, { ...baseOptionsShape, ...aggregatorOptionsShape });
     const logger = loggerFor(options).child({ role: 'aggregator' });
-    await runServices([new Aggregator(logger)], { logger });
+    await runServices([new Aggregator(options, options, logger)], { logger });
   },
 };

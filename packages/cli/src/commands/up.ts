@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { z } from 'zod';
 import { AgentFleet } from '@watched/agent-sim';
-import { Aggregator } from '@watched/aggregator';
+import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
 import { Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
 import {
   AgentRegistry,
@@ -27,7 +27,7 @@ export const upOptionsShape = {
   statusInterval: duration('5s').describe('how often the status line is printed'),
 };
 
-const UpSchema = z.object({ ...baseOptionsShape, ...coordinatorOptionsShape, ...workerOptionsShape, ...upOptionsShape });
+const UpSchema = z.object({ ...baseOptionsShape, ...coordinatorOptionsShape, ...workerOptionsShape, ...aggregatorOptionsShape, ...upOptionsShape });
 type UpOptions = z.output<typeof UpSchema>;
 
 /**
@@ -59,7 +59,7 @@ async function simulatedFleet(options: UpOptions, logger: Logger): Promise<Agent
 export const upCommand: CommandModule = {
   command: 'up',
   describe: 'Run every role in one process (migrate first); starts a simulated fleet when no agent is registered',
-  builder: (yargs) => withOptions(yargs, baseOptionsShape, coordinatorOptionsShape, workerOptionsShape, upOptionsShape),
+  builder: (yargs) => withOptions(yargs, baseOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, upOptionsShape),
   handler: async (argv) => {
     const options = resolveOptions(argv, UpSchema.shape);
     const logger = loggerFor(options);
@@ -73,7 +73,7 @@ export const upCommand: CommandModule = {
       ...(fleet ? [fleetService(fleet)] : []),
       worker,
       coordinator,
-      new Aggregator(logger.child({ role: 'aggregator' })),
+      new Aggregator(options, options, logger.child({ role: 'aggregator' })),
       new StatusLine({ ...options, intervalMs: options.statusInterval, coordinator, worker, logger: logger.child({ role: 'status' }) }),
     ];
     await runServices(services, { logger });

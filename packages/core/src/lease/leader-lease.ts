@@ -3,6 +3,12 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Redis } from '../redis.js';
 import { ACQUIRE, RELEASE, RENEW } from './lease-scripts.js';
+import type { TermStore } from './term-store.js';
+
+// The lease module's other public pieces, exported through this file (the one core's index re-exports).
+export { TermStore } from './term-store.js';
+export { Membership, readMembers, type MemberInfo, type MembershipOptions } from './membership.js';
+export { FENCED_HSET } from './lease-scripts.js';
 
 export interface LeaderLeaseOptions {
   redis: Redis;
@@ -14,6 +20,13 @@ export interface LeaderLeaseOptions {
   logger: Logger;
   /** The highest term known elsewhere (MySQL), so terms never go back after a Redis restart. */
   termFloor?: () => Promise<number>;
+  /**
+   * The MySQL record of terms: its highest term is a floor (like `termFloor`)
+   * and a new term is recorded there before this node counts itself leader;
+   * if recording fails or is refused (a higher term exists) the lease is
+   * given back.
+   */
+  terms?: TermStore;
 }
 
 /**
@@ -38,6 +51,11 @@ export class LeaderLease {
     return this.currentTerm;
   }
 
+  /** The lease value `<nodeId>:<term>` while held: fenced writes compare it with the key (see `FENCED_HSET`). */
+  get token(): string | undefined {
+    return this.value;
+  }
+
   isLeader(now = performance.now()): boolean {
     return this.value !== undefined && now < this.validUntil;
   }
@@ -56,16 +74,28 @@ export class LeaderLease {
         logger.warn(`lost leadership of term ${this.currentTerm}`);
         this.value = undefined;
       }
-      const floor = (await this.options.termFloor?.()) ?? 0;
+      const floor = Math.max((await this.options.termFloor?.()) ?? 0, (await this.options.terms?.highest()) ?? 0);
       const term = Number(await redis.eval(ACQUIRE, 2, key, `${key}:term`, nodeId, ttlMs, floor));
-      if (term > 0) {
-        this.value = `${nodeId}:${term}`;
-        this.currentTerm = term;
-        this.validUntil = sent + ttlMs - this.marginMs;
-        logger.info(`became leader`, { term });
-        return true;
+      if (term <= 0) return false;
+      const value = `${nodeId}:${term}`;
+      if (this.options.terms) {
+        let recorded = false;
+        try {
+          recorded = await this.options.terms.record(term, nodeId);
+        } catch (err) {
+          logger.warn(`recording term ${term} failed: ${errorMessage(err)}`);
+        }
+        if (!recorded) {
+          logger.warn(`term ${term} not recorded in MySQL (a higher term exists, or MySQL is unreachable): giving the lease back`);
+          await redis.eval(RELEASE, 1, key, value).catch(() => undefined);
+          return false;
+        }
       }
-      return false;
+      this.value = value;
+      this.currentTerm = term;
+      this.validUntil = sent + ttlMs - this.marginMs;
+      logger.info(`became leader`, { term });
+      return true;
     } catch (err) {
       logger.warn(`lease refresh failed: ${errorMessage(err)}`);
       return this.isLeader();

@@ -32,3 +32,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 `;
+
+/**
+ * A write fenced by the lease: KEYS[1] lease, KEYS[2] hash; ARGV[1] expected
+ * lease value, ARGV[2] a JSON object field -> string value (any size: no
+ * unpack() stack limit). Sets the fields only while the
+ * lease is still ours. Returns 1 if written, 0 if the lease is someone else's
+ * (or gone).
+ */
+export const FENCED_HSET = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for field, value in pairs(cjson.decode(ARGV[2])) do redis.call('HSET', KEYS[2], field, value) end
+return 1
+`;

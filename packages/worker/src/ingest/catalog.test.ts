@@ -32,7 +32,8 @@ describe('parseCatalog', () => {
   const catalog = parseCatalog(swagger);
 
   it('reads resources, types and numeric properties', () => {
-    expect(catalog.types.get('cpu_usage')).toEqual({ name: 'cpu_usage', owner: 'host', properties: ['user', 'system'] });
+    expect(catalog.types.get('cpu_usage')).toMatchObject({ name: 'cpu_usage', owner: 'host', properties: ['user', 'system'] });
+    expect([...catalog.types.get('cpu_usage')!.declared]).toEqual(['timestamp', 'user', 'system', 'name']);
     expect(catalog.types.get('thermal')?.properties).toEqual([]);
     expect(catalog.types.get('mysql_stat')?.owner).toBe('service');
     expect(catalog.types.has('status')).toBe(false);
@@ -82,7 +83,8 @@ describe('parseSnapshot', () => {
     ]);
     expect(snapshot.metrics.find((m) => m.type.name === 'thermal')!.rows).toHaveLength(1);
     expect(snapshot.parseErrors).toBe(2);
-    expect(snapshot.unknown).toEqual(['system/unknowncollector/x']);
+    // An undeclared field and an undeclared resource: both are reasons to read discovery again.
+    expect(snapshot.unknown).toEqual(['cpu_usage.extra', 'system/unknowncollector/x']);
   });
 
   it('reads services, processes, sockets and logs', () => {

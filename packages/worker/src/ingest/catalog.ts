@@ -6,6 +6,8 @@ export interface DataTypeSpec {
   /** host types are keyed by host_id, service types by serv_id. */
   owner: 'host' | 'service';
   properties: string[];
+  /** Every property name the definition declares (numeric or not, valid or not). */
+  declared: Set<string>;
 }
 
 /** One `/history` path of the discovery document. */
@@ -29,10 +31,21 @@ export interface AgentCatalog {
   resources: Map<string, ResourceSpec>;
   /** Names refused (invalid identifiers, malformed paths), for the agent's error record. */
   problems: string[];
+  /**
+   * `type.property` names rows carry although discovery does not declare
+   * them: known, so they do not trigger another discovery read each poll.
+   */
+  undeclared: Set<string>;
 }
 
 /** Longest collector/resource/service name kept (they are stored as values, not identifiers). */
 const MAX_NAME = 255;
+/**
+ * Bounds on what one agent can make us create: InnoDB keeps a row under about
+ * 8 KB and 1,017 columns, and every data type is a table (and three rollups).
+ */
+export const MAX_PROPERTIES_PER_TYPE = 250;
+export const MAX_TYPES_PER_AGENT = 200;
 
 export function resourceKey(scope: 'system' | 'service', collector: string, resource: string, service?: string): string {
   return scope === 'system' ? `system/${collector}/${resource}` : `service/${service}/${collector}/${resource}`;
@@ -66,6 +79,10 @@ function readDataType(name: string, definition: unknown, problems: string[]): Da
       problems.push(`property ${JSON.stringify(prop.slice(0, 80))} of ${name} is not a valid name`);
       continue;
     }
+    if (properties.length >= MAX_PROPERTIES_PER_TYPE) {
+      problems.push(`${name} declares more than ${MAX_PROPERTIES_PER_TYPE} numeric properties; the rest are ignored`);
+      break;
+    }
     if (seen.has(prop.toLowerCase())) {
       problems.push(`property ${prop} of ${name} is declared twice (names are case-insensitive)`);
       continue;
@@ -73,7 +90,7 @@ function readDataType(name: string, definition: unknown, problems: string[]): Da
     seen.add(prop.toLowerCase());
     properties.push(prop);
   }
-  return { name, owner: flag === true ? 'service' : 'host', properties };
+  return { name, owner: flag === true ? 'service' : 'host', properties, declared: new Set(Object.keys(declared)) };
 }
 
 /**
@@ -81,7 +98,7 @@ function readDataType(name: string, definition: unknown, problems: string[]): Da
  * malformed or hostile is listed in `problems` and the rest is kept.
  */
 export function parseCatalog(document: unknown): AgentCatalog {
-  const catalog: AgentCatalog = { types: new Map(), resources: new Map(), problems: [] };
+  const catalog: AgentCatalog = { types: new Map(), resources: new Map(), problems: [], undeclared: new Set() };
   if (!isObject(document)) {
     catalog.problems.push('discovery document is not a JSON object');
     return catalog;
@@ -122,6 +139,10 @@ export function parseCatalog(document: unknown): AgentCatalog {
     if (spec.scope === 'service' && typeof item['x-service'] === 'string') spec.service = item['x-service'];
 
     let type = catalog.types.get(typeName);
+    if (!type && catalog.types.size >= MAX_TYPES_PER_AGENT) {
+      catalog.problems.push(`more than ${MAX_TYPES_PER_AGENT} data types: ${typeName.slice(0, 80)} ignored`);
+      continue;
+    }
     if (!type) {
       type = readDataType(typeName, definitions[typeName], catalog.problems);
       if (!type) {

@@ -45,7 +45,10 @@ export interface AgentSnapshot {
   timestamp: number;
   metrics: MetricSeries[];
   services: ServiceSnapshot[];
-  /** Collectors/resources present in /all but absent from the catalog (triggers re-discovery). */
+  /**
+   * Resources (`system/c/r`) and properties (`type.prop`) present in /all but
+   * unknown to the catalog: a reason to read discovery again.
+   */
   unknown: string[];
   /** Rows or values dropped as malformed. */
   problems: string[];
@@ -78,12 +81,16 @@ function isUnsignedInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
 }
 
+/** Rows dated further ahead of the agent's own clock are refused: they would sit on top of every graph. */
+const MAX_FUTURE_MS = 86_400_000;
+
 function readTimestamp(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
 class SnapshotReader {
   readonly snapshot: AgentSnapshot;
+  private readonly unknownSeen = new Set<string>();
 
   constructor(
     private readonly catalog: AgentCatalog,
@@ -105,7 +112,7 @@ class SnapshotReader {
         const key = resourceKey(scope, collector, resource, service);
         const spec = this.catalog.resources.get(key);
         if (!spec) {
-          if (Array.isArray(rows) && rows.length > 0) this.snapshot.unknown.push(key);
+          if (Array.isArray(rows) && rows.length > 0 && !this.catalog.undeclared.has(key)) this.snapshot.unknown.push(key);
           continue;
         }
         const type = this.catalog.types.get(spec.dataType);
@@ -121,6 +128,17 @@ class SnapshotReader {
     if (!isObject(row)) return this.problem(`${key}: a row is not an object`);
     const timestamp = readTimestamp(row.timestamp);
     if (timestamp === undefined) return this.problem(`${key}: a row has no valid timestamp`);
+    if (timestamp > this.snapshot.timestamp + MAX_FUTURE_MS) {
+      return this.problem(`${key}: a row is dated more than a day after the agent's clock`);
+    }
+    for (const name of Object.keys(row)) {
+      if (name === 'timestamp' || series.type.declared.has(name)) continue;
+      const qualified = `${series.type.name}.${name}`;
+      if (!this.catalog.undeclared.has(qualified) && !this.unknownSeen.has(qualified)) {
+        this.unknownSeen.add(qualified);
+        this.snapshot.unknown.push(qualified);
+      }
+    }
     const values: Array<number | null> = [];
     for (const prop of series.type.properties) {
       const read = readValue(row[prop]);

@@ -1,0 +1,56 @@
+import { quoteIdentifier } from '@watched/core';
+import { level as levelOf, sqlBucket, tableName, type LevelName } from './buckets.js';
+import { METRIC_PREFIXES, ROW_COUNT_COLUMN, type DataTypeSchema } from './rollup-tables.js';
+
+/** Column list of a rollup table, in the order the SELECTs below produce them. */
+function rollupColumns(schema: DataTypeSchema): string[] {
+  return [
+    schema.owner,
+    'res_id',
+    '`timestamp`',
+    ROW_COUNT_COLUMN,
+    ...schema.metrics.flatMap((m) => METRIC_PREFIXES.map((p) => quoteIdentifier(p + m))),
+  ];
+}
+
+/** Aggregates of one metric from raw rows: avg, min, max, sum, count of non-NULL values. */
+function rawAggregates(metric: string): string[] {
+  const m = quoteIdentifier(metric);
+  return [`SUM(${m}) / NULLIF(COUNT(${m}), 0)`, `MIN(${m})`, `MAX(${m})`, `SUM(${m})`, `COUNT(${m})`];
+}
+
+/** Aggregates of one metric from a finer rollup: the average is weighted by counts, never an average of averages. */
+function rollupAggregates(metric: string): string[] {
+  const [sum, min, max, cnt] = ['sum_', 'min_', 'max_', 'cnt_'].map((p) => quoteIdentifier(p + metric));
+  return [`SUM(${sum}) / NULLIF(SUM(${cnt}), 0)`, `MIN(${min})`, `MAX(${max})`, `SUM(${sum})`, `SUM(${cnt})`];
+}
+
+/**
+ * `INSERT INTO <level>$<type> SELECT <buckets of [?, ?) of the source>
+ * ON DUPLICATE KEY UPDATE <every value>`: each bucket is recomputed whole
+ * from its source and replaces what was there, so running a range twice
+ * (an interrupted chunk, a late row) never counts anything twice.
+ * Parameters: range start (inclusive), range end (exclusive), both bucket-aligned.
+ */
+export function upsertBucketsSql(schema: DataTypeSchema, target: LevelName): string {
+  const lvl = levelOf(target);
+  const source = quoteIdentifier(tableName(lvl.source, schema.dataType));
+  const owner = schema.owner;
+  const values =
+    lvl.source === 'd'
+      ? ['COUNT(*)', ...schema.metrics.flatMap(rawAggregates)]
+      : [`SUM(${ROW_COUNT_COLUMN})`, ...schema.metrics.flatMap(rollupAggregates)];
+  const columns = rollupColumns(schema);
+  const updates = columns.slice(3).map((c) => `${c} = VALUES(${c})`);
+  return (
+    `INSERT INTO ${quoteIdentifier(tableName(target, schema.dataType))} (${columns.join(', ')}) ` +
+    `SELECT ${owner}, res_id, ${sqlBucket('`timestamp`', lvl.size)} AS bucket, ${values.join(', ')} ` +
+    `FROM ${source} WHERE \`timestamp\` >= ? AND \`timestamp\` < ? GROUP BY ${owner}, res_id, bucket ` +
+    `ON DUPLICATE KEY UPDATE ${updates.join(', ')}`
+  );
+}
+
+/** Deletes a level's buckets in [?, ?) before they are recomputed (a bucket whose source rows are gone must go too). */
+export function deleteBucketsSql(schema: DataTypeSchema, target: LevelName): string {
+  return `DELETE FROM ${quoteIdentifier(tableName(target, schema.dataType))} WHERE \`timestamp\` >= ? AND \`timestamp\` < ?`;
+}

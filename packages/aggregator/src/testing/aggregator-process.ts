@@ -1,0 +1,33 @@
+/**
+ * One aggregator replica as its own process, for the failover test:
+ * `node dist/testing/aggregator-process.js <mysqlUrl> <redisUrl> <prefix> <nodeId>`.
+ * Prints one JSON line per change of state ({ state: 'active' | 'standby', term }).
+ */
+import { createLogger } from '@watched/core';
+import { Aggregator } from '../aggregator.js';
+import { compileAggregatorOptions } from '../aggregator-options.js';
+
+const [mysqlUrl, redisUrl, prefix, nodeId] = process.argv.slice(2);
+const options = compileAggregatorOptions({
+  aggregatorInterval: '200ms',
+  aggregatorLeaseTtl: '1500ms',
+  aggregatorDelayMinute: '0s',
+  aggregatorDelayHour: '0s',
+  aggregatorDelayDay: '0s',
+});
+const aggregator = new Aggregator({ mysqlUrl, redisUrl, prefix }, options, createLogger({ silent: true }), nodeId);
+await aggregator.start();
+let last = '';
+const report = () => {
+  const state = aggregator.isActive ? 'active' : 'standby';
+  const line = JSON.stringify({ state, term: aggregator.term });
+  if (line !== last) {
+    last = line;
+    process.stdout.write(line + '\n');
+  }
+};
+report();
+setInterval(report, 25);
+process.on('SIGTERM', () => {
+  void aggregator.close().then(() => process.exit(0));
+});

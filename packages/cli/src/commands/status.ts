@@ -1,0 +1,183 @@
+import type { CommandModule } from 'yargs';
+import { Queue } from 'bullmq';
+import { dueSlot, scheduleKey, type GroupSchedule } from '@watched/coordinator';
+import {
+  baseOptionsShape,
+  createMysqlPool,
+  createRedis,
+  errorMessage,
+  POLL_QUEUE,
+  pollJobId,
+  readMembers,
+  RedisKeys,
+  TermStore,
+  type MemberInfo,
+  type Pool,
+  type Redis,
+} from '@watched/core';
+import { resolveOptions, withBaseOptions } from '../options.js';
+
+interface StatusArgs {
+  json?: boolean;
+}
+
+export interface GroupStatus {
+  group: string;
+  agents: number;
+  frequencyMs: number;
+  /** The slot due now. */
+  dueSlot: number;
+  /** Latest slot enqueued (null: none yet). */
+  enqueuedSlot: number | null;
+  /** How far the latest enqueued slot is behind the due one (0: on time); grows while slots are skipped or no one leads. */
+  lagMs: number;
+  skipped: number;
+  /** State of the latest enqueued job (`completed`, `active`, `waiting`, `failed`, `unknown` once trimmed). */
+  lastJobState: string;
+  /** When the latest job finished (epoch ms), if it did. */
+  lastPollAt: number | null;
+}
+
+export interface ClusterStatus {
+  at: number;
+  leader: { nodeId: string; term: number; expiresInMs: number } | null;
+  /** Highest term ever handed out: the Redis counter and the MySQL record (c$leases). */
+  terms: { redis: number; mysql: number | null };
+  coordinators: MemberInfo[];
+  standbys: string[];
+  workers: MemberInfo[];
+  others: MemberInfo[];
+  queue: { waiting: number; active: number; delayed: number; failed: number; completed: number; prioritized: number };
+  /** Age of the oldest waiting job in ms (null: none waiting). */
+  oldestWaitingMs: number | null;
+  groups: GroupStatus[];
+}
+
+/** Everything `watched status` shows, read from Redis (lease, members, queue, schedule) and MySQL (terms). */
+export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, now = Date.now()): Promise<ClusterStatus> {
+  const keys = new RedisKeys(prefix);
+  const queue = new Queue(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
+  try {
+    const [leaseValue, leaseTtl, redisTerm, members, counts, oldest, schedule] = await Promise.all([
+      redis.get(keys.leaderLease),
+      redis.pttl(keys.leaderLease),
+      redis.get(`${keys.leaderLease}:term`),
+      readMembers(redis, prefix, now),
+      queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
+      queue.getJobs(['waiting'], 0, 0, true),
+      redis.hgetall(scheduleKey(prefix)),
+    ]);
+    let mysqlTerm: number | null = null;
+    if (pool) mysqlTerm = await new TermStore(pool, keys.leaderLease).highest().catch(() => null);
+
+    let leader: ClusterStatus['leader'] = null;
+    if (leaseValue) {
+      const at = leaseValue.lastIndexOf(':');
+      leader = { nodeId: leaseValue.slice(0, at), term: Number(leaseValue.slice(at + 1)), expiresInMs: leaseTtl };
+    }
+    const coordinators = members.filter((m) => m.role === 'coordinator');
+    const groups = await Promise.all(
+      Object.entries(schedule).map(async ([group, json]): Promise<GroupStatus> => {
+        const entry = JSON.parse(json) as GroupSchedule;
+        const due = dueSlot(entry, now);
+        const job = entry.enqueuedSlot === null ? undefined : await queue.getJob(pollJobId(group, entry.enqueuedSlot));
+        const state = job ? await job.getState() : 'unknown';
+        return {
+          group,
+          agents: entry.agents,
+          frequencyMs: entry.frequencyMs,
+          dueSlot: due,
+          enqueuedSlot: entry.enqueuedSlot,
+          lagMs: entry.enqueuedSlot === null ? due - entry.offsetMs : Math.max(0, due - entry.enqueuedSlot),
+          skipped: entry.skipped,
+          lastJobState: state,
+          lastPollAt: job?.finishedOn ?? null,
+        };
+      }),
+    );
+    groups.sort((a, b) => b.lagMs - a.lagMs || a.group.localeCompare(b.group, 'en', { numeric: true }));
+    return {
+      at: now,
+      leader,
+      terms: { redis: Number(redisTerm ?? 0), mysql: mysqlTerm },
+      coordinators,
+      standbys: coordinators.filter((m) => m.nodeId !== leader?.nodeId).map((m) => m.nodeId),
+      workers: members.filter((m) => m.role === 'worker'),
+      others: members.filter((m) => m.role !== 'coordinator' && m.role !== 'worker'),
+      queue: {
+        waiting: counts.waiting ?? 0,
+        active: counts.active ?? 0,
+        delayed: counts.delayed ?? 0,
+        failed: counts.failed ?? 0,
+        completed: counts.completed ?? 0,
+        prioritized: counts.prioritized ?? 0,
+      },
+      oldestWaitingMs: oldest[0] ? now - oldest[0].timestamp : null,
+      groups,
+    };
+  } finally {
+    await queue.close().catch(() => undefined);
+  }
+}
+
+function ago(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+/** The human-readable form. */
+export function formatStatus(s: ClusterStatus, maxGroups = 20): string {
+  const lines: string[] = [];
+  lines.push(
+    s.leader
+      ? `leader      ${s.leader.nodeId} (term ${s.leader.term}, lease expires in ${ago(s.leader.expiresInMs)})`
+      : 'leader      none (no coordinator holds the lease)',
+  );
+  lines.push(`terms       redis ${s.terms.redis}, mysql ${s.terms.mysql ?? '-'}`);
+  lines.push(`standbys    ${s.standbys.length ? s.standbys.join(', ') : 'none'}`);
+  lines.push(`workers     ${s.workers.length} alive`);
+  for (const w of s.workers) {
+    const d = w.details as { state?: string; active?: number; concurrency?: number; jobs?: number };
+    lines.push(
+      `  ${w.nodeId}  v${w.version}  up ${ago(s.at - w.startedAt)}  ${d.state ?? ''} ${d.active ?? 0}/${d.concurrency ?? '?'} running, ${d.jobs ?? 0} done  (seen ${ago(s.at - w.heartbeatAt)} ago)`,
+    );
+  }
+  for (const o of s.others) lines.push(`${o.role.padEnd(11)} ${o.nodeId} (seen ${ago(s.at - o.heartbeatAt)} ago)`);
+  const q = s.queue;
+  lines.push(
+    `queue       waiting ${q.waiting + q.prioritized}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, completed (kept) ${q.completed}; oldest waiting ${ago(s.oldestWaitingMs)}`,
+  );
+  const lagging = s.groups.filter((g) => g.lagMs > 0).length;
+  lines.push(`groups      ${s.groups.length} (${lagging} behind)`);
+  for (const g of s.groups.slice(0, maxGroups)) {
+    lines.push(
+      `  ${g.group.padEnd(18)} ${String(g.agents).padStart(5)} agents  lag ${ago(g.lagMs).padEnd(8)} skipped ${String(g.skipped).padEnd(4)} last job ${g.lastJobState.padEnd(9)} last poll ${g.lastPollAt ? `${ago(s.at - g.lastPollAt)} ago` : '-'}`,
+    );
+  }
+  if (s.groups.length > maxGroups) lines.push(`  ... ${s.groups.length - maxGroups} more (--json lists all)`);
+  return lines.join('\n');
+}
+
+/** `watched status [--json]`: the cluster as Redis and MySQL see it. */
+export const statusCommand: CommandModule<object, StatusArgs> = {
+  command: 'status',
+  describe: 'Show the leader and its term, standbys, live workers, queue depth and per-group lag',
+  builder: (yargs) => withBaseOptions(yargs).option('json', { type: 'boolean', describe: 'print JSON' }),
+  handler: async (argv) => {
+    const options = resolveOptions(argv as unknown as Record<string, unknown>, baseOptionsShape);
+    const redis = createRedis(options.redisUrl, { connectionName: 'watched-status' });
+    const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
+    try {
+      const status = await collectStatus(redis, options.prefix, pool);
+      console.log(argv.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+    } catch (err) {
+      console.error(`watched: status: ${errorMessage(err)}`);
+      process.exitCode = 1;
+    } finally {
+      await redis.quit().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+    }
+  },
+};

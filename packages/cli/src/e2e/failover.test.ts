@@ -1,0 +1,234 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Queue, type Job } from 'bullmq';
+import { AgentFleet } from '@watched/agent-sim';
+import { AgentRegistry, createRedis, POLL_QUEUE, pollJobId, RedisKeys, type PollJobData, type Redis, type RowDataPacket } from '@watched/core';
+import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
+import { collectStatus } from '../commands/status.js';
+import { servedRows, storedRows, type RowSet } from './fleet-expectations.js';
+import { pidOfNodeId, spawnWatched, waitFor, type RoleProcess } from './processes.js';
+
+/**
+ * Fault tests with real processes: `watched coordinator` and `watched worker`
+ * spawned from the built CLI, killed with SIGKILL or stopped with SIGTERM,
+ * polling an in-process simulated fleet. One scenario, run in order, so the
+ * final check covers every fault: every row the fleet served over the window
+ * is in MySQL exactly once, and no slot was enqueued twice.
+ */
+
+const HOSTS = 12;
+const LEASE_TTL_MS = 2000;
+const COORDINATOR_ARGS = ['coordinator', '--lease-ttl', '2s', '--tick-interval', '200ms', '--agent-refresh', '500ms', '--group-size', '4', '--heartbeat-interval', '500ms', '--job-attempts', '10'];
+const WORKER_ARGS = ['worker', '--lock-duration', '2s', '--stalled-interval', '1s', '--heartbeat-interval', '500ms', '--shutdown-timeout', '8s', '--worker-concurrency', '2', '--agent-timeout', '10s'];
+
+function expectSameRows(stored: RowSet, served: RowSet): void {
+  const missing = [...served.keys()].filter((k) => !stored.has(k));
+  const extra = [...stored.keys()].filter((k) => !served.has(k));
+  expect(missing.slice(0, 5)).toEqual([]);
+  expect(extra.slice(0, 5)).toEqual([]);
+  let different = 0;
+  for (const [key, values] of served) {
+    if (JSON.stringify(stored.get(key)) !== JSON.stringify(values) && different++ < 3) {
+      expect({ key, stored: stored.get(key) }).toEqual({ key, stored: values });
+    }
+  }
+  expect(different).toBe(0);
+}
+
+describe('failover with real processes (SIGKILL / SIGTERM) against the simulated fleet', () => {
+  let env: TestEnvironment;
+  let fleet: AgentFleet;
+  let redis: Redis;
+  let queue: Queue<PollJobData>;
+  let keys: RedisKeys;
+  let t0 = 0;
+  const processes: RoleProcess[] = [];
+  const spawn = (label: string, args: string[]) => {
+    const p = spawnWatched(label, args, { mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix });
+    processes.push(p);
+    return p;
+  };
+  const holder = async (): Promise<string | undefined> => (await redis.get(keys.leaderLease)) ?? undefined;
+  const holderPid = async () => pidOfNodeId((await holder())?.replace(/:\d+$/, ''));
+  const completedJobs = async () => (await queue.getJobs(['completed'], 0, -1)) as Array<Job<PollJobData>>;
+
+  let c1: RoleProcess;
+  let c2: RoleProcess;
+  let w1: RoleProcess;
+  let w2: RoleProcess;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment('failover');
+    keys = new RedisKeys(env.prefix);
+    redis = createRedis(env.redisUrl, { blocking: true });
+    queue = new Queue<PollJobData>(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
+    fleet = new AgentFleet({ hosts: HOSTS, port: 0, seed: 11, bufferMs: 10 * 60_000 });
+    await fleet.start();
+    await new AgentRegistry(env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 2 })));
+    // Every agent's cursor starts at t0, so what the fleet served over the window is exactly [t0, final cursor].
+    t0 = fleet.now();
+    await env.pool.query('INSERT INTO `agt$state` (agt_id, since) SELECT id, ? FROM `c$agents`', [t0]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    await queue?.obliterate({ force: true }).catch(() => undefined);
+    await queue?.close();
+    await redis?.quit();
+    await fleet?.close();
+    await env?.cleanup();
+  });
+
+  it('starts: one leader, one standby, two workers, all visible in status', async () => {
+    c1 = spawn('c1', COORDINATOR_ARGS);
+    await waitFor('c1 to lead', async () => (await holderPid()) === c1.pid, 15_000);
+    c2 = spawn('c2', COORDINATOR_ARGS);
+    w1 = spawn('w1', WORKER_ARGS);
+    w2 = spawn('w2', WORKER_ARGS);
+    // Three groups of four agents, polled every 2 s: wait for a few completed jobs.
+    await waitFor('4 completed jobs', async () => (await completedJobs()).length >= 4, 20_000);
+    const status = await waitFor(
+      'status to list every process',
+      async () => {
+        const s = await collectStatus(redis, env.prefix, env.pool);
+        return s.workers.length === 2 && s.standbys.length === 1 && s.leader ? s : undefined;
+      },
+      5000,
+    );
+    expect(pidOfNodeId(status.leader!.nodeId)).toBe(c1.pid);
+    expect(status.terms.mysql).toBe(status.leader!.term);
+    expect(status.groups).toHaveLength(3);
+    expect(status.groups.reduce((n, g) => n + g.agents, 0)).toBe(HOSTS);
+    expect(status.groups.every((g) => g.enqueuedSlot !== null && g.lastJobState !== 'unknown')).toBe(true);
+  });
+
+  it('kill the leader (SIGKILL): the standby leads within TTL + 2 s with a higher term', async () => {
+    const before = (await holder())!;
+    const killedAt = Date.now();
+    expect(await c1.stop('SIGKILL')).toBeNull();
+    await waitFor('c2 to lead', async () => (await holderPid()) === c2.pid, LEASE_TTL_MS + 2000);
+    const takeoverMs = Date.now() - killedAt;
+    expect(takeoverMs).toBeLessThanOrEqual(LEASE_TTL_MS + 2000);
+    const oldTerm = Number(before.split(':').at(-1));
+    const newTerm = Number((await holder())!.split(':').at(-1));
+    expect(newTerm).toBeGreaterThan(oldTerm);
+    // The new leader's jobs get done.
+    await waitFor('a completed job of the new term', async () => (await completedJobs()).some((j) => j.data.term === newTerm), 10_000);
+    console.info(`leader crash takeover: ${takeoverMs} ms (ttl ${LEASE_TTL_MS} ms)`);
+  });
+
+  it('kill a worker mid-job (SIGKILL): the job completes on another worker after stall detection', async () => {
+    // Slow agents: every poll job now takes over a second, so a running job is "mid-job".
+    for (let i = 0; i < HOSTS; i++) fleet.setFault(i, { kind: 'slow', on: 'all', delayMs: 1500 });
+    const victim = await waitFor(
+      'an active job',
+      async () => {
+        const active = (await queue.getActive()) as Array<Job<PollJobData>>;
+        return active.find((j) => j.processedBy && [w1.pid, w2.pid].includes(pidOfNodeId(j.processedBy)!));
+      },
+      10_000,
+    );
+    const killed = pidOfNodeId(victim.processedBy) === w1.pid ? w1 : w2;
+    const survivor = killed === w1 ? w2 : w1;
+    const killedAt = Date.now();
+    await killed.stop('SIGKILL');
+    const done = await waitFor(
+      `job ${victim.id} completed elsewhere`,
+      async () => {
+        const job = await queue.getJob(victim.id!);
+        return job && (await job.getState()) === 'completed' ? job : undefined;
+      },
+      20_000,
+      100,
+    );
+    expect(pidOfNodeId(done.processedBy)).toBe(survivor.pid);
+    console.info(`killed worker's job ${victim.id} completed elsewhere after ${Date.now() - killedAt} ms`);
+    if (killed === w1) w1 = spawn('w1b', WORKER_ARGS);
+    else w2 = spawn('w2b', WORKER_ARGS);
+  });
+
+  it('stop a worker mid-job (SIGTERM): it finishes its running job, then exits 0', async () => {
+    const victim = await waitFor(
+      'an active job',
+      async () => {
+        const active = (await queue.getActive()) as Array<Job<PollJobData>>;
+        return active.find((j) => j.processedBy && [w1.pid, w2.pid].includes(pidOfNodeId(j.processedBy)!));
+      },
+      10_000,
+    );
+    const stopping = pidOfNodeId(victim.processedBy) === w1.pid ? w1 : w2;
+    const stoppedAt = Date.now();
+    expect(await stopping.stop('SIGTERM', 12_000)).toBe(0);
+    const job = (await queue.getJob(victim.id!))!;
+    expect(await job.getState()).toBe('completed');
+    expect(pidOfNodeId(job.processedBy)).toBe(stopping.pid);
+    console.info(`graceful worker stop with a running job: ${Date.now() - stoppedAt} ms`);
+    for (let i = 0; i < HOSTS; i++) fleet.setFault(i, null);
+    if (stopping === w1) w1 = spawn('w1c', WORKER_ARGS);
+    else w2 = spawn('w2c', WORKER_ARGS);
+  });
+
+  it('graceful leader stop (SIGTERM): a standby leads within 1 s', async () => {
+    const c3 = spawn('c3', COORDINATOR_ARGS);
+    await waitFor(
+      'c3 registered as standby',
+      async () => (await collectStatus(redis, env.prefix)).standbys.some((id) => pidOfNodeId(id) === c3.pid),
+      10_000,
+    );
+    const stoppedAt = Date.now();
+    const stopped = c2.stop('SIGTERM');
+    await waitFor('c3 to lead', async () => (await holderPid()) === c3.pid, 5000, 10);
+    const handoverMs = Date.now() - stoppedAt;
+    expect(await stopped).toBe(0);
+    expect(handoverMs).toBeLessThan(1000);
+    console.info(`graceful handover: ${handoverMs} ms`);
+    const term = Number((await holder())!.split(':').at(-1));
+    await waitFor('a completed job of the third leader', async () => (await completedJobs()).some((j) => j.data.term === term), 10_000);
+    // Wind down: no more scheduling, let the workers drain the queue, stop them.
+    expect(await c3.stop('SIGTERM')).toBe(0);
+    await waitFor(
+      'an empty queue',
+      async () => {
+        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return c.waiting + c.active + c.delayed + c.prioritized === 0;
+      },
+      20_000,
+      100,
+    );
+    expect(await w1.stop('SIGTERM')).toBe(0);
+    expect(await w2.stop('SIGTERM')).toBe(0);
+  });
+
+  it('enqueued no slot twice: one job per (group, slot), slots increasing with the term across every failover', async () => {
+    const jobs = (await queue.getJobs(['completed', 'failed'], 0, -1)) as Array<Job<PollJobData>>;
+    expect(jobs.length).toBeGreaterThan(10);
+    expect(new Set(jobs.map((j) => j.data.term)).size).toBe(3);
+    const byGroup = new Map<string, Array<Job<PollJobData>>>();
+    for (const job of jobs) {
+      expect(job.id).toBe(pollJobId(job.data.group, job.data.slot));
+      byGroup.set(job.data.group, [...(byGroup.get(job.data.group) ?? []), job]);
+    }
+    for (const list of byGroup.values()) {
+      list.sort((a, b) => a.data.slot - b.data.slot);
+      for (let i = 1; i < list.length; i++) {
+        expect(list[i].data.slot).toBeGreaterThan(list[i - 1].data.slot);
+        expect(list[i].data.term).toBeGreaterThanOrEqual(list[i - 1].data.term);
+      }
+    }
+    expect(jobs.filter((j) => j.failedReason && !j.finishedOn)).toEqual([]);
+  });
+
+  it('stored every row the fleet served over the window exactly once', async () => {
+    const [cursors] = await env.pool.query<RowDataPacket[]>(
+      'SELECT a.host, s.since FROM `agt$state` s JOIN `c$agents` a ON a.id = s.agt_id',
+    );
+    const indexOf = new Map(fleet.agents().map((a, i) => [a.host, i]));
+    const expected: RowSet = new Map();
+    for (const { host, since } of cursors) {
+      expect(Number(since)).toBeGreaterThan(t0);
+      for (const [k, v] of servedRows(fleet, [indexOf.get(host)!], t0, Number(since))) expected.set(k, v);
+    }
+    const stored = await storedRows(env.pool);
+    expect(stored.count).toBe(expected.size);
+    expectSameRows(stored.rows, expected);
+  });
+});

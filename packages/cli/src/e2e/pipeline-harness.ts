@@ -1,0 +1,75 @@
+import { Queue, QueueEvents } from 'bullmq';
+import { AgentFleet, type AgentFleetOptions } from '@watched/agent-sim';
+import { AgentRegistry, createRedis, POLL_QUEUE, RedisKeys, type PollJobData, type Redis } from '@watched/core';
+import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
+import { compileWorkerOptions, PollWorker, type MonitoringEvent, type WorkerOptions } from '@watched/worker';
+
+/**
+ * A test's own pipeline: a fresh database and prefix, a simulated fleet on a
+ * frozen clock (advance it with `advance()`), its agents registered, one
+ * worker consuming jobs, and `poll()` to run a job of every agent and wait.
+ */
+export interface PipelineHarness {
+  env: TestEnvironment;
+  fleet: AgentFleet;
+  worker: PollWorker;
+  /** Events the worker published, in order. */
+  events: MonitoringEvent[];
+  now(): number;
+  advance(ms: number): void;
+  /** Enqueues one poll job of every registered agent for `slot` and waits for it. */
+  poll(slot: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const FROZEN_START = Date.UTC(2026, 10, 29, 12, 0, 0) + 0.3435;
+
+export async function createPipeline(
+  name: string,
+  fleetOptions: AgentFleetOptions,
+  workerOptions: Partial<Parameters<typeof compileWorkerOptions>[0]> = {},
+): Promise<PipelineHarness> {
+  let clock = FROZEN_START;
+  const env = await createTestEnvironment(name);
+  const fleet = new AgentFleet({ port: 0, seed: 7, bufferMs: 3 * 60_000, ...fleetOptions, now: () => clock });
+  await fleet.start();
+  await new AgentRegistry(env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 3600 })));
+
+  const events: MonitoringEvent[] = [];
+  const connections = { mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix };
+  const options: WorkerOptions = compileWorkerOptions({ agentTimeout: '5s', ...workerOptions });
+  const worker = new PollWorker(connections, options, env.logger);
+  worker.events = { publish: async (published) => void events.push(...published) };
+  await worker.start();
+
+  const bullRedis: Redis = createRedis(env.redisUrl, { blocking: true });
+  const eventsRedis = bullRedis.duplicate();
+  const prefix = new RedisKeys(env.prefix).bullPrefix;
+  const queue = new Queue<PollJobData>(POLL_QUEUE, { connection: bullRedis, prefix });
+  const queueEvents = new QueueEvents(POLL_QUEUE, { connection: eventsRedis, prefix });
+  await queueEvents.waitUntilReady();
+
+  return {
+    env,
+    fleet,
+    worker,
+    events,
+    now: () => clock,
+    advance: (ms) => void (clock += ms),
+    async poll(slot) {
+      const agentIds = (await new AgentRegistry(env.pool).list()).map((a) => a.id);
+      const job = await queue.add('poll', { group: 'test', slot, agentIds, term: 1 }, { jobId: `poll-test-${slot}` });
+      await job.waitUntilFinished(queueEvents, 60_000);
+    },
+    async close() {
+      await worker.close();
+      await queueEvents.close();
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      await bullRedis.quit();
+      await eventsRedis.quit();
+      await fleet.close();
+      await env.cleanup();
+    },
+  };
+}

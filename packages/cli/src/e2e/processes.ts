@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The committed `watched` shim (runs the built dist/: build before these tests). */
+export const WATCHED_BIN = fileURLToPath(new URL('../../bin/watched.js', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export interface ProcessEnvironment {
+  mysqlUrl: string;
+  redisUrl: string;
+  prefix: string;
+}
+
+/** A `watched <role>` child process, its output kept for diagnostics. */
+export class RoleProcess {
+  readonly child: ChildProcess;
+  readonly output: string[] = [];
+  readonly exited: Promise<number | null>;
+  private exitCode?: number | null;
+
+  constructor(
+    readonly label: string,
+    args: string[],
+    env: ProcessEnvironment,
+  ) {
+    this.child = spawn(process.execPath, [WATCHED_BIN, ...args], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        WATCHED_MYSQL_URL: env.mysqlUrl,
+        WATCHED_REDIS_URL: env.redisUrl,
+        WATCHED_PREFIX: env.prefix,
+        WATCHED_LOG_FORMAT: 'json',
+        WATCHED_LOG_LEVEL: process.env.WATCHED_TEST_LOG ? 'debug' : 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk: Buffer) => {
+      const text = chunk.toString();
+      this.output.push(text);
+      if (this.output.length > 2000) this.output.splice(0, 1000);
+      if (process.env.WATCHED_TEST_LOG) process.stderr.write(`[${label}] ${text}`);
+    };
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? null : code);
+        resolve(this.exitCode);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Sends a signal and waits (at most `timeoutMs`) for the exit; returns the exit code (null: killed by a signal). */
+  async stop(signal: NodeJS.Signals, timeoutMs = 15_000): Promise<number | null> {
+    if (!this.running) return this.exitCode ?? null;
+    this.child.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const result = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.child.kill('SIGKILL');
+      await this.exited;
+      throw new Error(`${this.label} did not exit within ${timeoutMs} ms of ${signal}\n${this.tail()}`);
+    }
+    return result;
+  }
+
+  /** The last lines of its output. */
+  tail(lines = 30): string {
+    return this.output.join('').split('\n').slice(-lines).join('\n');
+  }
+}
+
+/** Spawns `watched <args>` with the test environment's connections. */
+export function spawnWatched(label: string, args: string[], env: ProcessEnvironment): RoleProcess {
+  return new RoleProcess(label, args, env);
+}
+
+/** Polls `check` every `intervalMs` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** The pid inside a node id `host:pid:random` (`defaultNodeId()`), as recorded in a job's processedBy. */
+export function pidOfNodeId(nodeId: string | undefined): number | undefined {
+  const parts = nodeId?.split(':');
+  return parts && parts.length >= 3 ? Number(parts[parts.length - 2]) : undefined;
+}

@@ -1,0 +1,126 @@
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Redis } from '../redis.js';
+
+/** What a live process says about itself (`watched status` lists these). */
+export interface MemberInfo {
+  nodeId: string;
+  role: string;
+  host: string;
+  pid: number;
+  version: string;
+  /** Epoch ms. */
+  startedAt: number;
+  /** Epoch ms of the last heartbeat. */
+  heartbeatAt: number;
+  /** Role-specific state (leader and term, jobs running...). */
+  details: Record<string, unknown>;
+}
+
+export interface MembershipOptions {
+  redis: Redis;
+  /** The installation's Redis prefix (`RedisKeys.prefix`). */
+  prefix: string;
+  role: string;
+  nodeId: string;
+  /** Heartbeat period; a member missing three heartbeats is gone. */
+  intervalMs: number;
+  logger: Logger;
+  /** Called on each heartbeat for role-specific state. */
+  details?: () => Record<string, unknown>;
+}
+
+const VERSION: string = (() => {
+  try {
+    return String((createRequire(import.meta.url)('../../package.json') as { version?: string }).version ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
+})();
+
+/**
+ * Membership keys: `<prefix>:members` (sorted set, node id scored by the
+ * epoch ms its heartbeat expires) and `<prefix>:member:<nodeId>` (its JSON
+ * info, with the same expiry). Kept in Redis: it is rebuilt within one
+ * heartbeat after Redis restarts.
+ */
+export function membershipKeys(prefix: string): { members: string; member: (nodeId: string) => string } {
+  return { members: `${prefix}:members`, member: (nodeId) => `${prefix}:member:${nodeId}` };
+}
+
+/** Keeps one process registered while it runs; `stop()` removes it at once. */
+export class Membership {
+  private timer?: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+  private readonly keys: ReturnType<typeof membershipKeys>;
+  private beating?: Promise<void>;
+
+  constructor(private readonly options: MembershipOptions) {
+    this.keys = membershipKeys(options.prefix);
+  }
+
+  get ttlMs(): number {
+    return this.options.intervalMs * 3;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.beating = this.beat();
+    this.timer = setInterval(() => {
+      this.beating = this.beat();
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes one heartbeat now (also called on state changes, e.g. on becoming leader). */
+  async beat(): Promise<void> {
+    const { redis, nodeId, role } = this.options;
+    const now = Date.now();
+    const info: MemberInfo = {
+      nodeId,
+      role,
+      host: hostname(),
+      pid: process.pid,
+      version: VERSION,
+      startedAt: this.startedAt,
+      heartbeatAt: now,
+      details: this.options.details?.() ?? {},
+    };
+    try {
+      await redis
+        .multi()
+        .set(this.keys.member(nodeId), JSON.stringify(info), 'PX', this.ttlMs)
+        .zadd(this.keys.members, now + this.ttlMs, nodeId)
+        .zremrangebyscore(this.keys.members, '-inf', now)
+        .exec();
+    } catch (err) {
+      this.options.logger.warn(`membership heartbeat failed: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Stops the heartbeat and unregisters (a killed process disappears after the TTL instead). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.beating;
+    try {
+      await this.options.redis.multi().del(this.keys.member(this.options.nodeId)).zrem(this.keys.members, this.options.nodeId).exec();
+    } catch (err) {
+      this.options.logger.warn(`membership removal failed: ${errorMessage(err)}`);
+    }
+  }
+}
+
+/** Every live member (heartbeat not expired), sorted by role then node id. */
+export async function readMembers(redis: Redis, prefix: string, now = Date.now()): Promise<MemberInfo[]> {
+  const keys = membershipKeys(prefix);
+  const ids = await redis.zrangebyscore(keys.members, now, '+inf');
+  if (ids.length === 0) return [];
+  const values = await redis.mget(...ids.map((id) => keys.member(id)));
+  return values
+    .filter((v): v is string => v !== null)
+    .map((v) => JSON.parse(v) as MemberInfo)
+    .sort((a, b) => a.role.localeCompare(b.role) || a.nodeId.localeCompare(b.nodeId));
+}
