@@ -16,6 +16,9 @@ import type { AggregatorOptions } from './aggregator-options.js';
 import { RollupPass, type RollupStats } from './rollup-pass.js';
 import { FencedError } from './watermarks.js';
 
+/** Forward chunks per data type and level in one pass: a catch-up of one type then takes turns with the others. */
+const CHUNKS_PER_PASS = 60;
+
 export interface AggregatorConnections {
   mysqlUrl: string;
   redisUrl: string;
@@ -79,6 +82,7 @@ export class Aggregator implements Service {
         lateCheckInterval: o.aggregatorLateCheckInterval,
         deleteBatch: o.aggregatorDeleteBatch,
         delays: { am: o.aggregatorDelayMinute, ah: o.aggregatorDelayHour, ad: o.aggregatorDelayDay },
+        chunksPerPass: CHUNKS_PER_PASS,
       },
       this.logger,
     );
@@ -119,23 +123,25 @@ export class Aggregator implements Service {
     if (this.state !== 'RUNNING' || this.running) return;
     clearTimeout(this.passTimer);
     this.passTimer = setTimeout(() => {
-      this.running = this.runPass().finally(() => {
+      this.running = this.runPass().then((behind) => {
         this.running = undefined;
-        if (this.lease?.isLeader()) this.schedulePass(this.options.aggregatorInterval);
+        // Behind (catching up): the next pass starts at once, taking every type in turn.
+        if (this.lease?.isLeader()) this.schedulePass(behind ? 0 : this.options.aggregatorInterval);
       });
     }, delayMs);
   }
 
-  private async runPass(): Promise<void> {
+  private async runPass(): Promise<boolean> {
     const lease = this.lease!;
-    if (!lease.isLeader() || this.state !== 'RUNNING') return;
+    if (!lease.isLeader() || this.state !== 'RUNNING') return false;
     const term = lease.term;
     try {
-      await this.pass!.run({
+      const { behind } = await this.pass!.run({
         now: Date.now(),
         term,
         active: () => this.state === 'RUNNING' && lease.isLeader() && lease.term === term,
       });
+      return behind;
     } catch (err) {
       if (err instanceof FencedError) {
         this.logger.warn(`stopping rollups: ${err.message}`);
@@ -143,6 +149,7 @@ export class Aggregator implements Service {
       } else {
         this.logger.error(`rollup pass failed: ${errorMessage(err)}`);
       }
+      return false;
     }
   }
 

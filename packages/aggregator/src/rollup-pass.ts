@@ -13,6 +13,12 @@ export interface RollupPassSettings {
   lateCheckInterval: number;
   deleteBatch: number;
   delays?: DelayOverrides;
+  /**
+   * Forward chunks per data type and level in one pass (default: no limit).
+   * The role sets one so that a long catch-up of one type does not hold the
+   * others back: the pass moves on and the next one starts at once.
+   */
+  chunksPerPass?: number;
 }
 
 export interface RollupStats extends RollupCounters {
@@ -73,9 +79,11 @@ export class RollupPass {
   /**
    * Runs one pass. A failure of one data type is logged and the others go
    * on; a FencedError (a newer term wrote) ends the pass and is rethrown.
+   * Resolves to whether complete buckets are left behind (run again soon).
    */
-  async run(ctx: PassContext): Promise<void> {
+  async run(ctx: PassContext): Promise<{ behind: boolean }> {
     const started = performance.now();
+    let behind = false;
     const { schemas, widened } = await this.tables.ensure();
     const config = await AggregateConfig.load(this.pool, this.settings.delays);
     for (const schema of schemas) {
@@ -93,8 +101,9 @@ export class RollupPass {
         for (const level of ['am', 'ah', 'ad'] as const) {
           if (!ctx.active()) break;
           await this.rollup.processDirty(schema, level, ctx);
-          const mark = await this.rollup.forward(schema, level, typeConfig.delay[level], ctx);
-          if (mark !== undefined) this.lagMs[tableName(level, type)] = ctx.now - mark;
+          const result = await this.rollup.forward(schema, level, typeConfig.delay[level], ctx, this.settings.chunksPerPass);
+          if (result.mark !== undefined) this.lagMs[tableName(level, type)] = ctx.now - result.mark;
+          behind ||= result.behind;
         }
         if (ctx.active()) await this.retention.apply(type, typeConfig, ctx);
       } catch (err) {
@@ -104,5 +113,6 @@ export class RollupPass {
     }
     this.passes += 1;
     this.lastPassMs = performance.now() - started;
+    return { behind };
   }
 }

@@ -47,6 +47,9 @@ interface TableInfo {
  * worker's lock for d$ tables) and re-reads the catalogue inside it.
  */
 export class RollupTables {
+  /** Tables already reported as not rollable (logged once). */
+  private readonly skipped = new Set<string>();
+
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
@@ -61,7 +64,14 @@ export class RollupTables {
       if (!name.startsWith('d$')) continue;
       const dataType = name.slice(2);
       if (!isValidIdentifier(dataType)) {
-        this.logger.warn(`ignoring table ${name}: not a valid data type name`);
+        if (!this.skipped.has(name)) this.logger.warn(`ignoring table ${name}: not a valid data type name`);
+        this.skipped.add(name);
+        continue;
+      }
+      const cols = info.columns;
+      if (!cols.has('res_id') || !cols.has('timestamp') || (!cols.has('host_id') && !cols.has('serv_id'))) {
+        if (!this.skipped.has(name)) this.logger.warn(`ignoring table ${name}: not laid out as a data table (owner, res_id, timestamp)`);
+        this.skipped.add(name);
         continue;
       }
       const schema = this.schemaOf(dataType, info);

@@ -53,16 +53,24 @@ export class Rollup {
   /**
    * Rolls up complete buckets from the level's watermark to
    * `now - delay` (and never past what the finer level has done), in
-   * chunks of bounded span. Returns the new watermark.
+   * chunks of bounded span, at most `maxChunks` of them. Returns the new
+   * watermark and whether complete buckets are left (budget spent or
+   * interrupted).
    */
-  async forward(schema: DataTypeSchema, target: LevelName, delayMs: number, ctx: PassContext): Promise<number | undefined> {
+  async forward(
+    schema: DataTypeSchema,
+    target: LevelName,
+    delayMs: number,
+    ctx: PassContext,
+    maxChunks = Number.POSITIVE_INFINITY,
+  ): Promise<{ mark?: number; behind: boolean }> {
     const lvl = levelOf(target);
     const source = tableName(lvl.source, schema.dataType);
     const label = tableName(target, schema.dataType);
     let limit = completeBefore(ctx.now, lvl.size, delayMs);
     if (lvl.source !== 'd') {
       const sourceMark = await this.watermarks.get(schema.dataType, lvl.source);
-      if (sourceMark === undefined) return undefined;
+      if (sourceMark === undefined) return { behind: false };
       limit = Math.min(limit, bucketStart(sourceMark, lvl.size));
     }
     // Aligned defensively: a range that starts inside a bucket would replace it with a partial one.
@@ -70,7 +78,7 @@ export class Rollup {
     let mark = stored === undefined ? undefined : bucketStart(stored, lvl.size);
     if (mark === undefined) {
       const first = await this.firstTimestamp(source, Number.NEGATIVE_INFINITY, limit);
-      if (first === undefined) return undefined;
+      if (first === undefined) return { behind: false };
       mark = bucketStart(first, lvl.size);
     }
     const startMark = mark;
@@ -81,7 +89,7 @@ export class Rollup {
     if (catchingUp) {
       this.logger.info(`${label}: catching up ${formatSpan(limit - mark)} from ${new Date(mark).toISOString()}`);
     }
-    while (mark < limit && ctx.active()) {
+    while (mark < limit && chunks < maxChunks && ctx.active()) {
       // Skip empty spans at once (an idle resource, a gap after downtime): the next chunk starts at the next row.
       const next = await this.firstTimestamp(source, mark, limit);
       const end = next === undefined ? limit : Math.min(bucketStart(next, lvl.size) + this.settings.chunk[target], limit);
@@ -95,7 +103,7 @@ export class Rollup {
       });
       if (written < 0) {
         // Another writer (an earlier term that still held a connection) got further: continue from its mark.
-        mark = (await this.watermarks.get(schema.dataType, target)) ?? end;
+        mark = bucketStart((await this.watermarks.get(schema.dataType, target)) ?? end, lvl.size);
         continue;
       }
       this.counters.bucketsWritten += written;
@@ -109,7 +117,7 @@ export class Rollup {
       }
     }
     if (catchingUp && mark >= limit) this.logger.info(`${label}: caught up (${chunks} chunks)`);
-    return mark;
+    return { mark, behind: mark < limit };
   }
 
   /**
@@ -181,15 +189,24 @@ export class Rollup {
    */
   private async recompute(schema: DataTypeSchema, target: LevelName, start: number, end: number, ctx: PassContext, dirtyBucket?: number) {
     const lvl = levelOf(target);
+    const t: number[] = [performance.now()];
     await inReadCommittedTransaction(this.pool, async (conn) => {
       await this.watermarks.lock(conn, schema.dataType, target, ctx.term);
+      t.push(performance.now());
       await conn.query(deleteBucketsSql(schema, target), [start, end]);
+      t.push(performance.now());
       const [result] = await conn.query<ResultSetHeader>(upsertBucketsSql(schema, target), [start, end]);
+      t.push(performance.now());
       this.counters.bucketsWritten += result.affectedRows;
       if (lvl.parent) await this.markParents(conn, schema.dataType, lvl.parent, start, end, ctx.now);
+      t.push(performance.now());
       if (dirtyBucket !== undefined) {
         await conn.query('DELETE FROM `c$rollup_dirty` WHERE data_type = ? AND level = ? AND bucket = ?', [schema.dataType, target, dirtyBucket]);
       }
+    });
+    t.push(performance.now());
+    this.logger.debug(`recomputed ${tableName(target, schema.dataType)} [${new Date(start).toISOString()}, ${new Date(end).toISOString()})`, {
+      ms: t.slice(1).map((v, i) => Math.round(v - t[i])),
     });
   }
 

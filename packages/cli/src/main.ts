@@ -9,6 +9,8 @@ import { workerCommand } from './commands/worker.js';
 import { simCommand } from './commands/sim.js';
 import { upCommand } from './commands/up.js';
 import { statusCommand } from './commands/status.js';
+import { alerterCommand } from './commands/alerter.js';
+import { silenceCommand } from './commands/silence.js';
 
 /** Exit codes: 1 runtime failure, 2 bad configuration or usage. */
 export async function main(args: string[]): Promise<void> {
@@ -25,6 +27,8 @@ export async function main(args: string[]): Promise<void> {
       .command(aggregatorCommand)
       .command(simCommand)
       .command(statusCommand)
+      .command(alerterCommand)
+      .command(silenceCommand)
       .demandCommand(1, 'name a command; see --help')
       .strict()
       .fail((message, err, y) => {

@@ -16,9 +16,10 @@ import {
   type Redis,
   type Service,
   type ServiceState,
+  type WatchedMetrics,
 } from '@watched/core';
 import type { CoordinatorOptions } from './coordinator-options.js';
-import { scheduleKey, Scheduler, type SchedulerStats } from './scheduler.js';
+import { Scheduler, type SchedulerStats } from './scheduler.js';
 
 export interface CoordinatorConnections {
   mysqlUrl: string;
@@ -54,6 +55,9 @@ export class Coordinator implements Service {
   private lastLeaseRefresh = Number.NEGATIVE_INFINITY;
   private wasLeader = false;
 
+  /** Prometheus metrics to update (leader gauge, skipped slots, queue depth); set before start. */
+  metrics?: WatchedMetrics;
+
   constructor(
     private readonly connections: CoordinatorConnections,
     private readonly options: CoordinatorOptions,
@@ -61,6 +65,11 @@ export class Coordinator implements Service {
     nodeId = defaultNodeId(),
   ) {
     this.nodeId = nodeId;
+  }
+
+  /** The lifecycle state (readiness, tests). */
+  get lifecycle(): ServiceState {
+    return this.state;
   }
 
   get isLeader(): boolean {
@@ -94,7 +103,7 @@ export class Coordinator implements Service {
       this.pool,
       this.queue,
       this.redis,
-      { leaderLease: keys.leaderLease, schedule: scheduleKey(keys.prefix) },
+      { leaderLease: keys.leaderLease, schedule: keys.schedule },
       this.options,
       this.logger,
     );
@@ -144,12 +153,18 @@ export class Coordinator implements Service {
         this.lastLeaseRefresh = now;
       }
       const leading = lease.isLeader();
+      this.metrics?.setLeader('coordinator', leading ? lease.term : null);
       if (leading !== this.wasLeader) {
         this.wasLeader = leading;
         void this.membership?.beat();
       }
       if (leading && this.state === 'RUNNING') {
-        await this.scheduler!.tick(Date.now(), lease);
+        const result = await this.scheduler!.tick(Date.now(), lease);
+        if (this.metrics) {
+          this.metrics.schedulerSkippedSlots.inc(result.skipped);
+          const counts = await this.queue!.getJobCounts('waiting', 'delayed', 'active');
+          for (const [state, n] of Object.entries(counts)) this.metrics.queueDepth.set({ state }, n);
+        }
       }
     } catch (err) {
       this.logger.error(`scheduling tick failed: ${errorMessage(err)}`);

@@ -5,6 +5,6 @@ export {
   compileCoordinatorOptions,
   type CoordinatorOptions,
 } from './coordinator-options.js';
-export { Scheduler, scheduleKey, type GroupSchedule, type LeaseView, type SchedulerStats, type TickResult } from './scheduler.js';
+export { Scheduler, type GroupSchedule, type LeaseView, type SchedulerStats, type TickResult } from './scheduler.js';
 export { planGroups, dueSlot, type PollGroup, type PlannedAgent } from './group-planner.js';
 export { jumpHash } from './jump-hash.js';

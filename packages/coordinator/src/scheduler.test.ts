@@ -3,7 +3,7 @@ import { Queue, type Job } from 'bullmq';
 import { AgentRegistry, createRedis, LeaderLease, POLL_QUEUE, RedisKeys, TermStore, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { compileCoordinatorOptions } from './coordinator-options.js';
-import { scheduleKey, Scheduler, type GroupSchedule } from './scheduler.js';
+import { Scheduler, type GroupSchedule } from './scheduler.js';
 
 describe('Scheduler (real MySQL and Redis)', () => {
   let env: TestEnvironment;
@@ -17,7 +17,7 @@ describe('Scheduler (real MySQL and Redis)', () => {
   const lease = (nodeId: string) =>
     new LeaderLease({ redis: env.redis, key: keys.leaderLease, nodeId, ttlMs: 5000, logger: env.logger, terms: new TermStore(env.pool, keys.leaderLease) });
   const scheduler = () =>
-    new Scheduler(env.pool, queue, env.redis, { leaderLease: keys.leaderLease, schedule: scheduleKey(keys.prefix) }, options, env.logger);
+    new Scheduler(env.pool, queue, env.redis, { leaderLease: keys.leaderLease, schedule: keys.schedule }, options, env.logger);
   const jobs = async () => (await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'], 0, -1)) as Array<Job<PollJobData>>;
 
   beforeAll(async () => {
@@ -47,7 +47,7 @@ describe('Scheduler (real MySQL and Redis)', () => {
     expect(all.reduce((n, j) => n + j.data.agentIds.length, 0)).toBe(12);
     // Same slot again: nothing new.
     expect((await s.tick(T + 59_500, a)).enqueued).toBe(0);
-    const schedule = await env.redis.hgetall(scheduleKey(keys.prefix));
+    const schedule = await env.redis.hgetall(keys.schedule);
     expect(Object.keys(schedule)).toHaveLength(3);
     for (const json of Object.values(schedule)) expect((JSON.parse(json) as GroupSchedule).term).toBe(a.term);
   });
@@ -61,7 +61,7 @@ describe('Scheduler (real MySQL and Redis)', () => {
     const result = await s.tick(T + 60_000 + 59_000, holder);
     expect(result).toEqual({ enqueued: 0, skipped: 3, refused: false });
     expect(await jobs()).toHaveLength(3);
-    const entries = Object.values(await env.redis.hgetall(scheduleKey(keys.prefix))).map((j) => JSON.parse(j) as GroupSchedule);
+    const entries = Object.values(await env.redis.hgetall(keys.schedule)).map((j) => JSON.parse(j) as GroupSchedule);
     expect(entries.every((e) => e.skipped === 1 && e.enqueuedSlot !== null && e.enqueuedSlot < e.slot)).toBe(true);
     await holder.release();
   });

@@ -34,6 +34,8 @@ export interface GroupSchedule {
   frequencyMs: number;
   offsetMs: number;
   agents: number;
+  /** The group's members (`c$agents.id`): the assignment, visible in Redis. */
+  agentIds: number[];
   /** Latest slot handled (enqueued, or skipped when `skippedSlot === slot`). */
   slot: number;
   /** Latest slot actually enqueued. */
@@ -47,10 +49,6 @@ export interface GroupSchedule {
 
 const BUSY_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
-/** `<prefix>:schedule`: group id -> `GroupSchedule` JSON, written only under the lease. */
-export function scheduleKey(prefix: string): string {
-  return `${prefix}:schedule`;
-}
 
 /**
  * Turns `c$agents` into poll jobs: re-plans groups when the agents change
@@ -129,6 +127,7 @@ export class Scheduler {
         frequencyMs: group.frequencyMs,
         offsetMs: group.offsetMs,
         agents: group.agentIds.length,
+        agentIds: group.agentIds,
         slot,
         enqueuedSlot: busy ? (previous?.enqueuedSlot ?? null) : slot,
         skipped: (previous?.skipped ?? 0) + (busy ? 1 : 0),

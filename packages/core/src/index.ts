@@ -13,4 +13,8 @@ export * from './schema/migration-files.js';
 export * from './schema/migrator.js';
 export * from './agent-registry.js';
 export * from './lease/leader-lease.js';
+export { TermStore } from './lease/term-store.js';
+export { Membership, readMembers, type MemberInfo, type MembershipOptions } from './lease/membership.js';
+export { FENCED_HSET } from './lease/lease-scripts.js';
 export * from './lease/node-id.js';
+export * from './admin/index.js';

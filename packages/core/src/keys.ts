@@ -24,6 +24,21 @@ export class RedisKeys {
     return `${this.prefix}:aggregator:leader`;
   }
 
+  /** Live members of the cluster: a sorted set of node ids scored by heartbeat expiry. */
+  get members(): string {
+    return `${this.prefix}:members`;
+  }
+
+  /** One member's details (role, host, pid, version, ...), expiring with its heartbeats. */
+  member(nodeId: string): string {
+    return `${this.prefix}:member:${nodeId}`;
+  }
+
+  /** The leader's schedule per group (slot, term, agents), written only under the lease. */
+  get schedule(): string {
+    return `${this.prefix}:schedule`;
+  }
+
   /** Counters shown by `watched up` and `watched status`. */
   get stats(): string {
     return `${this.prefix}:stats`;

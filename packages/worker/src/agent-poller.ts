@@ -1,4 +1,4 @@
-import { errorMessage, withTransaction, type Logger, type Pool } from '@watched/core';
+import { errorMessage, withTransaction, type Logger, type Pool, type WatchedMetrics } from '@watched/core';
 import { AgentCallError, type AgentClient, type AgentRecord } from './agent-client.js';
 import { advanceCursor, readCursor, recordFailure, type PollRecord } from './agent-state.js';
 import type { DataTables } from './data-tables.js';
@@ -39,6 +39,7 @@ export interface AgentPollerDeps {
   agentFailureThreshold: number;
   /** How long a host or service may go unreported before it counts as missing. */
   missingAfterMs: number;
+  metrics?: WatchedMetrics;
 }
 
 /**
@@ -50,6 +51,13 @@ export class AgentPoller {
   constructor(private readonly deps: AgentPollerDeps) {}
 
   async poll(agent: AgentRecord, slot: number): Promise<AgentPollOutcome> {
+    const outcome = await this.pollOnce(agent, slot);
+    this.deps.metrics?.observePoll(outcome.ok ? 'ok' : 'failed', (Date.now() - outcome.pollTime) / 1000);
+    if (outcome.rows) this.deps.metrics?.rowsWritten.inc({ kind: 'all' }, outcome.rows);
+    return outcome;
+  }
+
+  private async pollOnce(agent: AgentRecord, slot: number): Promise<AgentPollOutcome & { pollTime: number }> {
     const pollTime = Date.now();
     const record: PollRecord = { agentId: agent.id, slot, pollTime, outcome: 'ok', parseErrors: 0 };
     let snapshot: AgentSnapshot;
@@ -65,8 +73,8 @@ export class AgentPoller {
       this.deps.logger.warn(`poll failed: ${err.message}`, { agent: agent.id });
       await recordFailure(this.deps.pool, record);
       const opened = await openAgentFailure(this.deps.pool, agent.id, this.deps.agentFailureThreshold, err.message);
-      if (opened) await this.deps.events.publish([opened]);
-      return { agentId: agent.id, ok: false, rows: 0, parseErrors: 0, error: err.message };
+      if (opened) await this.announce([opened]);
+      return { agentId: agent.id, ok: false, rows: 0, parseErrors: 0, error: err.message, pollTime };
     }
     if (since !== undefined && snapshot.timestamp < since) {
       this.deps.logger.warn(`agent ${agent.host}:${agent.port} went back in time (restart?): since ${since}, now ${snapshot.timestamp}`);
@@ -84,7 +92,20 @@ export class AgentPoller {
       });
     }
     const rows = await this.store(snapshot, record);
-    return { agentId: agent.id, ok: true, rows, parseErrors: snapshot.parseErrors };
+    return { agentId: agent.id, ok: true, rows, parseErrors: snapshot.parseErrors, pollTime };
+  }
+
+  /**
+   * Hands committed events to alerting. A failure here is logged, not
+   * thrown: the rows are committed and a retried poll would not announce
+   * them again; the alerter's reconciler finds transitions it never saw.
+   */
+  private async announce(events: MonitoringEvent[]): Promise<void> {
+    try {
+      await this.deps.events.publish(events);
+    } catch (err) {
+      this.deps.logger.error(`could not hand ${events.length} events to alerting: ${errorMessage(err)}`);
+    }
   }
 
   private async catalog(agent: AgentRecord, force: boolean): Promise<AgentCatalog> {
@@ -193,7 +214,7 @@ export class AgentPoller {
       await advanceCursor(conn, record, snapshot.timestamp);
       return { rows: written, events: changed };
     });
-    if (events.length) await this.deps.events.publish(events);
+    if (events.length) await this.announce(events);
     return rows;
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, integer } from '@watched/core';
+import { boolean, duration, integer } from '@watched/core';
 
 /** Options of the worker role (flags `--worker-concurrency`, env `WATCHED_WORKER_CONCURRENCY`, ...). */
 export const workerOptionsShape = {
@@ -21,6 +21,8 @@ export const workerOptionsShape = {
   rulesRefresh: duration('30s').describe('how often threshold rules (h$/s$event_factory) are re-read'),
   /** Consecutive failed polls of an agent that open an agent-failed event. */
   agentFailureThreshold: integer(3, 1, 1000).describe('consecutive failed polls that open an agent-failed event'),
+  /** Events go to the alerter's queue; without an alerter running, leave this off or the queue only grows. */
+  publishAlerts: boolean(true).describe('hand opened/closed events to the alerter queue (off: only log them)'),
   /** Upstream's front calls process/socket rows older than 900 s missing: the same default. */
   missingAfter: duration('15m').describe('how long a host or service may go unreported before a missing event opens'),
   /**

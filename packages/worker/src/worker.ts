@@ -14,6 +14,7 @@ import {
   type Redis,
   type Service,
   type ServiceState,
+  type WatchedMetrics,
 } from '@watched/core';
 import { AgentClient } from './agent-client.js';
 import { AgentPoller } from './agent-poller.js';
@@ -21,6 +22,7 @@ import { DataTables } from './data-tables.js';
 import { DiscoveryCache } from './discovery-cache.js';
 import { Inventory } from './inventory.js';
 import { LoggingEventSink, type EventSink } from './events/event-sink.js';
+import { QueueEventSink } from './events/queue-event-sink.js';
 import { ThresholdRules } from './events/threshold-rules.js';
 import { PollProcessor } from './poll-processor.js';
 import type { WorkerOptions } from './worker-options.js';
@@ -53,6 +55,8 @@ export class PollWorker implements Service {
   private bull?: BullWorker<PollJobData, PollJobResult>;
   private client?: AgentClient;
   private membership?: Membership;
+  private alertSink?: QueueEventSink;
+  private alertRedis?: Redis;
   private memberRedis?: Redis;
   private closing?: Promise<void>;
   private active = 0;
@@ -60,6 +64,8 @@ export class PollWorker implements Service {
 
   /** Where opened/closed events go; set before start (the alerter, tests). Default: the log. */
   events?: EventSink;
+  /** Prometheus metrics to update (polls, durations, rows, failed jobs); set before start. */
+  metrics?: WatchedMetrics;
 
   constructor(
     private readonly connections: WorkerConnections,
@@ -100,9 +106,10 @@ export class PollWorker implements Service {
       logger: this.logger,
       insertBatchRows: this.options.insertBatchRows,
       rules: new ThresholdRules(this.pool, this.options.rulesRefresh),
-      events: this.events ?? new LoggingEventSink(this.logger),
+      events: this.events ?? this.defaultEventSink(),
       agentFailureThreshold: this.options.agentFailureThreshold,
       missingAfterMs: this.options.missingAfter,
+      metrics: this.metrics,
     });
     const processor = new PollProcessor({
       pool: this.pool,
@@ -142,6 +149,7 @@ export class PollWorker implements Service {
     });
     this.bull.on('failed', (job, err) => {
       this.stats.failedJobs += 1;
+      this.metrics?.jobsFailed.inc();
       this.logger.error(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
     });
     this.bull.on('error', (err) => this.logger.error(`worker queue error: ${err.message}`));
@@ -157,9 +165,18 @@ export class PollWorker implements Service {
       logger: this.logger,
       details: () => ({ state: this.state, active: this.active, concurrency: this.options.workerConcurrency, ...this.stats }),
     });
-    this.membership.start();
     this.state = 'RUNNING';
+    this.membership.start();
     this.logger.info('worker started', { concurrency: this.options.workerConcurrency });
+  }
+
+  /** The alerter's queue when `publishAlerts` is on, else the log. */
+  private defaultEventSink(): EventSink {
+    if (!this.options.publishAlerts) return new LoggingEventSink(this.logger);
+    // Its own connection: the consumer's is blocking, and this one must fail fast rather than wait forever.
+    this.alertRedis = createRedis(this.connections.redisUrl, { connectionName: 'watched-worker-events' });
+    this.alertSink = new QueueEventSink(this.alertRedis, this.connections.prefix);
+    return this.alertSink;
   }
 
   /**
@@ -196,6 +213,8 @@ export class PollWorker implements Service {
       }
       await this.membership?.stop();
       await this.memberRedis?.quit().catch(() => undefined);
+      await this.alertSink?.close().catch(() => undefined);
+      await this.alertRedis?.quit().catch(() => undefined);
       this.client?.close();
       await this.pool?.end().catch(() => undefined);
       await this.redis?.quit().catch(() => undefined);

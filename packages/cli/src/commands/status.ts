@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { Queue } from 'bullmq';
-import { dueSlot, scheduleKey, type GroupSchedule } from '@watched/coordinator';
+import { dueSlot, type GroupSchedule } from '@watched/coordinator';
 import {
   baseOptionsShape,
   createMysqlPool,
@@ -65,7 +65,7 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
       readMembers(redis, prefix, now),
       queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
       queue.getJobs(['waiting'], 0, 0, true),
-      redis.hgetall(scheduleKey(prefix)),
+      redis.hgetall(keys.schedule),
     ]);
     let mysqlTerm: number | null = null;
     if (pool) mysqlTerm = await new TermStore(pool, keys.leaderLease).highest().catch(() => null);

@@ -2,15 +2,16 @@ import type { CommandModule } from 'yargs';
 import { z } from 'zod';
 import { AgentFleet } from '@watched/agent-sim';
 import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
+import { Alerter, alerterOptionsShape } from '@watched/alerter';
 import { Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
 import {
+  adminOptionsShape,
   AgentRegistry,
   baseOptionsShape,
   createMysqlPool,
   duration,
   integer,
   Migrator,
-  runServices,
   type Logger,
   type Service,
 } from '@watched/core';
@@ -18,6 +19,7 @@ import { PollWorker, workerOptionsShape } from '@watched/worker';
 import { loggerFor, resolveOptions, withOptions } from '../options.js';
 import { StatusLine } from '../status-line.js';
 import { fleetService } from './sim.js';
+import { runRoles } from '../role-runtime.js';
 
 /** Options of `watched up` itself (the all-in-one process). */
 export const upOptionsShape = {
@@ -27,7 +29,15 @@ export const upOptionsShape = {
   statusInterval: duration('5s').describe('how often the status line is printed'),
 };
 
-const UpSchema = z.object({ ...baseOptionsShape, ...coordinatorOptionsShape, ...workerOptionsShape, ...aggregatorOptionsShape, ...upOptionsShape });
+const UpSchema = z.object({
+  ...baseOptionsShape,
+  ...adminOptionsShape,
+  ...coordinatorOptionsShape,
+  ...workerOptionsShape,
+  ...aggregatorOptionsShape,
+  ...alerterOptionsShape,
+  ...upOptionsShape,
+});
 type UpOptions = z.output<typeof UpSchema>;
 
 /**
@@ -59,7 +69,8 @@ async function simulatedFleet(options: UpOptions, logger: Logger): Promise<Agent
 export const upCommand: CommandModule = {
   command: 'up',
   describe: 'Run every role in one process (migrate first); starts a simulated fleet when no agent is registered',
-  builder: (yargs) => withOptions(yargs, baseOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, upOptionsShape),
+  builder: (yargs) =>
+    withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape),
   handler: async (argv) => {
     const options = resolveOptions(argv, UpSchema.shape);
     const logger = loggerFor(options);
@@ -67,15 +78,24 @@ export const upCommand: CommandModule = {
     logger.info(`schema ready (${result.applied.length} migrations applied now, ${result.alreadyApplied} before)`);
 
     const fleet = await simulatedFleet(options, logger);
-    const coordinator = new Coordinator(options, options, logger.child({ role: 'coordinator' }));
-    const worker = new PollWorker(options, options, logger.child({ role: 'worker' }));
-    const services: Service[] = [
-      ...(fleet ? [fleetService(fleet)] : []),
-      worker,
-      coordinator,
-      new Aggregator(options, options, logger.child({ role: 'aggregator' })),
-      new StatusLine({ ...options, intervalMs: options.statusInterval, coordinator, worker, logger: logger.child({ role: 'status' }) }),
-    ];
-    await runServices(services, { logger });
+    await runRoles(options, logger, (metrics) => {
+      const coordinator = new Coordinator(options, options, logger.child({ role: 'coordinator' }));
+      const worker = new PollWorker(options, options, logger.child({ role: 'worker' }));
+      coordinator.metrics = metrics;
+      worker.metrics = metrics;
+      const services: Service[] = [
+        ...(fleet ? [fleetService(fleet)] : []),
+        new Alerter(options, options, logger.child({ role: 'alerter' })),
+        worker,
+        coordinator,
+        new Aggregator(options, options, logger.child({ role: 'aggregator' })),
+        new StatusLine({ ...options, intervalMs: options.statusInterval, coordinator, worker, logger: logger.child({ role: 'status' }) }),
+      ];
+      return {
+        services,
+        ready: { worker: () => worker.lifecycle === 'RUNNING', coordinator: () => coordinator.lifecycle === 'RUNNING' },
+        shutdownTimeoutMs: options.shutdownTimeout + 10_000,
+      };
+    });
   },
 };

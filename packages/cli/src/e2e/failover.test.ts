@@ -4,7 +4,7 @@ import { AgentFleet } from '@watched/agent-sim';
 import { AgentRegistry, createRedis, POLL_QUEUE, pollJobId, RedisKeys, type PollJobData, type Redis, type RowDataPacket } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { collectStatus } from '../commands/status.js';
-import { servedRows, storedRows, type RowSet } from './fleet-expectations.js';
+import { servedRows, storedRows, type RowSet, expectSameRows } from './fleet-expectations.js';
 import { pidOfNodeId, spawnWatched, waitFor, type RoleProcess } from './processes.js';
 
 /**
@@ -20,19 +20,6 @@ const LEASE_TTL_MS = 2000;
 const COORDINATOR_ARGS = ['coordinator', '--lease-ttl', '2s', '--tick-interval', '200ms', '--agent-refresh', '500ms', '--group-size', '4', '--heartbeat-interval', '500ms', '--job-attempts', '10'];
 const WORKER_ARGS = ['worker', '--lock-duration', '2s', '--stalled-interval', '1s', '--heartbeat-interval', '500ms', '--shutdown-timeout', '8s', '--worker-concurrency', '2', '--agent-timeout', '10s'];
 
-function expectSameRows(stored: RowSet, served: RowSet): void {
-  const missing = [...served.keys()].filter((k) => !stored.has(k));
-  const extra = [...stored.keys()].filter((k) => !served.has(k));
-  expect(missing.slice(0, 5)).toEqual([]);
-  expect(extra.slice(0, 5)).toEqual([]);
-  let different = 0;
-  for (const [key, values] of served) {
-    if (JSON.stringify(stored.get(key)) !== JSON.stringify(values) && different++ < 3) {
-      expect({ key, stored: stored.get(key) }).toEqual({ key, stored: values });
-    }
-  }
-  expect(different).toBe(0);
-}
 
 describe('failover with real processes (SIGKILL / SIGTERM) against the simulated fleet', () => {
   let env: TestEnvironment;
@@ -55,6 +42,9 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
   let c2: RoleProcess;
   let w1: RoleProcess;
   let w2: RoleProcess;
+  /** Set by the pause step: the coordinator that leads after it, and the resumed one standing by. */
+  let leader: RoleProcess;
+  let standby: RoleProcess;
 
   beforeAll(async () => {
     env = await createTestEnvironment('failover');
@@ -117,15 +107,17 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
   });
 
   it('kill a worker mid-job (SIGKILL): the job completes on another worker after stall detection', async () => {
-    // Slow agents: every poll job now takes over a second, so a running job is "mid-job".
-    for (let i = 0; i < HOSTS; i++) fleet.setFault(i, { kind: 'slow', on: 'all', delayMs: 1500 });
+    // Slow agents: every poll job now takes 3 s, so a job that started under a second ago is mid-job.
+    for (let i = 0; i < HOSTS; i++) fleet.setFault(i, { kind: 'slow', on: 'all', delayMs: 3000 });
     const victim = await waitFor(
-      'an active job',
+      'a job that has just started',
       async () => {
         const active = (await queue.getActive()) as Array<Job<PollJobData>>;
-        return active.find((j) => j.processedBy && [w1.pid, w2.pid].includes(pidOfNodeId(j.processedBy)!));
+        return active.find(
+          (j) => j.processedBy && [w1.pid, w2.pid].includes(pidOfNodeId(j.processedBy)!) && Date.now() - (j.processedOn ?? 0) < 1000,
+        );
       },
-      10_000,
+      15_000,
     );
     const killed = pidOfNodeId(victim.processedBy) === w1.pid ? w1 : w2;
     const survivor = killed === w1 ? w2 : w1;
@@ -148,12 +140,14 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
 
   it('stop a worker mid-job (SIGTERM): it finishes its running job, then exits 0', async () => {
     const victim = await waitFor(
-      'an active job',
+      'a job that has just started',
       async () => {
         const active = (await queue.getActive()) as Array<Job<PollJobData>>;
-        return active.find((j) => j.processedBy && [w1.pid, w2.pid].includes(pidOfNodeId(j.processedBy)!));
+        return active.find(
+          (j) => j.processedBy && [w1.pid, w2.pid].includes(pidOfNodeId(j.processedBy)!) && Date.now() - (j.processedOn ?? 0) < 1000,
+        );
       },
-      10_000,
+      15_000,
     );
     const stopping = pidOfNodeId(victim.processedBy) === w1.pid ? w1 : w2;
     const stoppedAt = Date.now();
@@ -162,29 +156,83 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
     expect(await job.getState()).toBe('completed');
     expect(pidOfNodeId(job.processedBy)).toBe(stopping.pid);
     console.info(`graceful worker stop with a running job: ${Date.now() - stoppedAt} ms`);
-    for (let i = 0; i < HOSTS; i++) fleet.setFault(i, null);
-    if (stopping === w1) w1 = spawn('w1c', WORKER_ARGS);
-    else w2 = spawn('w2c', WORKER_ARGS);
+    // The other worker stops too (same graceful path), so the next step's worker is the only one taking jobs.
+    expect(await (stopping === w1 ? w2 : w1).stop('SIGTERM', 12_000)).toBe(0);
   });
 
-  it('graceful leader stop (SIGTERM): a standby leads within 1 s', async () => {
+  it('stop a worker whose job outlasts --shutdown-timeout: it hands the job back, exits 0, another worker completes it', async () => {
+    const impatient = spawn('w-impatient', WORKER_ARGS.map((a) => (a === '8s' ? '500ms' : a)));
+    const victim = await waitFor(
+      'a job that has just started on the impatient worker',
+      async () => {
+        const active = (await queue.getActive()) as Array<Job<PollJobData>>;
+        return active.find((j) => pidOfNodeId(j.processedBy) === impatient.pid && Date.now() - (j.processedOn ?? 0) < 1000);
+      },
+      20_000,
+    );
+    w1 = spawn('w1c', WORKER_ARGS);
+    w2 = spawn('w2c', WORKER_ARGS);
+    const stoppedAt = Date.now();
+    expect(await impatient.stop('SIGTERM', 10_000)).toBe(0);
+    const stopMs = Date.now() - stoppedAt;
+    expect(stopMs).toBeLessThan(2500); // the 3 s job was not waited for
+    const done = await waitFor(
+      `job ${victim.id} completed elsewhere`,
+      async () => {
+        const job = await queue.getJob(victim.id!);
+        return job && (await job.getState()) === 'completed' ? job : undefined;
+      },
+      20_000,
+      100,
+    );
+    expect([w1.pid, w2.pid]).toContain(pidOfNodeId(done.processedBy));
+    expect(done.attemptsMade).toBeGreaterThanOrEqual(2);
+    console.info(`worker stop past its deadline: exited in ${stopMs} ms, job ${victim.id} completed elsewhere`);
+    for (let i = 0; i < HOSTS; i++) fleet.setFault(i, null);
+  });
+
+  it('pause the leader past its TTL (SIGSTOP), resume it: it steps down and enqueues nothing under its old term', async () => {
     const c3 = spawn('c3', COORDINATOR_ARGS);
     await waitFor(
       'c3 registered as standby',
       async () => (await collectStatus(redis, env.prefix)).standbys.some((id) => pidOfNodeId(id) === c3.pid),
       10_000,
     );
+    const pausedTerm = Number((await holder())!.split(':').at(-1));
+    c2.child.kill('SIGSTOP');
+    const pausedAt = Date.now();
+    await waitFor('c3 to lead', async () => (await holderPid()) === c3.pid, LEASE_TTL_MS + 2000);
+    c2.child.kill('SIGCONT');
+    // c2 wakes up thinking it led: its own clock tells it its lease is over, and the fence refuses stale enqueues.
+    await waitFor(
+      'c2 back as a standby',
+      async () => {
+        const s = await collectStatus(redis, env.prefix);
+        return s.standbys.some((id) => pidOfNodeId(id) === c2.pid) && s.coordinators.every((m) => m.details.leader === (pidOfNodeId(m.nodeId) === c3.pid));
+      },
+      5000,
+    );
+    const late = (await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'], 0, -1)).filter(
+      (j) => j.data.term === pausedTerm && j.timestamp > pausedAt,
+    );
+    expect(late).toEqual([]);
+    expect(await holderPid()).toBe(c3.pid);
+    leader = c3;
+    standby = c2;
+  });
+
+  it('graceful leader stop (SIGTERM): a standby leads within 1 s', async () => {
     const stoppedAt = Date.now();
-    const stopped = c2.stop('SIGTERM');
-    await waitFor('c3 to lead', async () => (await holderPid()) === c3.pid, 5000, 10);
+    const stopped = leader.stop('SIGTERM');
+    await waitFor('the standby to lead', async () => (await holderPid()) === standby.pid, 5000, 10);
     const handoverMs = Date.now() - stoppedAt;
     expect(await stopped).toBe(0);
     expect(handoverMs).toBeLessThan(1000);
     console.info(`graceful handover: ${handoverMs} ms`);
     const term = Number((await holder())!.split(':').at(-1));
-    await waitFor('a completed job of the third leader', async () => (await completedJobs()).some((j) => j.data.term === term), 10_000);
+    await waitFor('a completed job of the last leader', async () => (await completedJobs()).some((j) => j.data.term === term), 10_000);
     // Wind down: no more scheduling, let the workers drain the queue, stop them.
-    expect(await c3.stop('SIGTERM')).toBe(0);
+    expect(await standby.stop('SIGTERM')).toBe(0);
     await waitFor(
       'an empty queue',
       async () => {
@@ -201,7 +249,7 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
   it('enqueued no slot twice: one job per (group, slot), slots increasing with the term across every failover', async () => {
     const jobs = (await queue.getJobs(['completed', 'failed'], 0, -1)) as Array<Job<PollJobData>>;
     expect(jobs.length).toBeGreaterThan(10);
-    expect(new Set(jobs.map((j) => j.data.term)).size).toBe(3);
+    expect(new Set(jobs.map((j) => j.data.term)).size).toBe(4);
     const byGroup = new Map<string, Array<Job<PollJobData>>>();
     for (const job of jobs) {
       expect(job.id).toBe(pollJobId(job.data.group, job.data.slot));

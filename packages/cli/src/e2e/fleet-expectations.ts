@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import type { AgentFleet } from '@watched/agent-sim';
 import type { Pool, RowDataPacket } from '@watched/core';
 import { parseCatalog } from '@watched/worker';
@@ -59,4 +60,19 @@ export async function storedRows(pool: Pool): Promise<{ rows: RowSet; count: num
     }
   }
   return { rows, count };
+}
+
+/** Asserts that MySQL holds exactly the served rows: none missing, none extra, same values. */
+export function expectSameRows(stored: RowSet, served: RowSet): void {
+  const missing = [...served.keys()].filter((k) => !stored.has(k));
+  const extra = [...stored.keys()].filter((k) => !served.has(k));
+  expect(missing.slice(0, 5)).toEqual([]);
+  expect(extra.slice(0, 5)).toEqual([]);
+  let different = 0;
+  for (const [key, values] of served) {
+    if (JSON.stringify(stored.get(key)) !== JSON.stringify(values) && different++ < 3) {
+      expect({ key, stored: stored.get(key) }).toEqual({ key, stored: values });
+    }
+  }
+  expect(different).toBe(0);
 }

@@ -1,25 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { compileCoordinatorOptions, Coordinator } from '@watched/coordinator';
 import { AgentRegistry, type RowDataPacket } from '@watched/core';
-import { servedRows, storedRows, type RowSet } from './fleet-expectations.js';
+import { servedRows, storedRows, type RowSet, expectSameRows } from './fleet-expectations.js';
 import { createPipeline, type PipelineHarness } from './pipeline-harness.js';
 
 const HOSTS = 20;
 const BROKEN = { http500: 3, down: 7 } as const;
 
-function expectSameRows(stored: RowSet, served: RowSet): void {
-  const missing = [...served.keys()].filter((k) => !stored.has(k));
-  const extra = [...stored.keys()].filter((k) => !served.has(k));
-  expect(missing.slice(0, 5)).toEqual([]);
-  expect(extra.slice(0, 5)).toEqual([]);
-  let different = 0;
-  for (const [key, values] of served) {
-    if (JSON.stringify(stored.get(key)) !== JSON.stringify(values)) {
-      if (different++ < 3) expect({ key, stored: stored.get(key) }).toEqual({ key, stored: values });
-    }
-  }
-  expect(different).toBe(0);
-}
 
 describe('one poll cycle: coordinator -> BullMQ -> worker -> MySQL, against the simulated fleet', () => {
   let p: PipelineHarness;

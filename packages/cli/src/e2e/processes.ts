@@ -30,6 +30,8 @@ export class RoleProcess {
         WATCHED_MYSQL_URL: env.mysqlUrl,
         WATCHED_REDIS_URL: env.redisUrl,
         WATCHED_PREFIX: env.prefix,
+        // Several roles run on this machine at once: each admin server takes a free port.
+        WATCHED_ADMIN_LISTEN: '127.0.0.1:0',
         WATCHED_LOG_FORMAT: 'json',
         WATCHED_LOG_LEVEL: process.env.WATCHED_TEST_LOG ? 'debug' : 'info',
       },

@@ -5,11 +5,6 @@ import type { Redis } from '../redis.js';
 import { ACQUIRE, RELEASE, RENEW } from './lease-scripts.js';
 import type { TermStore } from './term-store.js';
 
-// The lease module's other public pieces, exported through this file (the one core's index re-exports).
-export { TermStore } from './term-store.js';
-export { Membership, readMembers, type MemberInfo, type MembershipOptions } from './membership.js';
-export { FENCED_HSET } from './lease-scripts.js';
-
 export interface LeaderLeaseOptions {
   redis: Redis;
   /** The lease key, e.g. `RedisKeys.leaderLease`; its term counter is `<key>:term`. */
@@ -74,6 +69,8 @@ export class LeaderLease {
         logger.warn(`lost leadership of term ${this.currentTerm}`);
         this.value = undefined;
       }
+      // Held by another node: no need to read the floor from MySQL (standbys try every tick).
+      if ((await redis.exists(key)) === 1) return false;
       const floor = Math.max((await this.options.termFloor?.()) ?? 0, (await this.options.terms?.highest()) ?? 0);
       const term = Number(await redis.eval(ACQUIRE, 2, key, `${key}:term`, nodeId, ttlMs, floor));
       if (term <= 0) return false;

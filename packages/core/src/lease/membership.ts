@@ -1,3 +1,4 @@
+import { RedisKeys } from '../keys.js';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { errorMessage } from '../errors.js';
@@ -46,8 +47,8 @@ const VERSION: string = (() => {
  * info, with the same expiry). Kept in Redis: it is rebuilt within one
  * heartbeat after Redis restarts.
  */
-export function membershipKeys(prefix: string): { members: string; member: (nodeId: string) => string } {
-  return { members: `${prefix}:members`, member: (nodeId) => `${prefix}:member:${nodeId}` };
+function membershipKeys(prefix: string): Pick<RedisKeys, 'members' | 'member'> {
+  return new RedisKeys(prefix);
 }
 
 /** Keeps one process registered while it runs; `stop()` removes it at once. */

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { duration, integer } from '@watched/core';
+
+/** A value that may arrive as JSON text (environment, flags) or as structured YAML/JSON (config file). */
+function structured<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value; // the schema reports it with the option's name
+    }
+  }, schema);
+}
+
+/** Receiver names (config) never contain ':' (reserved for permission receivers, `perm:<address>`). */
+export const RECEIVER_NAME = /^[A-Za-z0-9_.@-]{1,100}$/;
+
+export const receiverSchema = z.object({
+  name: z.string().regex(RECEIVER_NAME, 'letters, digits, _ . @ - only (1-100)'),
+  /** A built-in plugin (`email`, `webhook`) or the `name` of a plugin module listed in alertPlugins. */
+  plugin: z.string().min(1),
+  /** Validated at start-up by the plugin's own schema. */
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+export type ReceiverConfig = z.output<typeof receiverSchema>;
+
+/** One glob (`*` = any characters) or a list of them; case-insensitive. */
+const patterns = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
+
+export const routeMatchSchema = z
+  .object({
+    host: patterns.optional(),
+    service: patterns.optional(),
+    serviceType: patterns.optional(),
+    resourceType: patterns.optional(),
+    /** c$event_types name: Critical, Error, Warning, Notice, Information. */
+    severity: patterns.optional(),
+    kind: patterns.optional(),
+    transition: patterns.optional(),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    /** Every given field must match (absent = any). An empty match takes every event. */
+    match: routeMatchSchema.default({}),
+    receivers: z.array(z.string()).min(1),
+    /** Keep looking at the next routes after this one matched (default: stop). */
+    continue: z.boolean().default(false),
+  })
+  .strict();
+export type RouteConfig = z.output<typeof routeSchema>;
+
+const pathList = z.preprocess(
+  (value) => (typeof value === 'string' && !value.trim().startsWith('[') ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+  structured(z.array(z.string().min(1))),
+);
+
+/** Options of the alerter role (flags `--alert-group-window`, env `WATCHED_ALERT_GROUP_WINDOW`, ...). */
+export const alerterOptionsShape = {
+  /** Named receivers: a plugin and its options (validated at start-up). */
+  alertReceivers: structured(z.array(receiverSchema))
+    .default([])
+    .describe('receivers, a JSON/YAML list of {name, plugin, options} (see docs/alerting.md)'),
+  /** Routing rules, tried in order; the first that matches decides unless it says `continue: true`. */
+  alertRoutes: structured(z.array(routeSchema))
+    .default([])
+    .describe('routes, a JSON/YAML list of {match: {host, service, serviceType, resourceType, severity, kind}, receivers, continue}'),
+  /** Module paths (or package names) of extra plugins; each exports a plugin as default or `plugin`. */
+  alertPlugins: pathList.default([]).describe('plugin modules to load (paths or packages, comma-separated or a list)'),
+  /**
+   * An email-like receiver used as the template for addresses from upstream's
+   * permission model (`p$alert_hosts` / `p$alert_services` with the `email`
+   * property): each address gets its own message. Unset: the views are not read.
+   */
+  alertPermissionReceiver: z
+    .string()
+    .regex(RECEIVER_NAME)
+    .optional()
+    .describe("receiver whose plugin sends to the front's alert addresses (p$alert_hosts/p$alert_services); unset = off"),
+  /** Transitions for the same receiver arriving within this window are sent as one message. */
+  alertGroupWindow: duration('30s').describe('events for one receiver within this window are sent as one message'),
+  /** A still-open event of a repeated severity is notified again this long after its last message. 0 = never. */
+  alertRepeatInterval: duration('0').describe('re-notify still-open events of the repeat severities this often (0 = never, e.g. 4h)'),
+  /** Severities (c$event_types names) that get reminders. */
+  alertRepeatSeverities: z
+    .preprocess(
+      (v) => (typeof v === 'string' && !v.trim().startsWith('[') ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+      structured(z.array(z.string().min(1))),
+    )
+    .default(['Critical'])
+    .describe('severities that get reminders (comma-separated or a list)'),
+  /** Jobs (events and deliveries) processed at once by one alerter. */
+  alertConcurrency: integer(4, 1, 256).describe('alert jobs processed at once by one alerter'),
+  /** Attempts of one delivery before it is kept as failed (exponential backoff from --alert-backoff). */
+  alertAttempts: integer(12, 1, 1000).describe('attempts of a delivery before it is kept as failed'),
+  /** First retry delay of a failed delivery, doubled at each attempt (12 attempts from 5s: about 3 h in all). */
+  alertBackoff: duration('5s').describe('first retry delay of a failed delivery, doubled each attempt'),
+  /** A plugin call taking longer than this counts as failed (and is retried). */
+  alertSendTimeout: duration('60s').describe('longest a plugin may take to send one message'),
+  /**
+   * How often the event tables are compared with the ledger, to publish again
+   * transitions whose publish was lost (Redis down right after a poll committed). 0 = never.
+   */
+  alertReconcileInterval: duration('1m').describe('how often transitions missing from the alert ledger are looked for (0 = never)'),
+  /** How far back (event time) the reconciliation looks. */
+  alertReconcileLookback: duration('1h').describe('how far back (event time) missing transitions are looked for'),
+  /** How long finished jobs (so their ids, which dedup) are kept in Redis. */
+  alertJobRetention: duration('1d').describe('how long completed alert jobs are kept'),
+  /** How long failed jobs stay visible in Redis (`watched status`); the MySQL rows stay anyway. */
+  alertFailedRetention: duration('7d').describe('how long failed alert jobs stay visible'),
+};
+
+export const AlerterOptionsSchema = z.object(alerterOptionsShape);
+export type AlerterOptions = z.output<typeof AlerterOptionsSchema>;
+
+/** Fills defaults for callers that build an alerter in code (tests, `watched up`). */
+export function compileAlerterOptions(options: Partial<z.input<typeof AlerterOptionsSchema>> = {}): AlerterOptions {
+  return AlerterOptionsSchema.parse(options);
+}

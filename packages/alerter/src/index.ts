@@ -1,0 +1,21 @@
+export { Alerter, ALERT_DELIVER_JOB, BUILTIN_PLUGINS, type AlerterConnections, type AlerterStats, type DeliverJobData } from './alerter.js';
+export {
+  alerterOptionsShape,
+  AlerterOptionsSchema,
+  compileAlerterOptions,
+  receiverSchema,
+  routeSchema,
+  type AlerterOptions,
+  type ReceiverConfig,
+  type RouteConfig,
+} from './alerter-options.js';
+export { definePlugin, loadPluginModule, type AlertPlugin, type AlertSender, type PluginContext } from './plugin.js';
+export type { AlertEvent, Notification } from './notification.js';
+export { emailPlugin, emailOptionsSchema } from './plugins/email.js';
+export { luaPlugin, luaOptionsSchema, luaLevel, LUA_LEVELS } from './plugins/lua.js';
+export { webhookPlugin, webhookOptionsSchema, webhookSignature, type WebhookBody } from './plugins/webhook.js';
+export { Silences, silenceMatches, SILENCE_KINDS, type Silence, type NewSilence } from './silences.js';
+export { routeByConfig, routeByPermissions, PERMISSION_PREFIX } from './routing.js';
+export { enrichEvent, monitoringEventSchema, KIND_SEVERITY } from './enrich.js';
+export { ALERTS_QUEUE, ALERT_EVENT_JOB, QueueEventSink, alertJobId } from '@watched/worker';
+export { readAlertStatus, type AlertStatus } from './alert-status.js';

@@ -1,0 +1,65 @@
+import nodemailer from 'nodemailer';
+import { z } from 'zod';
+import { definePlugin } from '../plugin.js';
+
+const addresses = z.union([z.string().min(3), z.array(z.string().min(3)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
+
+export const emailOptionsSchema = z
+  .object({
+    /** SMTP server. */
+    host: z.string().min(1),
+    port: z.coerce.number().int().min(1).max(65535).default(587),
+    /** true: TLS from the first byte (port 465); false: plain, upgraded by STARTTLS when offered. */
+    secure: z.boolean().default(false),
+    /** Refuse to send unless STARTTLS succeeds (secure: false only). */
+    requireTLS: z.boolean().default(false),
+    /** Accept self-signed server certificates (test set-ups only). */
+    tlsInsecure: z.boolean().default(false),
+    auth: z.object({ user: z.string(), pass: z.string() }).optional(),
+    from: z.string().min(3),
+    /** Recipients; optional for the permission receiver, which uses the front's addresses. */
+    to: addresses.optional(),
+    cc: addresses.optional(),
+    subjectPrefix: z.string().default(''),
+    /** Connection and greeting timeouts. */
+    timeoutMs: z.coerce.number().int().min(100).default(30_000),
+  })
+  .strict();
+
+/** Built-in `email` plugin: one mail per notification (plain text and HTML), via SMTP (nodemailer). */
+export const emailPlugin = definePlugin({
+  name: 'email',
+  options: emailOptionsSchema,
+  addressable: true,
+  create(options, { receiver }) {
+    const transport = nodemailer.createTransport({
+      host: options.host,
+      port: options.port,
+      secure: options.secure,
+      requireTLS: options.requireTLS,
+      auth: options.auth,
+      tls: options.tlsInsecure ? { rejectUnauthorized: false } : undefined,
+      connectionTimeout: options.timeoutMs,
+      greetingTimeout: options.timeoutMs,
+      socketTimeout: options.timeoutMs,
+    });
+    return {
+      async send(notification) {
+        const to = notification.recipients?.length ? notification.recipients : options.to;
+        if (!to?.length) throw new Error(`receiver ${receiver}: no recipient (set options.to)`);
+        await transport.sendMail({
+          from: options.from,
+          to,
+          cc: notification.recipients?.length ? undefined : options.cc,
+          subject: options.subjectPrefix + notification.subject,
+          text: notification.text,
+          html: notification.html,
+          headers: { 'X-Watched-Receiver': receiver, 'X-Watched-Events': String(notification.events.length) },
+        });
+      },
+      async close() {
+        transport.close();
+      },
+    };
+  },
+});

@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createLogger } from '@watched/core';
+import type { AlertEvent, Notification } from '../notification.js';
+import { htmlOf, subjectOf, summarize, textOf } from '../render.js';
+import { luaOptionsSchema, luaPlugin } from './lua.js';
+
+const logger = createLogger({ level: 'error', silent: true });
+let dir: string;
+let server: Server;
+let url: string;
+const bodies: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'watched-lua-'));
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function notification(): Notification {
+  const base = {
+    kind: 'threshold', transition: 'opened', table: 'h$res_events', id: 7, time: 1_700_000_000_000, severity: 'Error',
+    host: 'db1', hostId: 1, service: null, serviceId: null, serviceType: null, resource: 'diskusage/%2F', resourceType: 'disk_usage',
+    property: 'pctfree', oper: '<', threshold: 5, value: 2.5, start: 1_700_000_000_000, end: null, agent: null, reason: null,
+  } as const;
+  const events: AlertEvent[] = [{ ...base, summary: summarize(base) }];
+  return { receiver: 'lua', events, subject: subjectOf(events), text: textOf(events), html: htmlOf(events) };
+}
+
+async function plugin(script: string, extra: Record<string, unknown> = {}) {
+  const path = join(dir, `s${Math.random().toString(36).slice(2)}.lua`);
+  writeFileSync(path, script);
+  return luaPlugin.create(luaOptionsSchema.parse({ script: path, timeoutMs: 300, ...extra }), { receiver: 'lua', logger });
+}
+
+describe('lua plugin', () => {
+  it("calls sendAlert(level, message, notification) with upstream's levels and the event fields, sandboxed", async () => {
+    const sender = await plugin(
+      `function sendAlert(level, message, n)
+         local e = n.events[1]
+         local sandbox = tostring(io == nil) .. "," .. tostring(os.execute == nil) .. "," .. tostring(require == nil)
+         watched.post("${url}", table.concat({ level, error, e.host, e.resource, e.property, e.value, e.oper, e.threshold, #n.events, sandbox }, "|"), "text/plain")
+       end`,
+      { allowHttp: true },
+    );
+    await sender.send(notification(), new AbortController().signal);
+    await sender.close?.();
+    expect(bodies.at(-1)).toBe('4|4|db1|diskusage/%2F|pctfree|2.5|<|5|1|true,true,true');
+  });
+
+  it('fails the send when the script fails or runs too long (then the alerter retries)', async () => {
+    const failing = await plugin('function sendAlert(level, message) watched.fail("smtp relay down") end');
+    await expect(failing.send(notification(), new AbortController().signal)).rejects.toThrow(/smtp relay down/);
+    await failing.close?.();
+    const looping = await plugin('function sendAlert() while true do end end');
+    await expect(looping.send(notification(), new AbortController().signal)).rejects.toThrow(/timeout/);
+    await looping.close?.();
+    const noHttp = await plugin(`function sendAlert() watched.post("${url}", "x") end`);
+    await expect(noHttp.send(notification(), new AbortController().signal)).rejects.toThrow(/not allowed/);
+    await noHttp.close?.();
+  });
+
+  it('refuses a script without sendAlert at start-up', async () => {
+    await expect(plugin('x = 1')).rejects.toThrow(/no sendAlert/);
+  });
+});

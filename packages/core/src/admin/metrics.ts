@@ -1,0 +1,70 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Outcome label of `watched_polls_total` and `watched_poll_duration_seconds`. */
+export type PollOutcome = 'ok' | 'failed';
+
+/**
+ * The metrics the roles update, on one registry per process (so `watched up`
+ * and tests can hold several without clashing with prom-client's global one).
+ * Every name starts with `watched_`; Node process metrics come with it.
+ */
+export class WatchedMetrics {
+  readonly registry: Registry;
+  /** Agent polls by outcome (worker). */
+  readonly pollsTotal: Counter<'outcome'>;
+  /** Rows written by kind: `data` (d$), `status` (s$history, s$process, s$sockets), `logs`, `events` (worker). */
+  readonly rowsWritten: Counter<'kind'>;
+  /** Duration of one agent poll (fetch + store), by outcome (worker). */
+  readonly pollDuration: Histogram<'outcome'>;
+  /** Poll jobs that failed (and will be retried by BullMQ or are given up) (worker). */
+  readonly jobsFailed: Counter;
+  /** 1 while this process holds the lease of the role, else 0 (coordinator, aggregator). */
+  readonly leader: Gauge<'role'>;
+  /** Term of the lease this process holds (0 when not leading) (coordinator, aggregator). */
+  readonly leaderTerm: Gauge<'role'>;
+  /** Slots not enqueued because the group's previous job was still waiting or running (coordinator). */
+  readonly schedulerSkippedSlots: Counter;
+  /** Jobs of the poll queue by state: `waiting`, `delayed`, `active` (coordinator leader, sampled each tick). */
+  readonly queueDepth: Gauge<'state'>;
+
+  constructor(options: { registry?: Registry; defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
+    const registers = [(this.registry = options.registry ?? new Registry())];
+    if (options.labels) this.registry.setDefaultLabels(options.labels);
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.pollsTotal = new Counter({ name: 'watched_polls_total', help: 'Agent polls by outcome', labelNames: ['outcome'], registers });
+    this.rowsWritten = new Counter({ name: 'watched_rows_written_total', help: 'Rows written to MySQL by kind', labelNames: ['kind'], registers });
+    this.pollDuration = new Histogram({
+      name: 'watched_poll_duration_seconds',
+      help: 'Duration of one agent poll (fetch and store) by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.jobsFailed = new Counter({ name: 'watched_jobs_failed_total', help: 'Poll jobs that failed (retried with backoff)', registers });
+    this.leader = new Gauge({ name: 'watched_leader', help: '1 while this process holds the lease of the role', labelNames: ['role'], registers });
+    this.leaderTerm = new Gauge({ name: 'watched_leader_term', help: 'Term of the lease held (0: not leading)', labelNames: ['role'], registers });
+    this.schedulerSkippedSlots = new Counter({
+      name: 'watched_scheduler_skipped_slots_total',
+      help: "Slots skipped because the group's previous job was still waiting or running",
+      registers,
+    });
+    this.queueDepth = new Gauge({ name: 'watched_queue_depth', help: 'Jobs of the poll queue by state', labelNames: ['state'], registers });
+  }
+
+  /** Records one agent poll: count and duration. */
+  observePoll(outcome: PollOutcome, seconds: number): void {
+    this.pollsTotal.inc({ outcome });
+    this.pollDuration.observe({ outcome }, seconds);
+  }
+
+  /** Sets the leader gauges of a role (`coordinator` or `aggregator`). */
+  setLeader(role: string, term: number | null): void {
+    this.leader.set({ role }, term === null ? 0 : 1);
+    this.leaderTerm.set({ role }, term ?? 0);
+  }
+
+  /** The Prometheus text exposition of the registry. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

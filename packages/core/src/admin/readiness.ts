@@ -1,0 +1,38 @@
+import type { Pool } from '../mysql.js';
+import type { Redis } from '../redis.js';
+
+/**
+ * One condition of /readyz. `check` resolves when ready; it throws (or
+ * resolves `false`) when not, and is given up after the server's check timeout.
+ */
+export interface ReadinessCheck {
+  /** Named in the 503 body, e.g. `mysql`, `redis`, `worker`. */
+  readonly name: string;
+  check(): Promise<void | boolean> | void | boolean;
+}
+
+/** MySQL answers `SELECT 1` through the role's pool. */
+export function mysqlReadiness(pool: Pool, name = 'mysql'): ReadinessCheck {
+  return {
+    name,
+    check: async () => {
+      await pool.query('SELECT 1');
+    },
+  };
+}
+
+/** Redis answers PING. */
+export function redisReadiness(redis: Redis, name = 'redis'): ReadinessCheck {
+  return {
+    name,
+    check: async () => {
+      const answer = await redis.ping();
+      if (answer !== 'PONG') throw new Error(`PING answered ${answer}`);
+    },
+  };
+}
+
+/** A role's own state, e.g. `() => worker.lifecycleState === 'RUNNING'`. */
+export function stateReadiness(name: string, isReady: () => boolean): ReadinessCheck {
+  return { name, check: () => isReady() };
+}
