@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { baseOptionsShape, createLogger, envName, loadOptions, type Logger } from '@watched/core';
+import { ALL_OPTION_KEYS } from './all-options.js';
 
 type Shape = Record<string, z.ZodType>;
 
@@ -46,6 +47,7 @@ export function resolveOptions<S extends Shape>(argv: Record<string, unknown>, s
     configFile: typeof argv.config === 'string' ? argv.config : undefined,
     env: process.env,
     flags: argv,
+    otherRolesKeys: ALL_OPTION_KEYS,
   }) as z.output<z.ZodObject<S>>;
 }
 

@@ -9,8 +9,6 @@ import {
   AgentRegistry,
   baseOptionsShape,
   createMysqlPool,
-  duration,
-  integer,
   Migrator,
   type Logger,
   type Service,
@@ -20,14 +18,8 @@ import { loggerFor, resolveOptions, withOptions } from '../options.js';
 import { StatusLine } from '../status-line.js';
 import { fleetService } from './sim.js';
 import { runRoles } from '../role-runtime.js';
+import { upOptionsShape } from './up-options.js';
 
-/** Options of `watched up` itself (the all-in-one process). */
-export const upOptionsShape = {
-  sim: integer(20, 0, 60_000).describe('simulated hosts started when no real agent is registered (0: never)'),
-  simPort: integer(19080, 1, 65535).describe('port of the built-in simulated fleet'),
-  simFreq: integer(30, 1, 86_400).describe('poll interval of the simulated agents, seconds'),
-  statusInterval: duration('5s').describe('how often the status line is printed'),
-};
 
 const UpSchema = z.object({
   ...baseOptionsShape,

@@ -49,7 +49,7 @@ import { coordinatorOptionsShape } from '@watched/coordinator';
 import { workerOptionsShape } from '@watched/worker';
 import { aggregatorOptionsShape } from '@watched/aggregator';
 import { alerterOptionsShape, emailOptionsSchema } from '@watched/alerter';
-import { upOptionsShape } from '../commands/up.js';
+import { upOptionsShape } from '../commands/up-options.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const COMMANDS_DIR = join(ROOT, 'packages/cli/src/commands');

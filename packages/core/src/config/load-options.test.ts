@@ -63,6 +63,12 @@ describe('loadOptions', () => {
     expect(() => loadOptions(Schema, { configFile: file })).toThrow(/mysqlUlr.*unknown option/);
   });
 
+  it("skips other roles' options in a shared config file, still refusing typos", () => {
+    const file = configFile('groupSize: 9\nalertGroupWindow: 30s\n');
+    expect(loadOptions(Schema, { configFile: file, otherRolesKeys: ['alertGroupWindow'] }).groupSize).toBe(9);
+    expect(() => loadOptions(Schema, { configFile: file })).toThrow(/alertGroupWindow.*unknown option/);
+  });
+
   it('maps option names to WATCHED_ variables', () => {
     expect(envName('mysqlUrl')).toBe('WATCHED_MYSQL_URL');
     expect(envName('agentMaxResponseBytes')).toBe('WATCHED_AGENT_MAX_RESPONSE_BYTES');

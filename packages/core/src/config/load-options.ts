@@ -11,6 +11,11 @@ export interface OptionSources {
   env?: NodeJS.ProcessEnv;
   /** Command-line flags already parsed (camelCase keys; undefined means not given). */
   flags?: Record<string, unknown>;
+  /**
+   * Options of other roles: one config file can serve every role, so these
+   * keys are skipped in the file instead of refused as typos.
+   */
+  otherRolesKeys?: Iterable<string>;
 }
 
 export const ENV_PREFIX = 'WATCHED_';
@@ -56,7 +61,9 @@ export function loadOptions<S extends z.ZodObject>(schema: S, sources: OptionSou
 
   if (sources.configFile) {
     const fromFile = readConfigFile(sources.configFile);
+    const others = new Set(sources.otherRolesKeys ?? []);
     for (const [key, value] of Object.entries(fromFile)) {
+      if (!keys.includes(key) && others.has(key)) continue;
       if (!keys.includes(key)) throw new ConfigError(key, `unknown option in ${sources.configFile}`);
       merged[key] = value;
       origin.set(key, sources.configFile);

@@ -1,0 +1,9 @@
+import { duration, integer } from '@watched/core';
+
+/** Options of `watched up` itself (the all-in-one process). */
+export const upOptionsShape = {
+  sim: integer(20, 0, 60_000).describe('simulated hosts started when no real agent is registered (0: never)'),
+  simPort: integer(19080, 1, 65535).describe('port of the built-in simulated fleet'),
+  simFreq: integer(30, 1, 86_400).describe('poll interval of the simulated agents, seconds'),
+  statusInterval: duration('5s').describe('how often the status line is printed'),
+};
