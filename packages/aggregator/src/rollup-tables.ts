@@ -2,6 +2,7 @@ import {
   errorMessage,
   isValidIdentifier,
   quoteIdentifier,
+  withSchemaLock,
   type Logger,
   type Pool,
   type PoolConnection,
@@ -132,22 +133,11 @@ export class RollupTables {
     return tables;
   }
 
-  /** Runs `work` on one connection holding the table's DDL lock. */
-  private async withDdlLock<T>(table: string, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
-    const conn = await this.pool.getConnection();
-    const lock = `watched_ddl_${table}`.slice(0, 64);
-    try {
-      const [[got]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 60) AS got', [lock]);
-      if (got.got !== 1) throw new Error(`timed out waiting for the schema lock of ${table}`);
-      try {
-        return await work(conn);
-      } finally {
-        await conn.query('SELECT RELEASE_LOCK(?)', [lock]);
-      }
-    } finally {
-      conn.release();
-    }
+  /** Runs `work` on one connection holding the table's DDL lock (shared with the worker). */
+  private withDdlLock<T>(table: string, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    return withSchemaLock(this.pool, table, work);
   }
+
 
   /**
    * d$ tables are keyed (owner, res_id, timestamp): without this index every

@@ -1,22 +1,11 @@
-import type { Pool, PoolConnection } from '@watched/core';
+import { withTransaction, type Pool, type PoolConnection } from '@watched/core';
 
 /**
- * Runs `work` in a READ COMMITTED transaction: INSERT ... SELECT then reads
- * its source without shared locks (under REPEATABLE READ InnoDB would lock
- * the d$ range and make ingestion wait for the rollup).
+ * Runs `work` in a READ COMMITTED transaction (run again if it was a deadlock
+ * victim): INSERT ... SELECT then reads its source without shared locks
+ * (under REPEATABLE READ InnoDB would lock the d$ range and make ingestion
+ * wait for the rollup).
  */
-export async function inReadCommittedTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  const conn = await pool.getConnection();
-  try {
-    await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
-    await conn.beginTransaction();
-    const result = await work(conn);
-    await conn.commit();
-    return result;
-  } catch (err) {
-    await conn.rollback().catch(() => undefined);
-    throw err;
-  } finally {
-    conn.release();
-  }
+export function inReadCommittedTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  return withTransaction(pool, work, { isolation: 'READ COMMITTED' });
 }

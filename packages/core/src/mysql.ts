@@ -129,10 +129,16 @@ export async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 5): 
  * Runs `work` in a transaction on a pooled connection, rolling back on error
  * and running the whole transaction again if it was a deadlock victim.
  */
-export async function withTransaction<T>(pool: Pool, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (conn: PoolConnection) => Promise<T>,
+  options: { isolation?: 'READ COMMITTED' | 'REPEATABLE READ' } = {},
+): Promise<T> {
   return retryOnDeadlock(async () => {
     const conn = await pool.getConnection();
     try {
+      // Applies to the next transaction only, so the pooled connection keeps its default.
+      if (options.isolation) await conn.query(`SET TRANSACTION ISOLATION LEVEL ${options.isolation}`);
       await conn.beginTransaction();
       const result = await work(conn);
       await conn.commit();
@@ -144,4 +150,27 @@ export async function withTransaction<T>(pool: Pool, work: (conn: PoolConnection
       conn.release();
     }
   });
+}
+
+/**
+ * Runs `work` on one pooled connection holding the MySQL named lock of a
+ * table's schema (`watched_ddl_<table>`): the worker (d$ tables) and the
+ * aggregator (rollup tables, d$ indexes) take the same lock, so their DDL on
+ * one table never interleaves, across processes too. `work` should re-read
+ * the catalogue inside the lock before changing anything.
+ */
+export async function withSchemaLock<T>(pool: Pool, table: string, work: (conn: PoolConnection) => Promise<T>, timeoutSeconds = 60): Promise<T> {
+  const conn = await pool.getConnection();
+  const lock = `watched_ddl_${table}`.slice(0, 64);
+  try {
+    const [[got]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [lock, timeoutSeconds]);
+    if (got.got !== 1) throw new Error(`timed out waiting for the schema lock of ${table}`);
+    try {
+      return await work(conn);
+    } finally {
+      await conn.query('SELECT RELEASE_LOCK(?)', [lock]);
+    }
+  } finally {
+    conn.release();
+  }
 }

@@ -1,4 +1,4 @@
-import { errorMessage, quoteIdentifier, type Logger, type Pool, type PoolConnection, type RowDataPacket } from '@watched/core';
+import { errorMessage, quoteIdentifier, withSchemaLock, type Logger, type Pool, type PoolConnection, type RowDataPacket } from '@watched/core';
 import type { DataTypeSpec } from './ingest/catalog.js';
 
 /** `d$<type>` for a validated type name. */
@@ -65,31 +65,22 @@ export class DataTables {
    * worker just added is not added twice.
    */
   private async change(table: string, owner: 'host_id' | 'serv_id', type: DataTypeSpec): Promise<void> {
-    const conn = await this.pool.getConnection();
-    const lock = `watched_ddl_${table}`.slice(0, 64);
-    try {
-      const [[got]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 60) AS got', [lock]);
-      if (got.got !== 1) throw new Error(`timed out waiting for the schema lock of ${table}`);
-      try {
-        const current = await this.read(conn, table);
-        if (!current) {
-          await this.createTable(conn, table, owner, type);
-        } else if (!this.satisfies(current, owner, type, table)) {
-          for (const prop of type.properties) {
-            if (!current.columns.has(prop.toLowerCase())) await this.addColumn(conn, table, prop);
-          }
+    await withSchemaLock(this.pool, table, async (conn) => {
+      const current = await this.read(conn, table);
+      if (!current) {
+        await this.createTable(conn, table, owner, type);
+      } else if (!this.satisfies(current, owner, type, table)) {
+        for (const prop of type.properties) {
+          if (!current.columns.has(prop.toLowerCase())) await this.addColumn(conn, table, prop);
         }
-        const after = await this.read(conn, table);
-        if (!after || !this.satisfies(after, owner, type, table)) {
-          throw new Error(`${table} still lacks columns of ${type.name} after the schema change`);
-        }
-      } finally {
-        await conn.query('SELECT RELEASE_LOCK(?)', [lock]);
       }
-    } finally {
-      conn.release();
-    }
+      const after = await this.read(conn, table);
+      if (!after || !this.satisfies(after, owner, type, table)) {
+        throw new Error(`${table} still lacks columns of ${type.name} after the schema change`);
+      }
+    });
   }
+
 
   private satisfies(known: KnownTable, owner: string, type: DataTypeSpec, table: string): boolean {
     if (known.owner !== owner) {
