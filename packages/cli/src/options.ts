@@ -1,6 +1,6 @@
-import type { Argv } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
-import { baseOptionsShape, createLogger, envName, loadOptions, type Logger } from '@watched/core';
+import { baseOptionsShape, createLogger, createMysqlPool, envName, loadOptions, type Logger, type Pool } from '@watched/core';
 import { ALL_OPTION_KEYS } from './all-options.js';
 
 type Shape = Record<string, z.ZodType>;
@@ -54,4 +54,26 @@ export function resolveOptions<S extends Shape>(argv: Record<string, unknown>, s
 /** The process logger, from the resolved logging options. */
 export function loggerFor(options: { logLevel: 'error' | 'warn' | 'info' | 'debug'; logFormat?: 'json' | 'pretty' }, stderr = false): Logger {
   return createLogger({ level: options.logLevel, format: options.logFormat, stderr });
+}
+
+/** For one-shot admin commands: a one-connection pool on the resolved MySQL URL, closed afterwards. */
+export async function withMysql<T>(argv: Record<string, unknown>, work: (pool: Pool) => Promise<T>): Promise<T> {
+  const options = resolveOptions(argv, baseOptionsShape);
+  const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
+  try {
+    return await work(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** `watched <group> <subcommand>` (agents, silence): the connection flags and one of the subcommands. */
+export function commandGroup(command: string, describe: string, subcommands: Array<CommandModule<object, never>>): CommandModule {
+  return {
+    command: `${command} <command>`,
+    describe,
+    builder: (yargs) =>
+      subcommands.reduce((y, sub) => y.command(sub as unknown as CommandModule), withBaseOptions(yargs)).demandCommand(1),
+    handler: () => undefined,
+  };
 }

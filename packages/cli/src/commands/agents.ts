@@ -1,15 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { AgentRegistry, baseOptionsShape, createMysqlPool } from '@watched/core';
-import { resolveOptions, withBaseOptions } from '../options.js';
+import { AgentRegistry } from '@watched/core';
+import { commandGroup, withMysql } from '../options.js';
 
-async function withRegistry<T>(argv: Record<string, unknown>, work: (registry: AgentRegistry) => Promise<T>): Promise<T> {
-  const options = resolveOptions(argv, baseOptionsShape);
-  const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
-  try {
-    return await work(new AgentRegistry(pool));
-  } finally {
-    await pool.end();
-  }
+function withRegistry<T>(argv: Record<string, unknown>, work: (registry: AgentRegistry) => Promise<T>): Promise<T> {
+  return withMysql(argv, (pool) => work(new AgentRegistry(pool)));
 }
 
 function age(ms: number | null): string {
@@ -75,14 +69,8 @@ const remove: CommandModule<object, { agent: string }> = {
   },
 };
 
-export const agentsCommand: CommandModule = {
-  command: 'agents <command>',
-  describe: 'Manage the agents to poll (c$agents)',
-  builder: (yargs) =>
-    withBaseOptions(yargs)
-      .command(add as unknown as CommandModule)
-      .command(list as unknown as CommandModule)
-      .command(remove as unknown as CommandModule)
-      .demandCommand(1),
-  handler: () => undefined,
-};
+export const agentsCommand = commandGroup('agents', 'Manage the agents to poll (c$agents)', [
+  add as CommandModule<object, never>,
+  list as CommandModule<object, never>,
+  remove as CommandModule<object, never>,
+]);

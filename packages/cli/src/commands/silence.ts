@@ -1,16 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { SILENCE_KINDS, Silences, type Silence } from '@watched/alerter';
-import { ConfigError, baseOptionsShape, createMysqlPool, parseDurationMs } from '@watched/core';
-import { resolveOptions, withBaseOptions } from '../options.js';
+import { ConfigError, parseDurationMs } from '@watched/core';
+import { commandGroup, withMysql } from '../options.js';
 
-async function withSilences<T>(argv: Record<string, unknown>, work: (silences: Silences) => Promise<T>): Promise<T> {
-  const options = resolveOptions(argv, baseOptionsShape);
-  const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
-  try {
-    return await work(new Silences(pool));
-  } finally {
-    await pool.end();
-  }
+function withSilences<T>(argv: Record<string, unknown>, work: (silences: Silences) => Promise<T>): Promise<T> {
+  return withMysql(argv, (pool) => work(new Silences(pool)));
 }
 
 /** `now`, an ISO date/time, or epoch ms. */
@@ -113,14 +107,8 @@ const remove: CommandModule<object, { id: number }> = {
   },
 };
 
-export const silenceCommand: CommandModule = {
-  command: 'silence <command>',
-  describe: 'Manage alert silences and maintenance windows (c$alert_silences)',
-  builder: (yargs) =>
-    withBaseOptions(yargs)
-      .command(add as unknown as CommandModule)
-      .command(list as unknown as CommandModule)
-      .command(remove as unknown as CommandModule)
-      .demandCommand(1),
-  handler: () => undefined,
-};
+export const silenceCommand = commandGroup('silence', 'Manage alert silences and maintenance windows (c$alert_silences)', [
+  add as CommandModule<object, never>,
+  list as CommandModule<object, never>,
+  remove as CommandModule<object, never>,
+]);
