@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue, type Job } from 'bullmq';
 import { AgentFleet } from '@watched/agent-sim';
-import { AgentRegistry, createRedis, POLL_QUEUE, pollJobId, RedisKeys, type PollJobData, type Redis, type RowDataPacket } from '@watched/core';
+import { createRedis, POLL_QUEUE, pollJobId, RedisKeys, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { collectStatus } from '../commands/status.js';
-import { servedRows, storedRows, type RowSet, expectSameRows } from './fleet-expectations.js';
-import { pidOfNodeId, spawnWatched, waitFor, type RoleProcess } from './processes.js';
+import { storedRows, expectSameRows, servedUpToCursors } from './fleet-expectations.js';
+import { pidOfNodeId, spawnWatched, waitFor, type RoleProcess, startCursorFleet, waitForEmptyQueue } from './processes.js';
 
 /**
  * Fault tests with real processes: `watched coordinator` and `watched worker`
@@ -51,12 +51,7 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
     keys = new RedisKeys(env.prefix);
     redis = createRedis(env.redisUrl, { blocking: true });
     queue = new Queue<PollJobData>(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
-    fleet = new AgentFleet({ hosts: HOSTS, port: 0, seed: 11, bufferMs: 10 * 60_000 });
-    await fleet.start();
-    await new AgentRegistry(env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 2 })));
-    // Every agent's cursor starts at t0, so what the fleet served over the window is exactly [t0, final cursor].
-    t0 = fleet.now();
-    await env.pool.query('INSERT INTO `agt$state` (agt_id, since) SELECT id, ? FROM `c$agents`', [t0]);
+    ({ fleet, t0 } = await startCursorFleet(env.pool, HOSTS, 11));
   });
 
   afterAll(async () => {
@@ -233,15 +228,7 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
     await waitFor('a completed job of the last leader', async () => (await completedJobs()).some((j) => j.data.term === term), 10_000);
     // Wind down: no more scheduling, let the workers drain the queue, stop them.
     expect(await standby.stop('SIGTERM')).toBe(0);
-    await waitFor(
-      'an empty queue',
-      async () => {
-        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-        return c.waiting + c.active + c.delayed + c.prioritized === 0;
-      },
-      20_000,
-      100,
-    );
+    await waitForEmptyQueue(queue, 20_000, 100);
     expect(await w1.stop('SIGTERM')).toBe(0);
     expect(await w2.stop('SIGTERM')).toBe(0);
   });
@@ -266,15 +253,8 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
   });
 
   it('stored every row the fleet served over the window exactly once', async () => {
-    const [cursors] = await env.pool.query<RowDataPacket[]>(
-      'SELECT a.host, s.since FROM `agt$state` s JOIN `c$agents` a ON a.id = s.agt_id',
-    );
-    const indexOf = new Map(fleet.agents().map((a, i) => [a.host, i]));
-    const expected: RowSet = new Map();
-    for (const { host, since } of cursors) {
-      expect(Number(since)).toBeGreaterThan(t0);
-      for (const [k, v] of servedRows(fleet, [indexOf.get(host)!], t0, Number(since))) expected.set(k, v);
-    }
+    const { expected, cursors } = await servedUpToCursors(env.pool, fleet, t0);
+    for (const { since } of cursors) expect(Number(since)).toBeGreaterThan(t0);
     const stored = await storedRows(env.pool);
     expect(stored.count).toBe(expected.size);
     expectSameRows(stored.rows, expected);

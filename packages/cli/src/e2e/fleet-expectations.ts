@@ -76,3 +76,22 @@ export function expectSameRows(stored: RowSet, served: RowSet): void {
   }
   expect(different).toBe(0);
 }
+
+/**
+ * What the fleet served to each agent between `from` and the cursor stored in
+ * `agt$state`: with every cursor seeded at `from`, exactly what MySQL must hold.
+ */
+export async function servedUpToCursors(
+  pool: Pool,
+  fleet: AgentFleet,
+  from: number,
+): Promise<{ expected: RowSet; cursors: Array<{ host: string; since: number }> }> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT a.host, s.since FROM `agt$state` s JOIN `c$agents` a ON a.id = s.agt_id');
+  const indexOf = new Map(fleet.agents().map((a, i) => [a.host, i]));
+  const cursors = rows.map((r) => ({ host: String(r.host), since: Number(r.since) }));
+  const expected: RowSet = new Map();
+  for (const { host, since } of cursors) {
+    for (const [k, v] of servedRows(fleet, [indexOf.get(host)!], from, since)) expected.set(k, v);
+  }
+  return { expected, cursors };
+}

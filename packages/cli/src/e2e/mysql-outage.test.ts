@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue, type Job } from 'bullmq';
 import { AgentFleet } from '@watched/agent-sim';
-import { AgentRegistry, createRedis, POLL_QUEUE, RedisKeys, type PollJobData, type Redis, type RowDataPacket } from '@watched/core';
+import { createRedis, POLL_QUEUE, RedisKeys, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { servedRows, storedRows, type RowSet } from './fleet-expectations.js';
-import { spawnWatched, waitFor, type RoleProcess } from './processes.js';
+import { storedRows, servedUpToCursors } from './fleet-expectations.js';
+import { spawnWatched, waitFor, type RoleProcess, startCursorFleet, waitForEmptyQueue } from './processes.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 /**
@@ -36,11 +36,7 @@ describe(`MySQL unreachable for ${OUTAGE_MS / 1000} s (through a cut proxy)`, ()
     await proxy.start();
     redis = createRedis(env.redisUrl, { blocking: true });
     queue = new Queue<PollJobData>(POLL_QUEUE, { connection: redis, prefix: new RedisKeys(env.prefix).bullPrefix });
-    fleet = new AgentFleet({ hosts: HOSTS, port: 0, seed: 9, bufferMs: 10 * 60_000 });
-    await fleet.start();
-    await new AgentRegistry(env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 2 })));
-    t0 = fleet.now();
-    await env.pool.query('INSERT INTO `agt$state` (agt_id, since) SELECT id, ? FROM `c$agents`', [t0]);
+    ({ fleet, t0 } = await startCursorFleet(env.pool, HOSTS, 9));
   });
 
   afterAll(async () => {
@@ -78,25 +74,12 @@ describe(`MySQL unreachable for ${OUTAGE_MS / 1000} s (through a cut proxy)`, ()
     expect(worker.running).toBe(true);
 
     expect(await coordinator.stop('SIGTERM')).toBe(0);
-    await waitFor(
-      'an empty queue',
-      async () => {
-        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-        return c.waiting + c.active + c.delayed + c.prioritized === 0;
-      },
-      40_000,
-      200,
-    );
+    await waitForEmptyQueue(queue, 40_000, 200);
     expect(await worker.stop('SIGTERM')).toBe(0);
     expect(await jobs(['failed'])).toEqual([]);
 
-    const [cursors] = await env.pool.query<RowDataPacket[]>('SELECT a.host, s.since FROM `agt$state` s JOIN `c$agents` a ON a.id = s.agt_id');
-    const indexOf = new Map(fleet.agents().map((a, i) => [a.host, i]));
-    const expected: RowSet = new Map();
-    for (const { host, since } of cursors) {
-      expect(Number(since)).toBeGreaterThan(cutAt - 5000);
-      for (const [k, v] of servedRows(fleet, [indexOf.get(host)!], t0, Number(since))) expected.set(k, v);
-    }
+    const { expected, cursors } = await servedUpToCursors(env.pool, fleet, t0);
+    for (const { since } of cursors) expect(Number(since)).toBeGreaterThan(cutAt - 5000);
     const stored = await storedRows(env.pool);
     expect(stored.count).toBe(expected.size);
     expect([...expected.keys()].filter((k) => !stored.rows.has(k)).slice(0, 5)).toEqual([]);

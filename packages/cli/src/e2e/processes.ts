@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Queue } from 'bullmq';
+import { AgentFleet } from '@watched/agent-sim';
+import { AgentRegistry, type Pool } from '@watched/core';
 
 /** The committed `watched` shim (runs the built dist/: build before these tests). */
 export const WATCHED_BIN = fileURLToPath(new URL('../../bin/watched.js', import.meta.url));
@@ -108,4 +111,31 @@ export async function waitFor<T>(
 export function pidOfNodeId(nodeId: string | undefined): number | undefined {
   const parts = nodeId?.split(':');
   return parts && parts.length >= 3 ? Number(parts[parts.length - 2]) : undefined;
+}
+
+/** Waits until the poll queue holds no waiting, active, delayed or prioritized job. */
+export function waitForEmptyQueue(queue: Queue, timeoutMs: number, intervalMs: number): Promise<boolean> {
+  return waitFor(
+    'an empty queue',
+    async () => {
+      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return c.waiting + c.active + c.delayed + c.prioritized === 0;
+    },
+    timeoutMs,
+    intervalMs,
+  );
+}
+
+/**
+ * A fleet polled every 2 s whose agents' cursors all start at `t0` (the fleet's
+ * clock now), so that what it served over a test window is exactly
+ * [t0, final cursor] per agent.
+ */
+export async function startCursorFleet(pool: Pool, hosts: number, seed: number): Promise<{ fleet: AgentFleet; t0: number }> {
+  const fleet = new AgentFleet({ hosts, port: 0, seed, bufferMs: 10 * 60_000 });
+  await fleet.start();
+  await new AgentRegistry(pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 2 })));
+  const t0 = fleet.now();
+  await pool.query('INSERT INTO `agt$state` (agt_id, since) SELECT id, ? FROM `c$agents`', [t0]);
+  return { fleet, t0 };
 }

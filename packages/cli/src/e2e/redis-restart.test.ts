@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { Queue, type Job } from 'bullmq';
 import { AgentFleet } from '@watched/agent-sim';
-import { AgentRegistry, createRedis, POLL_QUEUE, RedisKeys, TermStore, type PollJobData, type Redis, type RowDataPacket } from '@watched/core';
+import { createRedis, POLL_QUEUE, RedisKeys, TermStore, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { servedRows, storedRows, type RowSet } from './fleet-expectations.js';
-import { spawnWatched, waitFor, type RoleProcess } from './processes.js';
+import { storedRows, servedUpToCursors } from './fleet-expectations.js';
+import { spawnWatched, waitFor, type RoleProcess, startCursorFleet } from './processes.js';
 
 /**
  * Redis restarted empty under running processes. Uses its own redis-server
@@ -49,11 +49,7 @@ describe('Redis restarted empty (own redis-server): every process reconnects and
     await waitFor('redis-server', async () => (await redis.ping().catch(() => '')) === 'PONG', 5000);
     queue = new Queue<PollJobData>(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
     queue.on('error', () => undefined); // connection refused while the server is down: expected
-    fleet = new AgentFleet({ hosts: HOSTS, port: 0, seed: 5, bufferMs: 10 * 60_000 });
-    await fleet.start();
-    await new AgentRegistry(env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 2 })));
-    t0 = fleet.now();
-    await env.pool.query('INSERT INTO `agt$state` (agt_id, since) SELECT id, ? FROM `c$agents`', [t0]);
+    ({ fleet, t0 } = await startCursorFleet(env.pool, HOSTS, 5));
   });
 
   afterAll(async () => {
@@ -87,12 +83,7 @@ describe('Redis restarted empty (own redis-server): every process reconnects and
     console.info(`after a Redis restart: leader again in ${Date.now() - restartedAt} ms or less, term ${termBefore} -> ${termAfter}`);
 
     for (const p of processes) expect(await p.stop('SIGTERM')).toBe(0);
-    const [cursors] = await env.pool.query<RowDataPacket[]>('SELECT a.host, s.since FROM `agt$state` s JOIN `c$agents` a ON a.id = s.agt_id');
-    const indexOf = new Map(fleet.agents().map((a, i) => [a.host, i]));
-    const expected: RowSet = new Map();
-    for (const { host, since } of cursors) {
-      for (const [k, v] of servedRows(fleet, [indexOf.get(host)!], t0, Number(since))) expected.set(k, v);
-    }
+    const { expected } = await servedUpToCursors(env.pool, fleet, t0);
     const stored = await storedRows(env.pool);
     expect(stored.count).toBe(expected.size);
     expect([...expected.keys()].filter((k) => !stored.rows.has(k)).slice(0, 5)).toEqual([]);
