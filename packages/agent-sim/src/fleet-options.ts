@@ -3,6 +3,17 @@ import type { FaultInput } from './faults.js';
 
 export type AddressingMode = 'loopback' | 'ports';
 
+/** Serving agents over HTTPS, as watched.agent does with use_ssl. PEM text or buffers. */
+export interface FleetTlsOptions {
+  /** Server certificate (chain) every simulated host presents. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA that signs acceptable client certificates (with requireClientCert). */
+  ca?: string | Buffer;
+  /** mTLS: refuse clients without a certificate signed by `ca` (default false). */
+  requireClientCert?: boolean;
+}
+
 export interface AgentFleetOptions {
   /** Number of simulated hosts (default 10). */
   hosts?: number;
@@ -37,6 +48,8 @@ export interface AgentFleetOptions {
   now?: () => number;
   /** Faults set at construction, by host index. */
   faults?: Record<number, FaultInput | FaultInput[]>;
+  /** Serve the agents (and the control API) over HTTPS; default plain HTTP. */
+  tls?: FleetTlsOptions;
 }
 
 export interface CompiledFleetOptions {
@@ -55,6 +68,7 @@ export interface CompiledFleetOptions {
   keepAliveTimeoutMs: number;
   now: () => number;
   faults: Record<number, FaultInput | FaultInput[]>;
+  tls: FleetTlsOptions | undefined;
 }
 
 /** Highest host count the loopback scheme can address (second octet up to 255). */
@@ -136,7 +150,18 @@ export function compileFleetOptions(options: AgentFleetOptions = {}): CompiledFl
     keepAliveTimeoutMs: positive('keepAliveTimeoutMs', o.keepAliveTimeoutMs),
     now: o.now ?? defaultClock,
     faults: o.faults ?? {},
+    tls: compileTls(options.tls),
   };
+}
+
+function compileTls(tls: FleetTlsOptions | undefined): FleetTlsOptions | undefined {
+  if (tls === undefined) return undefined;
+  const pem = (v: unknown) => (typeof v === 'string' && v.includes('-----BEGIN')) || Buffer.isBuffer(v);
+  if (!pem(tls.cert)) throw new FleetOptionError('tls.cert must be a PEM certificate (string or Buffer)');
+  if (!pem(tls.key)) throw new FleetOptionError('tls.key must be a PEM key (string or Buffer)');
+  if (tls.ca !== undefined && !pem(tls.ca)) throw new FleetOptionError('tls.ca must be a PEM certificate (string or Buffer)');
+  if (tls.requireClientCert && tls.ca === undefined) throw new FleetOptionError('tls.requireClientCert needs tls.ca (the CA of client certificates)');
+  return { ...tls, requireClientCert: tls.requireClientCert ?? false };
 }
 
 function stripUndefined<T extends object>(obj: T): Partial<T> {

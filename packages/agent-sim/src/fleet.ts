@@ -3,7 +3,7 @@
  * Hosts cost nothing until asked: data is computed per request from
  * (seed, host, resource, time); only faults are stored per host.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { hostnameOf, loopbackAddress, loopbackIndex } from './addressing.js';
 import { compileFaults, dataFaults, type Fault, type FaultInput } from './faults.js';
@@ -11,7 +11,7 @@ import { compileFleetOptions, type AgentFleetOptions, type CompiledFleetOptions 
 import { HostModel, type RowCounts } from './host-model.js';
 import { seedOf } from './random.js';
 import {
-  guarded, handleAgentRequest, handleControlRequest, resetSocket, type AgentAddress, type FleetContext,
+  createAgentServer, guarded, handleAgentRequest, handleControlRequest, resetSocket, type AgentAddress, type FleetContext,
 } from './server.js';
 import { buildSwagger } from './swagger.js';
 import type { AllResponse, Row, ServiceLogs, ServiceStatus, SwaggerDocument } from './types.js';
@@ -73,7 +73,7 @@ export class AgentFleet {
     this.seed = seedOf(this.options.seed);
     for (const [key, input] of Object.entries(this.options.faults)) this.setFault(Number(key), input);
     this.ctx = this.makeContext();
-    this.http = createServer({ keepAlive: true }, guarded((req, res) => this.dispatch(req, res)));
+    this.http = createAgentServer(this.options.tls, guarded((req, res) => this.dispatch(req, res)));
     this.http.keepAliveTimeout = this.options.keepAliveTimeoutMs;
     this.http.on('connection', (socket: Socket) => this.track(socket));
   }
@@ -100,7 +100,7 @@ export class AgentFleet {
   /** Base URL of the control API (`/_sim/...`). */
   get controlUrl(): string {
     const host = this.options.mode === 'loopback' ? '127.0.0.1' : this.options.advertiseHost;
-    return `http://${host}:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://${host}:${this.port}`;
   }
 
   /** The fleet clock. */
@@ -162,7 +162,7 @@ export class AgentFleet {
   /** Base URL of host `index`, e.g. http://127.20.0.1:9080. */
   url(index: number): string {
     const a = this.agent(index);
-    return `http://${a.host}:${a.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://${a.host}:${a.port}`;
   }
 
   /** The fault-free model of host `index` (cached, cheap to rebuild). */
@@ -291,6 +291,11 @@ export class AgentFleet {
   private socketIndex(socket: Socket): number | undefined {
     const tagged = (socket as TaggedSocket)[SOCKET_INDEX];
     if (tagged !== undefined) return tagged === CONTROL ? undefined : tagged;
+    // A TLS socket wraps the tagged one: find the host by the port it reached.
+    if (this.options.mode === 'ports') {
+      const index = this.hostPorts.indexOf(socket.localPort ?? -1);
+      return index < 0 ? undefined : index;
+    }
     return this.options.mode === 'loopback' ? loopbackIndex(socket.localAddress, this.options.hosts) : undefined;
   }
 

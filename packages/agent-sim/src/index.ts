@@ -1,7 +1,7 @@
 export { AgentFleet, IllegalStateError, startFleet, type AgentModel, type FleetState } from './fleet.js';
 export {
   compileFleetOptions, defaultClock, FleetOptionError, MAX_LOOPBACK_HOSTS,
-  type AddressingMode, type AgentFleetOptions, type CompiledFleetOptions,
+  type AddressingMode, type AgentFleetOptions, type FleetTlsOptions, type CompiledFleetOptions,
 } from './fleet-options.js';
 export {
   appliesTo, compileFault, compileFaults, dataFaults, DEFAULT_HUGE_SIZE_BYTES, DEFAULT_NEW_PROPERTY_NAME,

@@ -3,9 +3,11 @@
  * throws out of a request handler: every error becomes a response (or a
  * destroyed socket when headers were already sent).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { appliesTo, dataFaults, FaultValidationError, type EndpointKind, type Fault } from './faults.js';
+import type { FleetTlsOptions } from './fleet-options.js';
 import type { HostModel } from './host-model.js';
 import { buildSwagger } from './swagger.js';
 
@@ -285,6 +287,26 @@ export async function handleControlRequest(ctx: FleetContext, req: IncomingMessa
     return send(res, text(405, 'Method Not Allowed'), { Allow: 'GET, POST, PUT, DELETE' });
   }
   return send(res, text(404, 'Not found'));
+}
+
+/**
+ * The fleet's HTTP server, or HTTPS with `tls` (mTLS when client certificates
+ * are required): connections emitted into it by the per-port listeners are
+ * wrapped in TLS the same way as those it accepts itself.
+ */
+export function createAgentServer(tls: FleetTlsOptions | undefined, handler: RequestListener): Server {
+  if (!tls) return createHttpServer({ keepAlive: true }, handler);
+  return createHttpsServer(
+    {
+      keepAlive: true,
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      requestCert: tls.requireClientCert ?? false,
+      rejectUnauthorized: tls.requireClientCert ?? false,
+    },
+    handler,
+  );
 }
 
 /** Wraps a handler so that nothing escapes: errors become a 500 or a destroyed socket. */

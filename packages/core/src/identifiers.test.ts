@@ -4,10 +4,13 @@ import { InvalidIdentifierError } from './errors.js';
 import { assertIdentifier, isValidIdentifier, quoteIdentifier } from './identifiers.js';
 import { createTestEnvironment, type TestEnvironment } from './testing/test-environment.js';
 
+/** Arbitrary strings: printable ASCII-heavy ones and any Unicode (lone surrogates, NUL, control characters included). */
+const anyString = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), fc.stringMatching(/^[A-Za-z0-9_$`'"; ]{0,70}$/));
+
 describe('identifiers from agents', () => {
   it('accepts only letters, digits and underscores, starting with a letter, up to 48 characters', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 80 }), (name) => {
+      fc.property(anyString, (name) => {
         expect(isValidIdentifier(name)).toBe(/^[A-Za-z][A-Za-z0-9_]{0,47}$/.test(name));
       }),
       { numRuns: 2000 },
@@ -20,7 +23,7 @@ describe('identifiers from agents', () => {
 
   it('quotes nothing that could leave the backquotes', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 80 }), (name) => {
+      fc.property(anyString, (name) => {
         let quoted: string | undefined;
         try {
           quoted = quoteIdentifier(name);

@@ -1,4 +1,7 @@
 import mysql from 'mysql2/promise';
+import { ConfigError } from './errors.js';
+import { redactUrl } from './log-redaction.js';
+import { readTlsFiles } from './tls.js';
 
 export type Pool = mysql.Pool;
 export type PoolConnection = mysql.PoolConnection;
@@ -34,17 +37,52 @@ export const exactDoubleTypeCast: mysql.TypeCast = (field, next) => {
   return next();
 };
 
-/** Splits a mysql:// URL into connection settings (database may be absent). */
+/**
+ * TLS settings carried by the URL's query, so every consumer of the one URL
+ * (pools, the migrator, child processes given WATCHED_MYSQL_URL) gets them:
+ * `ssl=true` (TLS with the system CAs), `ssl-ca=FILE`, `ssl-cert=FILE`,
+ * `ssl-key=FILE` (client certificate), `ssl-verify=false` (encrypt without
+ * checking the server's certificate and name; default true). The
+ * `--mysql-ssl-*` options are written into these parameters at start-up.
+ */
+export const MYSQL_TLS_PARAMS = { enable: 'ssl', ca: 'ssl-ca', cert: 'ssl-cert', key: 'ssl-key', verify: 'ssl-verify' } as const;
+
+function flagParam(params: URLSearchParams, name: string): boolean | undefined {
+  const value = params.get(name);
+  if (value === null) return undefined;
+  if (/^(1|true|yes|required)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  throw new ConfigError('mysqlUrl', `URL parameter ${name} must be true or false`);
+}
+
+function mysqlTls(params: URLSearchParams): mysql.SslOptions | undefined {
+  const p = MYSQL_TLS_PARAMS;
+  const files = { ca: params.get(p.ca) ?? undefined, cert: params.get(p.cert) ?? undefined, key: params.get(p.key) ?? undefined };
+  const enabled = flagParam(params, p.enable) ?? Boolean(files.ca || files.cert);
+  if (!enabled) return undefined;
+  const verify = flagParam(params, p.verify) ?? true;
+  const material = readTlsFiles(files, { ca: `mysqlUrl ${p.ca}`, cert: `mysqlUrl ${p.cert}`, key: `mysqlUrl ${p.key}` });
+  // mysql2 checks the name against the URL's host (IP SANs for an IP host) when verifyIdentity is on.
+  return { ...stripUndefined(material), rejectUnauthorized: verify, verifyIdentity: verify, minVersion: 'TLSv1.2' };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Splits a mysql:// URL into connection settings (database may be absent), TLS files read. */
 export function parseMysqlUrl(url: string): mysql.ConnectionOptions & { database?: string } {
   const u = new URL(url);
   if (u.protocol !== 'mysql:') throw new Error(`not a mysql:// URL: ${u.protocol}`);
   const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined;
+  const ssl = mysqlTls(u.searchParams);
   return {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 3306,
     user: decodeURIComponent(u.username || 'root'),
     password: decodeURIComponent(u.password || ''),
     database,
+    ...(ssl ? { ssl } : {}),
   };
 }
 
@@ -55,16 +93,6 @@ export function mysqlDatabaseName(url: string): string {
   return database;
 }
 
-/** The URL with its password hidden, for logs and status output. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid url>';
-  }
-}
 
 export function createMysqlPool(url: string, options: MysqlPoolOptions = {}): Pool {
   const pool = mysql.createPool({

@@ -1,6 +1,8 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { SecureVersion } from 'node:tls';
 import got, { type Got, RequestError } from 'got';
+import { describeTlsError, readTlsFiles, type TlsFiles } from '@watched/core';
 
 /** An agent as registered in `c$agents`. */
 export interface AgentRecord {
@@ -16,13 +18,24 @@ export interface AgentClientOptions {
   connectTimeoutMs: number;
   timeoutMs: number;
   maxResponseBytes: number;
+  /**
+   * TLS to agents registered with `use_ssl`: the CA their certificates must
+   * chain to (default: the system CAs), the client certificate and key
+   * presented to them (mTLS), the lowest protocol version accepted. The
+   * server's name is always checked against `c$agents.host` (IP SANs for IP
+   * hosts) and a failure never falls back to plain HTTP.
+   */
+  tls?: TlsFiles & { minVersion?: SecureVersion };
 }
+
+/** Options (flags) each TLS file comes from, named in configuration errors. */
+const TLS_OPTION_NAMES = { ca: 'agentTlsCa', cert: 'agentTlsCert', key: 'agentTlsKey' };
 
 /** Why a call to an agent failed, in words an operator can act on. */
 export class AgentCallError extends Error {
   constructor(
     readonly agent: AgentRecord,
-    readonly reason: 'refused' | 'timeout' | 'http' | 'too-large' | 'bad-payload' | 'network',
+    readonly reason: 'refused' | 'timeout' | 'http' | 'too-large' | 'bad-payload' | 'network' | 'tls',
     detail: string,
   ) {
     super(`agent ${agent.host}:${agent.port}: ${reason}: ${detail}`);
@@ -42,9 +55,20 @@ export function agentBaseUrl(agent: AgentRecord): string {
 export class AgentClient {
   private readonly http: Got;
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4, scheduling: 'lifo' });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4, scheduling: 'lifo' });
+  private readonly httpsAgent: HttpsAgent;
 
   constructor(private readonly options: AgentClientOptions) {
+    // Read once here: a missing file stops the worker at start-up, naming its option.
+    const material = readTlsFiles(options.tls ?? {}, TLS_OPTION_NAMES);
+    this.httpsAgent = new HttpsAgent({
+      keepAlive: true,
+      maxSockets: 4,
+      scheduling: 'lifo',
+      ...(material.ca ? { ca: material.ca } : {}),
+      ...(material.cert ? { cert: material.cert, key: material.key } : {}),
+      minVersion: options.tls?.minVersion ?? 'TLSv1.2',
+      rejectUnauthorized: true,
+    });
     this.http = got.extend({
       retry: { limit: 0 },
       timeout: { connect: options.connectTimeoutMs, request: options.timeoutMs },
@@ -114,6 +138,8 @@ function snippet(body: string): string {
 }
 
 function classify(agent: AgentRecord, path: string, err: unknown): AgentCallError {
+  const tls = describeTlsError(err);
+  if (tls) return new AgentCallError(agent, 'tls', `${path}: ${tls}`);
   if (err instanceof RequestError) {
     const code = err.code;
     if (code === 'ECONNREFUSED') return new AgentCallError(agent, 'refused', `${path}: connection refused`);

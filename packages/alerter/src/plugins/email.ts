@@ -1,5 +1,6 @@
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
+import { readSecretFile } from '@watched/core';
 import { definePlugin } from '../plugin.js';
 
 const addresses = z.union([z.string().min(3), z.array(z.string().min(3)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
@@ -15,7 +16,24 @@ export const emailOptionsSchema = z
     requireTLS: z.boolean().default(false),
     /** Accept self-signed server certificates (test set-ups only). */
     tlsInsecure: z.boolean().default(false),
-    auth: z.object({ user: z.string(), pass: z.string() }).optional(),
+    /** SMTP login; the password inline (`pass`) or from a file (`passFile`, e.g. a mounted Secret), not both. */
+    auth: z
+      .object({ user: z.string(), pass: z.string().optional(), passFile: z.string().min(1).optional() })
+      .strict()
+      .transform((auth, ctx) => {
+        if ((auth.pass === undefined) === (auth.passFile === undefined)) {
+          ctx.addIssue({ code: 'custom', path: ['pass'], message: 'give auth.pass or auth.passFile (one of them)' });
+          return z.NEVER;
+        }
+        if (auth.pass !== undefined) return { user: auth.user, pass: auth.pass };
+        try {
+          return { user: auth.user, pass: readSecretFile(auth.passFile!) };
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: ['passFile'], message: (err as Error).message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
     from: z.string().min(3),
     /** Recipients; optional for the permission receiver, which uses the front's addresses. */
     to: addresses.optional(),

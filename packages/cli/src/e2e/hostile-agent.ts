@@ -1,15 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** A minimal, valid discovery document: one host resource `cpuuse/all` of `cpu_usage`, plus extras. */
-export function swaggerOf(host: string, extra: { paths?: Record<string, unknown>; definitions?: Record<string, unknown> } = {}) {
-  const history = (type: string) => ({
+/** The discovery entry of a host resource's history, whose rows are of data type `type`. */
+export function historyOf(host: string, type: string) {
+  return {
     'x-host': host,
     get: { responses: { '200': { schema: { type: 'array', items: { $ref: `#/definitions/${type}` } } } } },
-  });
+  };
+}
+
+/** A data type definition with numeric properties (and the timestamp). */
+export function numericType(properties: string[]) {
+  return { properties: { timestamp: { type: 'number' }, ...Object.fromEntries(properties.map((p) => [p, { type: 'number' }])) } };
+}
+
+/** A minimal, valid discovery document: one host resource `cpuuse/all` of `cpu_usage`, plus extras. */
+export function swaggerOf(host: string, extra: { paths?: Record<string, unknown>; definitions?: Record<string, unknown> } = {}) {
   return {
     swagger: '2.0',
-    paths: { '/system/cpuuse/all/history': history('cpu_usage'), ...extra.paths },
+    paths: { '/system/cpuuse/all/history': historyOf(host, 'cpu_usage'), ...extra.paths },
     definitions: {
       cpu_usage: { properties: { timestamp: { type: 'number' }, user: { type: 'number' }, system: { type: 'number' } } },
       ...extra.definitions,
@@ -28,6 +37,8 @@ export class HostileAgent {
   private readonly server: Server;
   private readonly sockets = new Set<import('node:net').Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** URLs requested so far (path and query), to check what the worker asked for. */
+  readonly requests: string[] = [];
 
   constructor(
     readonly name: string,
@@ -35,6 +46,7 @@ export class HostileAgent {
   ) {
     const swagger: Handler = handlers.swagger ?? ((_req, res) => json(res, swaggerOf(name)));
     this.server = createServer((req, res) => {
+      this.requests.push(req.url ?? '');
       if (req.url?.startsWith('/api/swagger.json')) swagger(req, res);
       else if (req.url?.startsWith('/all')) handlers.all(req, res);
       else res.writeHead(404).end();

@@ -1,18 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AgentRegistry, type RegisteredAgent, type RowDataPacket } from '@watched/core';
-import { HostileAgent, json, swaggerOf } from './hostile-agent.js';
+import { historyOf, HostileAgent, json, numericType, swaggerOf } from './hostile-agent.js';
 import { createPipeline, type PipelineHarness } from './pipeline-harness.js';
 
 const NOW = Date.now();
 const row = (offset: number, user: unknown = 1.5, system: unknown = 2.5) => ({ timestamp: NOW - offset, user, system });
 const all = (rows: unknown[], extra: Record<string, unknown> = {}) => ({ timestamp: NOW, system: { cpuuse: { all: rows } }, ...extra });
 const CAP = 4 * 1024 * 1024;
+/** Names that must never become SQL: quotes, separators, spaces, unicode, 300 characters, `$`. */
+const HOSTILE_NAMES = ['x`y', "it's", 'q"uote', 'semi;colon', 'sp ace', 'ünï', 'p'.repeat(300), 'd$ollar', '1st'];
+/** The cursor a restarted agent's clock falls behind. */
+const CURSOR_AHEAD = NOW + 3_600_000;
 
 interface Case {
   name: string;
   agent: () => HostileAgent;
   /** `ok`: the poll succeeds (bad parts dropped); otherwise the error the agent records. */
   expect: 'ok' | RegExp;
+  /** A cursor stored before the poll, as if an earlier poll had happened. */
+  cursor?: number;
 }
 
 const cases: Case[] = [
@@ -87,7 +93,7 @@ const cases: Case[] = [
     agent: () =>
       new HostileAgent('ref-nowhere', {
         swagger: (_q, r) =>
-          json(r, swaggerOf('ref-nowhere', { paths: { '/system/ghost/x/history': { 'x-host': 'ref-nowhere', get: { responses: { '200': { schema: { items: { $ref: '#/definitions/nothing' } } } } } } } })),
+          json(r, swaggerOf('ref-nowhere', { paths: { '/system/ghost/x/history': historyOf('ref-nowhere', 'nothing') } })),
         all: (_q, r) => json(r, all([row(1000)])),
       }),
     expect: 'ok',
@@ -98,8 +104,8 @@ const cases: Case[] = [
       new HostileAgent('reserved-and-dollar', {
         swagger: (_q, r) =>
           json(r, swaggerOf('reserved-and-dollar', {
-            paths: { '/system/sql/order/history': { 'x-host': 'reserved-and-dollar', get: { responses: { '200': { schema: { items: { $ref: '#/definitions/order' } } } } } } },
-            definitions: { order: { properties: { timestamp: { type: 'number' }, select: { type: 'number' }, 'a$b': { type: 'number' } } } },
+            paths: { '/system/sql/order/history': historyOf('reserved-and-dollar', 'order') },
+            definitions: { order: numericType(['select', 'a$b']) },
           })),
         all: (_q, r) => json(r, { timestamp: NOW, system: { sql: { order: [{ timestamp: NOW - 1, select: 4, 'a$b': 5 }] }, cpuuse: { all: [row(1000)] } } }),
       }),
@@ -108,13 +114,12 @@ const cases: Case[] = [
   {
     name: 'too-many-properties',
     agent: () => {
-      const props = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, { type: 'number' }]));
       const values = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, i]));
       return new HostileAgent('too-many-properties', {
         swagger: (_q, r) =>
           json(r, swaggerOf('too-many-properties', {
-            paths: { '/system/wide/t/history': { 'x-host': 'too-many-properties', get: { responses: { '200': { schema: { items: { $ref: '#/definitions/wide' } } } } } } },
-            definitions: { wide: { properties: { timestamp: { type: 'number' }, ...props } } },
+            paths: { '/system/wide/t/history': historyOf('too-many-properties', 'wide') },
+            definitions: { wide: numericType(Array.from({ length: 300 }, (_, i) => `p${i}`)) },
           })),
         all: (_q, r) => json(r, { timestamp: NOW, system: { wide: { t: [{ timestamp: NOW - 1, ...values }] } } }),
       });
@@ -138,6 +143,69 @@ const cases: Case[] = [
     expect: 'ok',
   },
   { name: 'redirect', agent: () => new HostileAgent('redirect', { all: (_q, r) => void r.writeHead(302, { location: 'http://127.0.0.1:1/all' }).end() }), expect: /HTTP 302/ },
+  {
+    // Followed, this would fail with a DNS error instead: the 302 itself is the recorded failure.
+    name: 'redirect-other-host',
+    agent: () => new HostileAgent('redirect-other-host', { all: (_q, r) => void r.writeHead(301, { location: 'https://attacker.invalid/all' }).end() }),
+    expect: /HTTP 301/,
+  },
+  {
+    name: 'html-500-swagger',
+    agent: () => new HostileAgent('html-500-swagger', { swagger: (_q, r) => json(r, '<html>Internal error</html>', 500, 'text/html'), all: (_q, r) => json(r, all([row(1000)])) }),
+    expect: /swagger\.json answered HTTP 500/,
+  },
+  {
+    // 1e999 parses to Infinity: must be stored as NULL, not as a value or an SQL error.
+    name: 'infinity',
+    agent: () => new HostileAgent('infinity', { all: (_q, r) => json(r, `{"timestamp":${NOW},"system":{"cpuuse":{"all":[{"timestamp":${NOW - 1000},"user":1e999,"system":-1e999}]}}}`) }),
+    expect: 'ok',
+  },
+  {
+    name: 'hostile-names',
+    agent: () =>
+      new HostileAgent('hostile-names', {
+        swagger: (_q, r) =>
+          json(r, swaggerOf('hostile-names', {
+            paths: {
+              '/system/named/ok/history': historyOf('hostile-names', 'named'),
+              ...Object.fromEntries(HOSTILE_NAMES.map((name, i) => [`/system/bad/r${i}/history`, historyOf('hostile-names', name)])),
+            },
+            definitions: {
+              named: numericType(['ok_prop', ...HOSTILE_NAMES]),
+              ...Object.fromEntries(HOSTILE_NAMES.map((name) => [name, numericType(['v'])])),
+            },
+          })),
+        all: (_q, r) =>
+          json(r, {
+            timestamp: NOW,
+            system: {
+              named: { ok: [{ timestamp: NOW - 1, ok_prop: 1, ...Object.fromEntries(HOSTILE_NAMES.map((n) => [n, 2])) }] },
+              bad: Object.fromEntries(HOSTILE_NAMES.map((_n, i) => [`r${i}`, [{ timestamp: NOW - 1, v: 3 }]])),
+            },
+          }),
+      }),
+    expect: 'ok',
+  },
+  {
+    name: 'too-many-types',
+    agent: () =>
+      new HostileAgent('too-many-types', {
+        swagger: (_q, r) =>
+          json(r, swaggerOf('too-many-types', {
+            paths: Object.fromEntries(Array.from({ length: 210 }, (_, i) => [`/system/many/t${i}/history`, historyOf('too-many-types', `many_${i}`)])),
+            definitions: Object.fromEntries(Array.from({ length: 210 }, (_, i) => [`many_${i}`, numericType(['v'])])),
+          })),
+        all: (_q, r) => json(r, all([row(1000)])),
+      }),
+    expect: 'ok',
+  },
+  {
+    // The agent restarted with a clock behind the stored cursor: its data is still stored and the cursor follows its clock.
+    name: 'since-backwards',
+    agent: () => new HostileAgent('since-backwards', { all: (_q, r) => json(r, all([row(1000), row(2000)])) }),
+    expect: 'ok',
+    cursor: CURSOR_AHEAD,
+  },
 ];
 
 describe('hostile agents: each fails or drops only its bad part; the others are unaffected', () => {
@@ -156,6 +224,10 @@ describe('hostile agents: each fails or drops only its bad part; the others are 
       ports.set(c.name, await agent.start());
     }
     await new AgentRegistry(p.env.pool).add(cases.map((c) => ({ host: '127.0.0.1', port: ports.get(c.name)!, frequency: 3600 })));
+    registered = await new AgentRegistry(p.env.pool).list();
+    for (const c of cases.filter((c) => c.cursor !== undefined)) {
+      await p.env.pool.query('INSERT INTO `agt$state` (agt_id, since) VALUES (?, ?)', [byName(c.name).id, c.cursor]);
+    }
     await p.poll(1);
     registered = await new AgentRegistry(p.env.pool).list();
   });
@@ -207,6 +279,33 @@ describe('hostile agents: each fails or drops only its bad part; the others are 
     );
     expect(Number(wide[0].n)).toBe(3 + 250);
     expect(byName('too-many-properties').lastError).toMatch(/more than 250/);
+  });
+
+  it('stores Infinity as NULL, keeps valid names beside hostile ones, caps types per agent', async () => {
+    const [[infinite]] = await p.env.pool.query<RowDataPacket[]>(
+      'SELECT d.user, d.system FROM `d$cpu_usage` d JOIN `h$hosts` h ON h.id = d.host_id WHERE h.name = ?',
+      ['infinity'],
+    );
+    expect(infinite).toEqual({ user: null, system: null });
+    const [columns] = await p.env.pool.query<RowDataPacket[]>(
+      "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'd$named'",
+    );
+    expect(columns.map((c) => c.c)).toEqual(['host_id', 'res_id', 'timestamp', 'ok_prop']);
+    expect(await count('SELECT COUNT(*) AS n FROM `d$named` WHERE ok_prop = 1')).toBe(1);
+    // No table or column from a hostile name: every d$ table name is a validated identifier.
+    const [tables] = await p.env.pool.query<RowDataPacket[]>(
+      "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'd$%'",
+    );
+    for (const { t } of tables) expect(t).toMatch(/^d\$[A-Za-z][A-Za-z0-9_]{0,47}$/);
+    expect(byName('hostile-names').lastError).toMatch(/is not a valid name/);
+    expect(byName('too-many-types').lastError).toMatch(/more than 200 data types/);
+  });
+
+  it('follows an agent whose clock went back behind the cursor (restart), storing its rows', async () => {
+    const agent = byName('since-backwards');
+    expect(agents.get('since-backwards')!.requests.some((url) => url.includes(`since=${CURSOR_AHEAD}`))).toBe(true);
+    expect(await count('SELECT since AS n FROM `agt$state` WHERE agt_id = ?', [agent.id])).toBe(NOW);
+    expect(await count('SELECT COUNT(*) AS n FROM `d$cpu_usage` d JOIN `h$hosts` h ON h.id = d.host_id WHERE h.name = ?', ['since-backwards'])).toBe(2);
   });
 
   it('stores hostile service ids and types as plain values, and cuts a 1 MiB log line', async () => {

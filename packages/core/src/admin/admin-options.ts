@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretOption } from '../config/option-types.js';
 
 /** Default address of the admin server: localhost only, Prometheus's exporter port range. */
 export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:9464';
@@ -39,7 +40,8 @@ export const adminOptionsShape = {
     }, 'expected ADDR:PORT, e.g. 0.0.0.0:9464 or [::]:9464')
     .describe('ADDR:PORT of the admin server (/healthz, /readyz, /metrics); port 0 picks a free one'),
   /** When set, /metrics (and every path but /healthz and /readyz) needs `Authorization: Bearer <token>`. */
-  adminToken: z.string().min(8, 'at least 8 characters').optional().describe('bearer token required by /metrics (probes stay open)'),
+  /** Or `--admin-token-file` (a mounted Secret), so the token is not in the environment. */
+  ...secretOption('adminToken', z.string().min(8, 'at least 8 characters').optional().describe('bearer token required by /metrics (probes stay open)')),
 };
 
 export const AdminOptionsSchema = z.object(adminOptionsShape);

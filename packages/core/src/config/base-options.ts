@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { connectionOptionsShape } from './connection-options.js';
 import { url } from './option-types.js';
 
 /** Options every role shares: where MySQL and Redis are, the key namespace, logging. */
@@ -7,6 +8,8 @@ export const baseOptionsShape = {
   mysqlUrl: url('mysql://root@127.0.0.1:3306/watched', ['mysql']).describe('MySQL/MariaDB URL, mysql://user:password@host:port/database'),
   /** Redis connection URL (redis:// or rediss://). */
   redisUrl: url('redis://127.0.0.1:6379', ['redis', 'rediss']).describe('Redis URL, redis:// or rediss://'),
+  /** Passwords (or their files) and TLS of both connections; see connection-options.ts. */
+  ...connectionOptionsShape,
   /** Namespace of every Redis key and BullMQ queue, so installations can share a Redis. */
   prefix: z
     .string()
@@ -15,6 +18,8 @@ export const baseOptionsShape = {
   logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('error, warn, info or debug'),
   /** `pretty` for a terminal, `json` for log collectors; default by whether stdout is a TTY. */
   logFormat: z.enum(['json', 'pretty']).optional().describe('json or pretty (default: pretty on a terminal, json otherwise)'),
+  /** Log to this file instead of stdout; reopened on SIGHUP (logrotate). */
+  logFile: z.string().min(1).optional().describe('append logs to this file instead of stdout (reopened on SIGHUP, for logrotate)'),
   /** Folder of the numbered SQL migrations; default: the repository's migrations/. */
   migrationsDir: z.string().optional().describe('folder of the numbered SQL migrations'),
 };

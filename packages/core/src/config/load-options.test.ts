@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { baseOptionsShape } from './base-options.js';
 import { envName, loadOptions } from './load-options.js';
-import { duration, integer } from './option-types.js';
+import { duration, integer, secretOption } from './option-types.js';
 
 const Schema = z.object({ ...baseOptionsShape, groupSize: integer(50, 1), leaseTtl: duration('10s') });
 
@@ -72,5 +72,63 @@ describe('loadOptions', () => {
   it('maps option names to WATCHED_ variables', () => {
     expect(envName('mysqlUrl')).toBe('WATCHED_MYSQL_URL');
     expect(envName('agentMaxResponseBytes')).toBe('WATCHED_AGENT_MAX_RESPONSE_BYTES');
+  });
+
+  describe('secrets from files (Kubernetes Secret mounts)', () => {
+    const WithToken = z.object({ ...baseOptionsShape, ...secretOption('apiToken', z.string().min(8, 'at least 8 characters').optional()) });
+    const dir = mkdtempSync(join(tmpdir(), 'watched-secret-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    let files = 0;
+    const secretFile = (text: string) => {
+      const path = join(dir, `secret-${++files}`);
+      writeFileSync(path, text);
+      return path;
+    };
+
+    it('reads a *File option into its secret, from a flag, the environment or the config file, without the trailing newline', () => {
+      const file = secretFile('s3cret-token\n');
+      expect(loadOptions(WithToken, { flags: { apiTokenFile: file } }).apiToken).toBe('s3cret-token');
+      expect(loadOptions(WithToken, { env: { WATCHED_API_TOKEN_FILE: file } }).apiToken).toBe('s3cret-token');
+      expect(loadOptions(WithToken, { configFile: configFile(`api-token-file: ${file}\n`) }).apiToken).toBe('s3cret-token');
+    });
+
+    it('refuses the secret and its file together, an unreadable or empty file, and never quotes the secret', () => {
+      const file = secretFile('s3cret-token');
+      expect(() => loadOptions(WithToken, { env: { WATCHED_API_TOKEN: 'other-token' }, flags: { apiTokenFile: file } })).toThrow(/apiTokenFile.*not both/);
+      expect(() => loadOptions(WithToken, { flags: { apiTokenFile: '/nonexistent/token' } })).toThrow(/apiTokenFile.*ENOENT/);
+      expect(() => loadOptions(WithToken, { flags: { apiTokenFile: secretFile('\n') } })).toThrow(/apiTokenFile.*empty/);
+      const short = secretFile('short');
+      let message = '';
+      try {
+        loadOptions(WithToken, { flags: { apiTokenFile: short } });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/apiToken: at least 8 characters \(from apiTokenFile /);
+      expect(message).not.toMatch(/: short|"short"/);
+    });
+
+    it('writes passwords and TLS options into the connection URLs', () => {
+      const caFile = secretFile('-----BEGIN CERTIFICATE-----\n');
+      const options = loadOptions(Schema, {
+        flags: {
+          mysqlUrl: 'mysql://app@db:3306/watched?ssl-verify=false',
+          mysqlPasswordFile: secretFile('p@ss/w:rd%\n'),
+          mysqlSslCa: caFile,
+          redisUrl: 'rediss://watched@cache:6380',
+          redisPassword: 'r3dis',
+          redisTlsCa: caFile,
+          redisTlsVerify: 'false',
+        },
+      });
+      const mysqlUrl = new URL(options.mysqlUrl);
+      expect(decodeURIComponent(mysqlUrl.password)).toBe('p@ss/w:rd%');
+      expect(Object.fromEntries(mysqlUrl.searchParams)).toEqual({ 'ssl-verify': 'false', 'ssl-ca': caFile });
+      const redisUrl = new URL(options.redisUrl);
+      expect([redisUrl.username, redisUrl.password]).toEqual(['watched', 'r3dis']);
+      expect(Object.fromEntries(redisUrl.searchParams)).toEqual({ 'tls-ca': caFile, 'tls-verify': 'false' });
+      expect(loadOptions(Schema, {}).mysqlUrl).toBe('mysql://root@127.0.0.1:3306/watched');
+      expect(() => loadOptions(Schema, { env: { WATCHED_MYSQL_SSL_CA: '/nonexistent/ca.pem' } })).toThrow(/mysqlSslCa: cannot read \/nonexistent\/ca\.pem: ENOENT \(from WATCHED_MYSQL_SSL_CA\)/);
+    });
   });
 });

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { foldConnectionOptions } from './connection-options.js';
+import { readSecretFile, secretFileTarget } from './option-types.js';
 
 /** Where each layer of options comes from; later layers win. */
 export interface OptionSources {
@@ -84,6 +86,7 @@ export function loadOptions<S extends z.ZodObject>(schema: S, sources: OptionSou
     }
   }
 
+  readSecretFiles(schema, merged, origin);
   const result = schema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -91,5 +94,30 @@ export function loadOptions<S extends z.ZodObject>(schema: S, sources: OptionSou
     const from = origin.get(String(issue.path[0]));
     throw new ConfigError(field, issue.message + (from ? ` (from ${from})` : ''));
   }
-  return result.data;
+  return foldConnectionOptions(result.data);
+}
+
+/**
+ * Fills each secret whose `<secret>File` option is given from that file (the
+ * one place `*-file` options are handled; see secretOption). The secret's own
+ * value then never passes through the environment or the command line.
+ */
+function readSecretFiles(schema: z.ZodObject, merged: Record<string, unknown>, origin: Map<string, string>): void {
+  for (const [fileKey, fileSchema] of Object.entries(schema.shape)) {
+    const target = secretFileTarget(fileSchema as z.ZodType);
+    const path = merged[fileKey];
+    if (!target || path === undefined) continue;
+    if (typeof path !== 'string' || path === '') throw new ConfigError(fileKey, 'expected a file path');
+    if (merged[target] !== undefined) {
+      throw new ConfigError(fileKey, `give ${target} or ${fileKey}, not both (${target} from ${origin.get(target) ?? 'the config'})`);
+    }
+    let text: string;
+    try {
+      text = readSecretFile(path);
+    } catch (err) {
+      throw new ConfigError(fileKey, (err as Error).message);
+    }
+    merged[target] = text;
+    origin.set(target, `${fileKey} ${path}`);
+  }
 }

@@ -1,0 +1,56 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from '@jest/globals';
+import winston from 'winston';
+import { redactText, redactUrl, redactValue } from './log-redaction.js';
+import { createLogger } from './logger.js';
+
+const PEM = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----';
+
+/** The lines a process logger (as every role creates it) writes, in the given format. */
+function capture(format: 'json' | 'pretty', log: (logger: winston.Logger) => void): string {
+  const logger = createLogger({ format, level: 'debug' });
+  const stream = new PassThrough();
+  let out = '';
+  stream.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  logger.clear();
+  logger.add(new winston.transports.Stream({ stream }));
+  log(logger);
+  return out;
+}
+
+describe('log redaction', () => {
+  it('hides credentials in free text: URLs of any scheme, bearer tokens, key=value, PEM keys', () => {
+    expect(redactText('cannot reach mysql://app:hunter2@db:3306/watched')).toBe('cannot reach mysql://app:***@db:3306/watched');
+    expect(redactText('rediss://default:p%40ss@cache:6380/0 and redis://:onlypass@x')).toBe('rediss://default:***@cache:6380/0 and redis://:***@x');
+    expect(redactText('smtp://mailer:abc@smtp.example.org:587')).toBe('smtp://mailer:***@smtp.example.org:587');
+    expect(redactText('Authorization: Bearer eyJhbGciOi.J9.abc')).toBe('Authorization: Bearer ***');
+    expect(redactText('password=hunter2 user=app; "token":"abc123", secret: xyz')).toBe('password=*** user=app; "token":"***", secret: ***');
+    expect(redactText(`key file:\n${PEM}\nrest`)).toBe('key file:\n-----BEGIN PRIVATE KEY----- ***\nrest');
+    expect(redactText('polled 20 agents, 3 failed, https://agent:9080/all?since=1')).toBe('polled 20 agents, 3 failed, https://agent:9080/all?since=1');
+    expect(redactUrl('mysql://app:hunter2@db/watched')).toBe('mysql://app:***@db/watched');
+  });
+
+  it('hides secret-named fields at any depth without touching the caller\u2019s objects', () => {
+    const meta = { agent: 'web1:9080', options: { mysqlUrl: 'mysql://a:b@h/d', adminToken: 'tok-123456', nested: [{ password: 'x', count: 3 }] } };
+    const redacted = redactValue(meta) as typeof meta;
+    expect(redacted).toEqual({ agent: 'web1:9080', options: { mysqlUrl: 'mysql://a:***@h/d', adminToken: '***', nested: [{ password: '***', count: 3 }] } });
+    expect(meta.options.adminToken).toBe('tok-123456');
+    const cyclic: Record<string, unknown> = { token: 'abc' };
+    cyclic.self = cyclic;
+    expect((redactValue(cyclic) as Record<string, unknown>).token).toBe('***');
+  });
+
+  it.each(['json', 'pretty'] as const)('applies to every line of a process logger (%s): message, metadata, errors', (format) => {
+    const out = capture(format, (logger) => {
+      logger.info('connected to redis://watched:s3cr3t-pw@cache:6379', { redisPassword: 's3cr3t-pw', agent: 'db1:9080' });
+      logger.child({ role: 'worker' }).warn('agent failed', { url: 'https://u:s3cr3t-pw@agent/all', headers: { authorization: 'Bearer s3cr3t-pw' } });
+      logger.error('start-up failed', new Error('Access denied, url mysql://root:s3cr3t-pw@db/watched'));
+      logger.debug(`loaded key ${PEM}`);
+    });
+    for (const message of ['connected to', 'agent failed', 'start-up failed', 'loaded key']) expect(out).toContain(message);
+    expect(out).not.toContain('s3cr3t-pw');
+    expect(out).not.toContain('MIGHAgEAMBMG');
+    expect(out).toContain('redis://watched:***@cache:6379');
+    expect(out).toContain('db1:9080');
+  });
+});
