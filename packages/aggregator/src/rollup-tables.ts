@@ -1,7 +1,11 @@
 import {
+  DATA_TIME_INDEX,
   errorMessage,
   isValidIdentifier,
+  METRIC_PREFIXES,
   quoteIdentifier,
+  rollupColumnDefinitions,
+  rollupTableDdl,
   withSchemaLock,
   type Logger,
   type Pool,
@@ -18,12 +22,8 @@ export interface DataTypeSchema {
   metrics: string[];
 }
 
-/** Per-metric rollup columns, in upstream's order. */
-export const METRIC_PREFIXES = ['avg_', 'min_', 'max_', 'sum_', 'cnt_'] as const;
-/** Rows of the finer level behind a bucket: how late raw rows are found (see docs/aggregator.md). */
-export const ROW_COUNT_COLUMN = 'n_rows';
-/** The index the aggregator adds on `d$.timestamp` (range scans by time). */
-export const DATA_TIME_INDEX = 'watched_timestamp_i';
+// The rollup layout is defined in core (shared with the upgrade from watched.back); re-exported for this package.
+export { DATA_TIME_INDEX, METRIC_PREFIXES, ROW_COUNT_COLUMN } from '@watched/core';
 
 const KEY_COLUMNS = new Set(['host_id', 'serv_id', 'res_id', 'timestamp']);
 const ER_DUP_FIELDNAME = 1060;
@@ -170,7 +170,7 @@ export class RollupTables {
       }
       const missing = this.missing(info, schema);
       if (missing.length === 0) return false;
-      const adds = missing.flatMap((m) => columnDefinitions(m).map((def) => `ADD COLUMN ${def}`));
+      const adds = missing.flatMap((m) => rollupColumnDefinitions(m).map((def) => `ADD COLUMN ${def}`));
       try {
         await conn.query(`ALTER TABLE ${quoteIdentifier(table)} ${adds.join(', ')}`);
       } catch (err) {
@@ -193,22 +193,7 @@ export class RollupTables {
    * ranges, retention and the late-row check without touching the rows.
    */
   private async create(conn: PoolConnection, table: string, schema: DataTypeSchema): Promise<void> {
-    const { owner } = schema;
-    const links = owner === 'host_id' ? 'h$ressources' : 's$ressources';
-    const sql =
-      `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (` +
-      [
-        `${owner} INT UNSIGNED NOT NULL`,
-        'res_id INT UNSIGNED NOT NULL',
-        '`timestamp` DOUBLE NOT NULL',
-        `${ROW_COUNT_COLUMN} DOUBLE NOT NULL DEFAULT 0`,
-        ...schema.metrics.flatMap(columnDefinitions),
-        `PRIMARY KEY (${owner}, res_id, \`timestamp\`)`,
-        `KEY \`timestamp_i\` (\`timestamp\`, ${ROW_COUNT_COLUMN})`,
-        `CONSTRAINT ${quoteIdentifier(`fk_${table}`)} FOREIGN KEY (${owner}, res_id) ` +
-          `REFERENCES ${quoteIdentifier(links)} (${owner}, res_id) ON DELETE CASCADE ON UPDATE CASCADE`,
-      ].join(', ') +
-      ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4';
+    const sql = rollupTableDdl(table, schema.owner, schema.metrics);
     try {
       await conn.query(sql);
       this.logger.info(`created rollup table ${table}`, { metrics: schema.metrics.length });
@@ -216,13 +201,6 @@ export class RollupTables {
       if ((err as { errno?: number }).errno !== ER_TABLE_EXISTS) throw err;
     }
   }
-}
-
-/** The five rollup columns of one metric; DOUBLE like every value (counts are exact up to 2^53). */
-function columnDefinitions(metric: string): string[] {
-  return METRIC_PREFIXES.map((p) =>
-    p === 'cnt_' ? `${quoteIdentifier(p + metric)} DOUBLE NOT NULL DEFAULT 0` : `${quoteIdentifier(p + metric)} DOUBLE NULL`,
-  );
 }
 
 export type { LevelName };

@@ -4,13 +4,20 @@ import { loggerFor, resolveOptions, withBaseOptions } from '../options.js';
 
 interface MigrateArgs {
   status?: boolean;
+  dryRun?: boolean;
 }
 
 export const migrateCommand: CommandModule<object, MigrateArgs> = {
   command: 'migrate',
-  describe: 'Create the database if missing and apply the numbered SQL files of migrations/',
+  describe:
+    'Create the database if missing and apply the numbered SQL files of migrations/; a database written by watched.back is converted in place first',
   builder: (yargs) =>
-    withBaseOptions(yargs).option('status', { type: 'boolean', describe: 'list applied and pending migrations, change nothing' }),
+    withBaseOptions(yargs)
+      .option('status', { type: 'boolean', describe: 'list applied and pending migrations, change nothing' })
+      .option('dry-run', {
+        type: 'boolean',
+        describe: 'print the statements migrate would run (the watched.back conversion included), change nothing',
+      }),
   handler: async (argv) => {
     const options = resolveOptions(argv, baseOptionsShape);
     const logger = loggerFor(options);
@@ -23,9 +30,13 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
       if (rows.some((r) => r.state === 'edited' || r.state === 'missing-file')) process.exitCode = 1;
       return;
     }
+    if (argv.dryRun) {
+      for (const line of await migrator.plan()) console.log(line);
+      return;
+    }
     const result = await migrator.migrate();
     logger.info(
-      `database ${redactUrl(options.mysqlUrl)}: applied ${result.applied.length} migration(s)` +
+      `database ${redactUrl(options.mysqlUrl)}${result.kind === 'watched-back' ? ' (upgraded from watched.back)' : ''}: applied ${result.applied.length} migration(s)` +
         (result.applied.length ? ` (${result.applied.join(', ')})` : '') +
         `, ${result.alreadyApplied} already applied`,
     );

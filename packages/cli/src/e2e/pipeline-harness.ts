@@ -28,9 +28,11 @@ export async function createPipeline(
   name: string,
   fleetOptions: AgentFleetOptions,
   workerOptions: Partial<Parameters<typeof compileWorkerOptions>[0]> = {},
+  /** A database prepared by the test (e.g. an upgraded one) instead of a freshly migrated one; cleaned up by close(). */
+  existingEnv?: TestEnvironment,
 ): Promise<PipelineHarness> {
   let clock = FROZEN_START;
-  const env = await createTestEnvironment(name);
+  const env = existingEnv ?? (await createTestEnvironment(name));
   const fleet = new AgentFleet({ port: 0, seed: 7, bufferMs: 3 * 60_000, ...fleetOptions, now: () => clock });
   await fleet.start();
   await new AgentRegistry(env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 3600 })));

@@ -2,6 +2,8 @@ import type { Logger } from '../logger.js';
 import { MigrationError } from '../errors.js';
 import { createMysqlConnection, mysqlDatabaseName, parseMysqlUrl, type Connection, type RowDataPacket } from '../mysql.js';
 import { type MigrationFile, readMigrationFiles } from './migration-files.js';
+import { detectDatabase, type DatabaseKind } from './upstream-detector.js';
+import { UpstreamUpgrade } from './upstream-upgrade.js';
 
 /** The ledger of applied migrations, one row per file. */
 export const MIGRATION_LEDGER = 'c$schema_migrations';
@@ -24,6 +26,8 @@ export interface MigrationStatus {
 export interface MigrateResult {
   applied: string[];
   alreadyApplied: number;
+  /** What the database was before this run ('watched-back' when it was upgraded in place). */
+  kind: DatabaseKind | 'missing';
 }
 
 interface LedgerRow extends RowDataPacket {
@@ -46,9 +50,11 @@ export class Migrator {
   }
 
   async migrate(): Promise<MigrateResult> {
+    const existed = await this.databaseExists();
     await this.createDatabase();
+    const database = mysqlDatabaseName(this.options.mysqlUrl);
     const conn = await createMysqlConnection(this.options.mysqlUrl, { multipleStatements: true });
-    const lockName = `watched_migrate_${mysqlDatabaseName(this.options.mysqlUrl)}`.slice(0, 64);
+    const lockName = `watched_migrate_${database}`.slice(0, 64);
     try {
       const [[lock]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [
         lockName,
@@ -56,6 +62,18 @@ export class Migrator {
       ]);
       if (lock.got !== 1) throw new MigrationError(`another migrate holds the lock ${lockName}; try again`);
       try {
+        const { kind } = await detectDatabase(conn, database);
+        const upgrade = await this.upgradeFor(conn, kind);
+        if (upgrade) {
+          this.options.logger?.info(
+            kind === 'watched-back'
+              ? `database ${database} was written by watched.back: converting it in place (rows are kept; see docs/upgrading.md)`
+              : `database ${database}: resuming the unfinished upgrade from watched.back`,
+          );
+          await upgrade.convert();
+        } else if (kind === 'foreign') {
+          this.options.logger?.warn(`database ${database} holds tables that are neither watched's nor watched.back's; applying migrations beside them`);
+        }
         await this.ensureLedger(conn);
         const ledger = await this.readLedger(conn);
         this.checkHistory(ledger);
@@ -65,13 +83,92 @@ export class Migrator {
           await this.apply(conn, file);
           applied.push(file.name);
         }
-        return { applied, alreadyApplied: this.files.length - applied.length };
+        if (upgrade) {
+          await upgrade.finish();
+          this.options.logger?.info(`database ${database}: upgrade from watched.back finished (record in c$upgrade_log, rows set aside in c$upgrade_quarantine)`);
+        }
+        return { applied, alreadyApplied: this.files.length - applied.length, kind: existed ? kind : 'missing' };
       } finally {
         await conn.query('SELECT RELEASE_LOCK(?)', [lockName]);
       }
     } finally {
       await conn.end();
     }
+  }
+
+  /**
+   * What `migrate()` would run, as SQL text, changing nothing in the
+   * database: for a watched.back database the conversion statements (they
+   * are computed against a scratch copy of our schema, `<db>_wref`, created
+   * and dropped on the same server), then the pending migration files, then
+   * the rollup backfill it would do.
+   */
+  async plan(): Promise<string[]> {
+    const database = mysqlDatabaseName(this.options.mysqlUrl);
+    const lines: string[] = [];
+    if (!(await this.databaseExists())) {
+      lines.push(`-- database ${database} does not exist: it is created, then every migration runs`);
+      lines.push(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`);
+      for (const file of this.files) lines.push(`-- apply ${file.name}`, file.sql.trimEnd());
+      return lines;
+    }
+    const conn = await createMysqlConnection(this.options.mysqlUrl);
+    try {
+      const { kind } = await detectDatabase(conn, database);
+      const upgrade = await this.upgradeFor(conn, kind);
+      if (upgrade) {
+        lines.push(`-- database ${database} was written by watched.back${kind === 'upgrade-unfinished' ? ' (upgrade started, not finished)' : ''}: in-place conversion`);
+        const plan = await upgrade.plan();
+        for (const host of plan.duplicateHosts) {
+          lines.push(`-- h$hosts ${host.id} '${host.name}' differs from host ${host.keptId} only by case: renamed`, `UPDATE \`h$hosts\` SET name = '${host.newName.replace(/'/g, "''")}' WHERE id = ${host.id};`);
+        }
+        for (const q of plan.quarantine) {
+          lines.push(`-- ${q.table}: ${q.rows} row(s) ${q.reason}: set aside (${q.action})`, ...q.statements.map((s) => `${s};`));
+        }
+        for (const change of plan.changes) {
+          lines.push(`-- ${change.table}${change.retyped.length ? `: ${change.retyped.join(', ')}` : ''}`, `${change.statement};`);
+        }
+        for (const s of plan.skipped) lines.push(`-- ${s.table}: ${s.reason}`);
+      }
+      const ledger = await this.readLedger(conn);
+      const pending = this.files.filter((f) => !ledger.has(f.version));
+      if (pending.length === 0 && !upgrade) lines.push(`-- database ${database} is up to date: nothing to do`);
+      for (const file of pending) lines.push(`-- apply ${file.name}`, file.sql.trimEnd());
+      if (upgrade) lines.push('-- after the migrations: old rollup rows get counts, each level a watermark', ...UpstreamUpgrade.describeFinish());
+      return lines;
+    } finally {
+      await conn.end();
+    }
+  }
+
+  /**
+   * The upgrade, when `kind` calls for one. Its reference shape is what the
+   * migrations applied so far produce: 0001 alone before any ran, all the
+   * recorded ones when an interrupted upgrade is resumed after them (so it
+   * never undoes what 0002+ added).
+   */
+  private async upgradeFor(conn: Connection, kind: DatabaseKind): Promise<UpstreamUpgrade | undefined> {
+    if (kind !== 'watched-back' && kind !== 'upgrade-unfinished') return undefined;
+    const ledger = await this.readLedger(conn);
+    const reference = ledger.size ? this.files.filter((f) => ledger.has(f.version)) : this.files.filter((f) => f.version === 1);
+    if (!reference.some((f) => f.version === 1)) {
+      throw new MigrationError('the upgrade from watched.back needs migration 0001 (the upstream schema) in the migrations folder');
+    }
+    return new UpstreamUpgrade(conn, {
+      mysqlUrl: this.options.mysqlUrl,
+      database: mysqlDatabaseName(this.options.mysqlUrl),
+      referenceSql: reference.map((f) => f.sql),
+      logger: this.options.logger,
+    });
+  }
+
+  private async databaseExists(): Promise<boolean> {
+    const conn = await createMysqlConnection(this.options.mysqlUrl).catch((err: { code?: string }) => {
+      if (err.code === 'ER_BAD_DB_ERROR') return undefined;
+      throw err;
+    });
+    await conn?.end();
+    return conn !== undefined;
   }
 
   async status(): Promise<MigrationStatus[]> {
