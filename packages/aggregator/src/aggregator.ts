@@ -9,8 +9,10 @@ import {
   type Logger,
   type Pool,
   type Redis,
+  type Reloadable,
   type Service,
   type ServiceState,
+  type WatchedMetrics,
 } from '@watched/core';
 import type { AggregatorOptions } from './aggregator-options.js';
 import { RollupPass, type RollupStats } from './rollup-pass.js';
@@ -33,7 +35,7 @@ export interface AggregatorConnections {
  * stops between statements as soon as the lease is no longer valid; every
  * write also checks the lease's term against the watermark row (fencing).
  */
-export class Aggregator implements Service {
+export class Aggregator implements Service, Reloadable<AggregatorOptions> {
   readonly name = 'aggregator';
   readonly nodeId: string;
   private state: ServiceState = 'INITIALIZED';
@@ -46,10 +48,15 @@ export class Aggregator implements Service {
   private leaseRefresh?: Promise<void>;
   private running?: Promise<void>;
   private closing?: Promise<void>;
+  /** Counters already added to the metrics (the pass's own counters only grow). */
+  private reported: RollupStats | undefined;
+
+  /** Prometheus metrics to update (leader gauge, passes, rows rolled up, lag per level); set before start. */
+  metrics?: WatchedMetrics;
 
   constructor(
     private readonly connections: AggregatorConnections,
-    private readonly options: AggregatorOptions,
+    private options: AggregatorOptions,
     private readonly logger: Logger,
     nodeId = defaultNodeId(),
   ) {
@@ -96,8 +103,17 @@ export class Aggregator implements Service {
       termFloor: () => pass.maxTerm(),
     });
     this.state = 'RUNNING';
+    this.metrics?.setLeader('aggregator', null);
     this.scheduleLease(0);
     this.logger.info('aggregator started', { nodeId: this.nodeId });
+  }
+
+  /** SIGHUP: the pass interval changes live (a waiting pass is rescheduled); the other options need a restart. */
+  reload(options: AggregatorOptions): readonly string[] {
+    const changed = options.aggregatorInterval !== this.options.aggregatorInterval;
+    this.options = { ...this.options, aggregatorInterval: options.aggregatorInterval };
+    if (changed && this.passTimer && !this.running && this.lease?.isLeader()) this.schedulePass(options.aggregatorInterval);
+    return ['aggregatorInterval'];
   }
 
   /** Renews (or tries to take) the lease every third of its TTL, independently of passes. */
@@ -107,6 +123,7 @@ export class Aggregator implements Service {
       this.leaseRefresh = (async () => {
         const wasActive = this.lease!.isLeader();
         const active = await this.lease!.refresh();
+        this.metrics?.setLeader('aggregator', active ? this.lease!.term : null);
         if (active && !wasActive && this.state === 'RUNNING') {
           this.logger.info('aggregator is active', { term: this.lease!.term });
           this.schedulePass(0);
@@ -141,6 +158,7 @@ export class Aggregator implements Service {
         term,
         active: () => this.state === 'RUNNING' && lease.isLeader() && lease.term === term,
       });
+      this.reportProgress();
       return behind;
     } catch (err) {
       if (err instanceof FencedError) {
@@ -151,6 +169,28 @@ export class Aggregator implements Service {
       }
       return false;
     }
+  }
+
+  /** Adds what the passes did since the last report to the metrics, and sets the lag per level. */
+  private reportProgress(): void {
+    const metrics = this.metrics;
+    const stats = this.pass?.stats;
+    if (!metrics || !stats) return;
+    const before = this.reported;
+    const delta = (key: 'passes' | 'bucketsWritten' | 'lateMinutes' | 'dirtyBuckets' | 'deletedRows') => stats[key] - (before?.[key] ?? 0);
+    metrics.aggregatorPasses.inc(delta('passes'));
+    metrics.aggregatorRowsRolledUp.inc(delta('bucketsWritten'));
+    metrics.aggregatorRecomputedBuckets.inc({ reason: 'late' }, delta('lateMinutes'));
+    metrics.aggregatorRecomputedBuckets.inc({ reason: 'dirty' }, delta('dirtyBuckets'));
+    metrics.aggregatorDeletedRows.inc(delta('deletedRows'));
+    if (stats.lastPassMs !== undefined) metrics.aggregatorPassDuration.observe(stats.lastPassMs / 1000);
+    const worst = new Map<string, number>();
+    for (const [table, lagMs] of Object.entries(stats.lagMs)) {
+      const level = table.slice(0, table.indexOf('$'));
+      worst.set(level, Math.max(worst.get(level) ?? 0, lagMs));
+    }
+    for (const [level, lagMs] of worst) metrics.aggregatorLag.set({ level }, lagMs / 1000);
+    this.reported = stats;
   }
 
   /** Stops the timers, lets the current statement finish, hands the lease over, closes connections. Idempotent. */
@@ -166,6 +206,7 @@ export class Aggregator implements Service {
       await this.leaseRefresh?.catch(() => undefined);
       await this.running?.catch(() => undefined);
       await this.lease?.release();
+      this.metrics?.setLeader('aggregator', null);
       await this.redis?.quit().catch(() => undefined);
       await this.pool?.end().catch(() => undefined);
       this.state = 'STOPPED';

@@ -1,6 +1,20 @@
 import type { Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
-import { baseOptionsShape, createLogger, createMysqlPool, envName, loadOptions, type Logger, type Pool } from '@watched/core';
+import {
+  baseOptionsShape,
+  createLogger,
+  createMysqlPool,
+  defaultNodeId,
+  deferReloadSignals,
+  envName,
+  loadOptions,
+  reconfigureLogger,
+  type BaseOptions,
+  type Logger,
+  type LoggerOptions,
+  type Pool,
+  type Reloadable,
+} from '@watched/core';
 import { ALL_OPTION_KEYS } from './all-options.js';
 
 type Shape = Record<string, z.ZodType>;
@@ -51,9 +65,48 @@ export function resolveOptions<S extends Shape>(argv: Record<string, unknown>, s
   }) as z.output<z.ZodObject<S>>;
 }
 
+type LoggingOptions = Pick<BaseOptions, 'logLevel' | 'logFormat' | 'logFile'>;
+
+/** The logging options of the resolved options; `defaultMeta` goes on every line (role, node id). */
+function loggerOptions(options: LoggingOptions, stderr: boolean, defaultMeta?: Record<string, unknown>): LoggerOptions {
+  return { level: options.logLevel, format: options.logFormat, file: options.logFile, stderr, defaultMeta };
+}
+
 /** The process logger, from the resolved logging options. */
-export function loggerFor(options: { logLevel: 'error' | 'warn' | 'info' | 'debug'; logFormat?: 'json' | 'pretty' }, stderr = false): Logger {
-  return createLogger({ level: options.logLevel, format: options.logFormat, stderr });
+export function loggerFor(options: LoggingOptions, stderr = false, defaultMeta?: Record<string, unknown>): Logger {
+  return createLogger(loggerOptions(options, stderr, defaultMeta));
+}
+
+/** The logging options as a reloadable part: applied live, the log file reopened on every reload (logrotate). */
+export function reloadableLogger(logger: Logger, stderr = false): Reloadable<LoggingOptions> {
+  return {
+    reload: (options) => {
+      reconfigureLogger(logger, loggerOptions(options, stderr));
+      return ['logLevel', 'logFormat', 'logFile'];
+    },
+  };
+}
+
+/** What a long-running command starts from: its options, a way to read them again, its logger and identity. */
+export interface CommandRuntime<O> {
+  /** Resolved once at start-up. */
+  options: O;
+  /** Reads the config file and the environment again (the command line stays as given) and validates; throws ConfigError. */
+  resolve: () => O;
+  /** The process logger; its lines carry `nodeId` (and `role` when given). */
+  logger: Logger;
+  /** The process's identity in leases and membership, also on every log line. */
+  nodeId: string;
+}
+
+/** Resolves the options of a long-running command and creates its logger. */
+export function commandRuntime<S extends Shape>(argv: Record<string, unknown>, shape: S, role?: string): CommandRuntime<z.output<z.ZodObject<S>>> {
+  const resolve = () => resolveOptions(argv, shape);
+  const options = resolve();
+  const nodeId = defaultNodeId();
+  const logger = loggerFor(options as LoggingOptions, false, role ? { role, nodeId } : { nodeId });
+  deferReloadSignals(logger);
+  return { options, resolve, logger, nodeId };
 }
 
 /** For one-shot admin commands: a one-connection pool on the resolved MySQL URL, closed afterwards. */

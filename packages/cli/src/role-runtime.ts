@@ -9,29 +9,36 @@ import {
   WatchedMetrics,
   type AdminOptions,
   type BaseOptions,
-  type Logger,
+  type Reloadable,
   type Service,
 } from '@watched/core';
+import { ConfigReloader } from './config-reloader.js';
+import { reloadableLogger, type CommandRuntime } from './options.js';
 
 /** A role as the process runs it: its services, and a readiness test for each. */
-export interface RoleParts {
+export interface RoleParts<O> {
   services: Service[];
   /** name -> is ready (e.g. the worker is RUNNING). */
   ready?: Record<string, () => boolean>;
   /** Longer than the roles' own drain deadlines. */
   shutdownTimeoutMs?: number;
+  /** Parts that take changed options live on SIGHUP/SIGUSR1 (the logger is always one). */
+  reloadable?: Array<Reloadable<O>>;
 }
 
 /**
  * Runs roles behind one admin server (/healthz, /readyz with MySQL and Redis
  * checks, /metrics): the admin server starts first and stops last, so probes
  * see the whole lifetime. `build` receives the process's metrics registry.
+ * SIGHUP and SIGUSR1 re-read the configuration (ConfigReloader): the log
+ * level, format and file (reopened) and what the roles' `reload` accepts
+ * change live; an invalid file changes nothing.
  */
-export async function runRoles(
-  options: BaseOptions & AdminOptions,
-  logger: Logger,
-  build: (metrics: WatchedMetrics) => RoleParts | Promise<RoleParts>,
+export async function runRoles<O extends BaseOptions & AdminOptions>(
+  runtime: CommandRuntime<O>,
+  build: (metrics: WatchedMetrics) => RoleParts<NoInfer<O>> | Promise<RoleParts<NoInfer<O>>>,
 ): Promise<void> {
+  const { options, logger } = runtime;
   const metrics = new WatchedMetrics();
   const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
   const redis = createRedis(options.redisUrl, { connectionName: 'watched-admin' });
@@ -45,9 +52,11 @@ export async function runRoles(
       ...Object.entries(parts.ready ?? {}).map(([name, isReady]) => stateReadiness(name, isReady)),
     ],
   });
+  const reloader = new ConfigReloader<O>(options, runtime.resolve, [reloadableLogger(logger), ...(parts.reloadable ?? [])], logger);
   await runServices([admin, ...parts.services], {
     logger,
     shutdownTimeoutMs: parts.shutdownTimeoutMs,
+    onReload: async (signal) => void (await reloader.reload(signal)),
     onClosed: async () => {
       await pool.end().catch(() => undefined);
       redis.disconnect();

@@ -10,6 +10,8 @@ export interface RegisteredAgent {
   useSsl: boolean;
   lastPoll: number | null;
   lastOk: number | null;
+  /** The agent's `/all` cursor: time (agent clock, epoch ms) of the newest data stored; null before the first good poll. */
+  since: number | null;
   consecutiveFailures: number;
   lastError: string | null;
 }
@@ -60,7 +62,7 @@ export class AgentRegistry {
 
   async list(): Promise<RegisteredAgent[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT a.id, a.host, a.port, a.pool_freq, a.use_ssl, s.last_poll, s.last_ok, s.consecutive_failures, s.last_error ' +
+      'SELECT a.id, a.host, a.port, a.pool_freq, a.use_ssl, s.since, s.last_poll, s.last_ok, s.consecutive_failures, s.last_error ' +
         'FROM `c$agents` a LEFT JOIN `agt$state` s ON s.agt_id = a.id ORDER BY a.id',
     );
     return rows.map((r) => ({
@@ -71,9 +73,43 @@ export class AgentRegistry {
       useSsl: Boolean(r.use_ssl),
       lastPoll: r.last_poll === null ? null : Number(r.last_poll),
       lastOk: r.last_ok === null ? null : Number(r.last_ok),
+      since: r.since === null || r.since === undefined ? null : Number(r.since),
       consecutiveFailures: Number(r.consecutive_failures ?? 0),
       lastError: r.last_error ?? null,
     }));
+  }
+
+  /**
+   * Registers or updates agents (`watched agents import`): new host:port pairs
+   * are added, known ones take the given poll frequency and TLS setting.
+   * Importing the same list again changes nothing. In batches of 1000,
+   * `onBatch` told after each.
+   */
+  async upsert(agents: NewAgent[], onBatch?: (done: number) => void): Promise<{ added: number; updated: number; unchanged: number }> {
+    const counts = { added: 0, updated: 0, unchanged: 0 };
+    const valid = agents.map(validateAgent);
+    for (let i = 0; i < valid.length; i += 1000) {
+      const batch = valid.slice(i, i + 1000);
+      const [known] = await this.pool.query<RowDataPacket[]>(
+        'SELECT host, port, pool_freq, use_ssl FROM `c$agents` WHERE (host, port) IN (?)',
+        [batch.map((a) => [a.host, a.port])],
+      );
+      // host is compared case-insensitively by the table's collation, as here.
+      const existing = new Map(known.map((r) => [`${String(r.host).toLowerCase()}:${r.port}`, r]));
+      const fresh: Array<Required<NewAgent>> = [];
+      for (const a of batch) {
+        const row = existing.get(`${a.host.toLowerCase()}:${a.port}`);
+        if (!row) fresh.push(a);
+        else if (Number(row.pool_freq) === a.frequency && Boolean(row.use_ssl) === a.useSsl) counts.unchanged += 1;
+        else {
+          await this.pool.query('UPDATE `c$agents` SET pool_freq = ?, use_ssl = ? WHERE host = ? AND port = ?', [a.frequency, a.useSsl ? 1 : 0, a.host, a.port]);
+          counts.updated += 1;
+        }
+      }
+      counts.added += await this.add(fresh);
+      onBatch?.(Math.min(i + batch.length, valid.length));
+    }
+    return counts;
   }
 
   /** Removes by host (every port) or host and port; returns how many rows went. */

@@ -13,12 +13,45 @@ export type ServiceState = 'INITIALIZED' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 
 /** Signals that end a process gracefully; configured in this one place. */
 export const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
+/** Signals that re-read the configuration and reopen the log file (SIGUSR1 too, as upstream planned). */
+export const RELOAD_SIGNALS: NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1'];
+
+/**
+ * A part of a role whose options can change while it runs. `reload` receives
+ * the whole new, already validated, options and returns the names of the
+ * options it applied; it throws (a ConfigError naming the field) to refuse
+ * them, leaving its running configuration as it was.
+ */
+export interface Reloadable<O> {
+  reload(options: O): Promise<readonly string[]> | readonly string[];
+}
+
+let startupReloadListener: ((signal: NodeJS.Signals) => void) | undefined;
+
+/**
+ * Ignores (and logs) reload signals from now until `runServices` handles
+ * them: Node's default for SIGHUP ends the process, and a long-running
+ * command may spend a while (migrations, a simulated fleet) before it runs
+ * its services.
+ */
+export function deferReloadSignals(logger: Logger): void {
+  if (startupReloadListener) return;
+  startupReloadListener = (signal) => logger.warn(`${signal} ignored: still starting`);
+  for (const signal of RELOAD_SIGNALS) process.on(signal, startupReloadListener);
+}
+
 export interface RunOptions {
   logger: Logger;
   /** Hard deadline for closing every service after a signal. */
   shutdownTimeoutMs?: number;
   /** Called after all services are closed (e.g. to close shared pools). */
   onClosed?: () => Promise<void>;
+  /**
+   * Called on SIGHUP/SIGUSR1 once every service has started, one call at a
+   * time (a signal arriving meanwhile runs one more afterwards). Errors are
+   * logged; the process goes on. Without it the signals are ignored.
+   */
+  onReload?: (signal: NodeJS.Signals) => Promise<void>;
 }
 
 /**
@@ -68,18 +101,53 @@ export async function runServices(services: Service[], options: RunOptions): Pro
   };
   for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
 
-  try {
-    for (const service of services) {
-      await service.start();
-      started.push(service);
-      logger.debug(`${service.name} started`);
+  // Installed from the start (Node's default for SIGHUP would end the process), acting once started.
+  let startedAll = false;
+  let reloading: Promise<void> | undefined;
+  let reloadAgain: NodeJS.Signals | undefined;
+  const reload = (signal: NodeJS.Signals): void => {
+    if (!startedAll || stopping || !options.onReload) {
+      logger.warn(`${signal} ignored: ${stopping ? 'stopping' : !options.onReload ? 'nothing to reload' : 'still starting'}`);
+      return;
     }
-  } catch (err) {
-    logger.error(`start-up failed: ${errorMessage(err)}`);
-    await stop('start-up failure');
-    throw err;
+    if (reloading) {
+      reloadAgain = signal;
+      return;
+    }
+    reloading = options
+      .onReload(signal)
+      .catch((err: unknown) => void logger.error(`reload (${signal}) failed: ${errorMessage(err)}`))
+      .finally(() => {
+        reloading = undefined;
+        const next = reloadAgain;
+        reloadAgain = undefined;
+        if (next) reload(next);
+      });
+  };
+  for (const signal of RELOAD_SIGNALS) process.on(signal, reload);
+  if (startupReloadListener) {
+    for (const signal of RELOAD_SIGNALS) process.off(signal, startupReloadListener);
+    startupReloadListener = undefined;
   }
-  await stopRequested;
-  await stopping;
-  for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
+
+  try {
+    try {
+      for (const service of services) {
+        await service.start();
+        started.push(service);
+        logger.debug(`${service.name} started`);
+      }
+      startedAll = true;
+    } catch (err) {
+      logger.error(`start-up failed: ${errorMessage(err)}`);
+      await stop('start-up failure');
+      throw err;
+    }
+    await stopRequested;
+    await stopping;
+    await reloading;
+  } finally {
+    for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
+    for (const signal of RELOAD_SIGNALS) process.off(signal, reload);
+  }
 }

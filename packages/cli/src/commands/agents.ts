@@ -1,15 +1,32 @@
+import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { AgentRegistry } from '@watched/core';
+import { AgentRegistry, errorMessage, type RegisteredAgent } from '@watched/core';
+import { AgentCsvError, parseAgentCsv } from '../agents-csv.js';
 import { commandGroup, withMysql } from '../options.js';
+import { Progress } from '../progress.js';
 
 function withRegistry<T>(argv: Record<string, unknown>, work: (registry: AgentRegistry) => Promise<T>): Promise<T> {
   return withMysql(argv, (pool) => work(new AgentRegistry(pool)));
 }
 
+function span(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds < 120 ? `${seconds}s` : seconds < 7200 ? `${Math.round(seconds / 60)}m` : `${Math.round(seconds / 3600)}h`;
+}
+
 function age(ms: number | null): string {
-  if (ms === null) return 'never';
-  const seconds = Math.round((Date.now() - ms) / 1000);
-  return seconds < 120 ? `${seconds}s ago` : seconds < 7200 ? `${Math.round(seconds / 60)}m ago` : `${Math.round(seconds / 3600)}h ago`;
+  return ms === null ? 'never' : `${span(Date.now() - ms)} ago`;
+}
+
+/** How the last poll went: `ok`, `failed` (n in a row), or null before the first poll. */
+function lastResult(a: RegisteredAgent): string | null {
+  if (a.lastPoll === null) return null;
+  return a.consecutiveFailures > 0 ? 'failed' : 'ok';
+}
+
+/** Age of the newest data stored for the agent (now - its cursor); null before its first good poll. */
+function lagMs(a: RegisteredAgent, now: number): number | null {
+  return a.since === null ? null : Math.max(0, now - a.since);
 }
 
 /** Splits `HOST[:PORT]`, with `[v6]:PORT` for IPv6 literals. */
@@ -43,17 +60,60 @@ const list: CommandModule<object, { json: boolean }> = {
   describe: 'List registered agents and how their last polls went',
   builder: (yargs) => yargs.option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
   handler: async (argv) => {
-    const agents = await withRegistry(argv, (r) => r.list());
+    const now = Date.now();
+    const agents = (await withRegistry(argv, (r) => r.list())).map((a) => ({ ...a, lastResult: lastResult(a), lagMs: lagMs(a, now) }));
     if (argv.json) {
       console.log(JSON.stringify(agents, null, 2));
       return;
     }
-    console.log(['ID', 'AGENT', 'FREQ', 'SSL', 'LAST POLL', 'LAST OK', 'FAILURES', 'LAST ERROR'].join('\t'));
+    console.log(['ID', 'AGENT', 'FREQ', 'SSL', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'LAST ERROR'].join('\t'));
     for (const a of agents) {
       console.log(
-        [a.id, `${a.host}:${a.port}`, `${a.frequency}s`, a.useSsl ? 'yes' : 'no', age(a.lastPoll), age(a.lastOk), a.consecutiveFailures, a.lastError ?? ''].join('\t'),
+        [
+          a.id, `${a.host}:${a.port}`, `${a.frequency}s`, a.useSsl ? 'yes' : 'no', age(a.lastPoll), a.lastResult ?? '-',
+          a.lagMs === null ? '-' : span(a.lagMs), age(a.lastOk), a.consecutiveFailures, a.lastError ?? '',
+        ].join('\t'),
       );
     }
+  },
+};
+
+const importCsv: CommandModule<object, { file: string }> = {
+  command: 'import <file>',
+  describe: 'Register or update the agents of a CSV file: header host,port[,pool_freq][,use_ssl]; bad rows are reported by line, the others imported',
+  builder: (yargs) => yargs.positional('file', { type: 'string', demandOption: true, describe: 'CSV file' }),
+  handler: async (argv) => {
+    let text: string;
+    try {
+      text = readFileSync(argv.file, 'utf8');
+    } catch (err) {
+      console.error(`watched: cannot read ${argv.file}: ${errorMessage(err)}`);
+      process.exitCode = 2;
+      return;
+    }
+    let csv: ReturnType<typeof parseAgentCsv>;
+    try {
+      csv = parseAgentCsv(text);
+    } catch (err) {
+      if (!(err instanceof AgentCsvError)) throw err;
+      console.error(`watched: ${argv.file}: ${err.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    for (const b of csv.bad) console.error(`${argv.file}:${b.line}: ${b.error}`);
+    const progress = new Progress('importing agents', csv.agents.length, { unit: 'agents' });
+    let done = 0;
+    const counts = await withRegistry(argv, (r) =>
+      r.upsert(csv.agents, (n) => {
+        progress.increment(n - done);
+        done = n;
+      }),
+    ).finally(() => progress.stop());
+    console.log(
+      `${argv.file}: ${counts.added} added, ${counts.updated} updated, ${counts.unchanged} unchanged, ${csv.bad.length} bad row(s) skipped`,
+    );
+    // Bad rows make the command fail (scripts notice) even though the good ones are in.
+    if (csv.bad.length) process.exitCode = 1;
   },
 };
 
@@ -72,5 +132,6 @@ const remove: CommandModule<object, { agent: string }> = {
 export const agentsCommand = commandGroup('agents', 'Manage the agents to poll (c$agents)', [
   add as CommandModule<object, never>,
   list as CommandModule<object, never>,
+  importCsv as CommandModule<object, never>,
   remove as CommandModule<object, never>,
 ]);

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
 import { adminOptionsShape, baseOptionsShape } from '@watched/core';
-import { loggerFor, resolveOptions, withOptions } from '../options.js';
+import { commandRuntime, withOptions } from '../options.js';
 import { runRoles } from '../role-runtime.js';
 
 /** `watched aggregator`: one aggregator replica (active or standby): rollups and retention. */
@@ -10,8 +10,12 @@ export const aggregatorCommand: CommandModule = {
   describe: 'Run an aggregator replica: minute/hour/day rollups and retention (one replica is active)',
   builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, aggregatorOptionsShape),
   handler: async (argv) => {
-    const options = resolveOptions(argv, { ...baseOptionsShape, ...adminOptionsShape, ...aggregatorOptionsShape });
-    const logger = loggerFor(options).child({ role: 'aggregator' });
-    await runRoles(options, logger, () => ({ services: [new Aggregator(options, options, logger)] }));
+    const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...aggregatorOptionsShape }, 'aggregator');
+    const { options, logger, nodeId } = runtime;
+    await runRoles(runtime, (metrics) => {
+      const aggregator = new Aggregator(options, options, logger, nodeId);
+      aggregator.metrics = metrics;
+      return { services: [aggregator], reloadable: [aggregator] };
+    });
   },
 };

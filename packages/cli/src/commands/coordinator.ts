@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
 import { adminOptionsShape, baseOptionsShape } from '@watched/core';
-import { loggerFor, resolveOptions, withOptions } from '../options.js';
+import { commandRuntime, withOptions } from '../options.js';
 import { runRoles } from '../role-runtime.js';
 
 /** `watched coordinator`: one coordinator replica (leader or standby). */
@@ -10,13 +10,13 @@ export const coordinatorCommand: CommandModule = {
   describe: 'Run a coordinator replica: leader election and scheduling of poll jobs',
   builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape),
   handler: async (argv) => {
-    const options = resolveOptions(argv, { ...baseOptionsShape, ...adminOptionsShape, ...coordinatorOptionsShape });
-    const logger = loggerFor(options).child({ role: 'coordinator' });
-    await runRoles(options, logger, (metrics) => {
-      const coordinator = new Coordinator(options, options, logger);
+    const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...coordinatorOptionsShape }, 'coordinator');
+    const { options, logger, nodeId } = runtime;
+    await runRoles(runtime, (metrics) => {
+      const coordinator = new Coordinator(options, options, logger, nodeId);
       coordinator.metrics = metrics;
       // A standby is ready too: readiness says the process works, not that it leads.
-      return { services: [coordinator], ready: { coordinator: () => coordinator.lifecycle === 'RUNNING' } };
+      return { services: [coordinator], ready: { coordinator: () => coordinator.lifecycle === 'RUNNING' }, reloadable: [coordinator] };
     });
   },
 };

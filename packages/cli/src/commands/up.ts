@@ -14,7 +14,7 @@ import {
   type Service,
 } from '@watched/core';
 import { PollWorker, workerOptionsShape } from '@watched/worker';
-import { loggerFor, resolveOptions, withOptions } from '../options.js';
+import { commandRuntime, withOptions } from '../options.js';
 import { StatusLine } from '../status-line.js';
 import { fleetService } from './sim.js';
 import { runRoles } from '../role-runtime.js';
@@ -64,29 +64,34 @@ export const upCommand: CommandModule = {
   builder: (yargs) =>
     withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape),
   handler: async (argv) => {
-    const options = resolveOptions(argv, UpSchema.shape);
-    const logger = loggerFor(options);
+    const runtime = commandRuntime(argv, UpSchema.shape);
+    const { options, logger, nodeId } = runtime;
     const result = await new Migrator({ mysqlUrl: options.mysqlUrl, migrationsDir: options.migrationsDir, logger }).migrate();
     logger.info(`schema ready (${result.applied.length} migrations applied now, ${result.alreadyApplied} before)`);
 
     const fleet = await simulatedFleet(options, logger);
-    await runRoles(options, logger, (metrics) => {
-      const coordinator = new Coordinator(options, options, logger.child({ role: 'coordinator' }));
-      const worker = new PollWorker(options, options, logger.child({ role: 'worker' }));
+    await runRoles(runtime, (metrics) => {
+      const coordinator = new Coordinator(options, options, logger.child({ role: 'coordinator' }), nodeId);
+      const worker = new PollWorker(options, options, logger.child({ role: 'worker' }), nodeId);
+      const alerter = new Alerter(options, options, logger.child({ role: 'alerter' }));
+      const aggregator = new Aggregator(options, options, logger.child({ role: 'aggregator' }), nodeId);
       coordinator.metrics = metrics;
       worker.metrics = metrics;
+      alerter.metrics = metrics;
+      aggregator.metrics = metrics;
       const services: Service[] = [
         ...(fleet ? [fleetService(fleet)] : []),
-        new Alerter(options, options, logger.child({ role: 'alerter' })),
+        alerter,
         worker,
         coordinator,
-        new Aggregator(options, options, logger.child({ role: 'aggregator' })),
+        aggregator,
         new StatusLine({ ...options, intervalMs: options.statusInterval, coordinator, worker, logger: logger.child({ role: 'status' }) }),
       ];
       return {
         services,
         ready: { worker: () => worker.lifecycle === 'RUNNING', coordinator: () => coordinator.lifecycle === 'RUNNING' },
         shutdownTimeoutMs: options.shutdownTimeout + 10_000,
+        reloadable: [coordinator, worker, alerter, aggregator],
       };
     });
   },

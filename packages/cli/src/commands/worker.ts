@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { adminOptionsShape, baseOptionsShape } from '@watched/core';
 import { PollWorker, workerOptionsShape } from '@watched/worker';
-import { loggerFor, resolveOptions, withOptions } from '../options.js';
+import { commandRuntime, withOptions } from '../options.js';
 import { runRoles } from '../role-runtime.js';
 
 /** Room after the worker's drain deadline for handing jobs back and closing connections. */
@@ -13,13 +13,14 @@ export const workerCommand: CommandModule = {
   describe: 'Run a worker: consume poll jobs, fetch agents, write to MySQL',
   builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, workerOptionsShape),
   handler: async (argv) => {
-    const options = resolveOptions(argv, { ...baseOptionsShape, ...adminOptionsShape, ...workerOptionsShape });
-    const logger = loggerFor(options).child({ role: 'worker' });
-    await runRoles(options, logger, (metrics) => {
-      const worker = new PollWorker(options, options, logger);
+    const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...workerOptionsShape }, 'worker');
+    const { options, logger, nodeId } = runtime;
+    await runRoles(runtime, (metrics) => {
+      const worker = new PollWorker(options, options, logger, nodeId);
       worker.metrics = metrics;
       return {
         services: [worker],
+        reloadable: [worker],
         ready: { worker: () => worker.lifecycle === 'RUNNING' },
         shutdownTimeoutMs: options.shutdownTimeout + CLOSE_MARGIN_MS,
       };

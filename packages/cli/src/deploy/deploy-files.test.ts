@@ -43,6 +43,7 @@ import {
   POLL_QUEUE,
   RedisKeys,
   stateReadiness,
+  WatchedMetrics,
 } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { coordinatorOptionsShape } from '@watched/coordinator';
@@ -481,6 +482,77 @@ function dockerIgnored(patterns: string[], path: string): boolean {
   return ignored;
 }
 
+// ---------------------------------------------------------------- Grafana
+
+interface DashboardPanel {
+  id?: number;
+  title?: string;
+  type?: string;
+  datasource?: { type?: string; uid?: string };
+  gridPos?: { x: number; y: number; w: number; h: number };
+  targets?: { expr?: string; datasource?: { uid?: string } }[];
+  panels?: DashboardPanel[];
+}
+
+/** Labels Prometheus adds to every series, and the histogram bucket label. */
+const SCRAPE_LABELS = new Set(['instance', 'job', 'le']);
+
+/** Series names of the metrics registry of the code (histograms as their _bucket/_sum/_count), with their label names. */
+function exportedSeries(): Map<string, Set<string>> {
+  const registry = new WatchedMetrics().registry;
+  const series = new Map<string, Set<string>>();
+  for (const metric of registry.getMetricsAsArray() as unknown as { name: string; labelNames?: string[]; constructor: { name: string } }[]) {
+    const labels = new Set(metric.labelNames ?? []);
+    const names = metric.constructor.name === 'Histogram' ? ['_bucket', '_sum', '_count'].map((s) => metric.name + s) : [metric.name];
+    for (const name of names) series.set(name, labels);
+  }
+  return series;
+}
+
+/**
+ * Checks the dashboard against the code: every series a query names is one
+ * the processes export, every label it filters or groups by is one of that
+ * series (or added by Prometheus), every panel reads the datasource variable.
+ */
+function dashboardProblems(dashboard: { panels?: DashboardPanel[]; templating?: { list?: { name: string; type: string }[] } }, series: Map<string, Set<string>>): string[] {
+  const problems: string[] = [];
+  if (!dashboard.templating?.list?.some((v) => v.name === 'datasource' && v.type === 'datasource')) problems.push('no datasource variable');
+  const panels = (dashboard.panels ?? []).flatMap((p) => [p, ...(p.panels ?? [])]);
+  const ids = new Set<number>();
+  for (const panel of panels) {
+    const where = `panel ${JSON.stringify(panel.title)}`;
+    if (panel.id === undefined || ids.has(panel.id)) problems.push(`${where}: missing or repeated id`);
+    ids.add(panel.id ?? -1);
+    if (panel.gridPos && panel.gridPos.x + panel.gridPos.w > 24) problems.push(`${where}: wider than the 24-column grid`);
+    if (panel.type === 'row') continue;
+    if (panel.datasource?.uid !== '${datasource}') problems.push(`${where}: datasource is not \${datasource}`);
+    if (!panel.targets?.length) problems.push(`${where}: no query`);
+    for (const { expr = '' } of panel.targets ?? []) {
+      const named = [...expr.matchAll(/\b([a-z_:][a-z0-9_:]*)\s*(\{([^}]*)\})?/g)]
+        .filter((m) => /^(watched|process|nodejs)_/.test(m[1]));
+      if (!named.length) problems.push(`${where}: ${JSON.stringify(expr)} queries no watched, process or nodejs metric`);
+      const labelsHere = new Set<string>(SCRAPE_LABELS);
+      for (const [, name, , selector] of named) {
+        const labels = series.get(name);
+        if (!labels) {
+          problems.push(`${where}: ${name} is not exported by the code`);
+          continue;
+        }
+        labels.forEach((l) => labelsHere.add(l));
+        for (const [, label] of (selector ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)) {
+          if (!labels.has(label) && !SCRAPE_LABELS.has(label)) problems.push(`${where}: ${name} has no label ${label}`);
+        }
+      }
+      for (const [, list] of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
+        for (const label of list.split(',').map((l) => l.trim()).filter(Boolean)) {
+          if (!labelsHere.has(label)) problems.push(`${where}: grouped by ${label}, a label of none of its metrics`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
 // ---------------------------------------------------------------- tests
 
 describe('deployment files', () => {
@@ -582,6 +654,32 @@ describe('deployment files', () => {
       expect(existsSync(join(ROOT, path))).toBe(true);
       expect([path, dockerIgnored(patterns, path)]).toEqual([path, false]);
     }
+  });
+
+  it('deploy/grafana/watched-dashboard.json queries only metrics and labels the code exports', () => {
+    const dashboard = JSON.parse(read('deploy/grafana/watched-dashboard.json')) as Parameters<typeof dashboardProblems>[0];
+    const series = exportedSeries();
+    expect(series.get('watched_polls_total')).toEqual(new Set(['outcome']));
+    expect(series.has('watched_poll_duration_seconds_bucket')).toBe(true);
+    expect(dashboardProblems(dashboard, series)).toEqual([]);
+    // the dashboard covers each family of watched metric
+    const queried = JSON.stringify(dashboard);
+    for (const name of ['watched_polls_total', 'watched_queue_depth', 'watched_leader', 'watched_aggregator_lag_seconds', 'watched_alerts_sent_total']) {
+      expect([name, queried.includes(name)]).toEqual([name, true]);
+    }
+
+    // a broken copy is caught
+    const broken = JSON.parse(JSON.stringify(dashboard)) as { panels: DashboardPanel[] };
+    const target = broken.panels.find((p) => p.targets?.[0]?.expr?.includes('watched_polls_total'))!;
+    target.targets![0].expr = 'sum by (outcome) (rate(watched_poll_total[5m])) + sum(watched_queue_depth{stat="waiting"}) + sum by (node) (watched_leader)';
+    broken.panels.find((p) => p.type !== 'row' && p !== target)!.datasource = { type: 'prometheus', uid: 'prom-1' };
+    expect(dashboardProblems(broken, series)).toEqual([
+      'panel "Agent polls per second": watched_poll_total is not exported by the code',
+      'panel "Agent polls per second": watched_queue_depth has no label stat',
+      'panel "Agent polls per second": grouped by outcome, a label of none of its metrics',
+      'panel "Agent polls per second": grouped by node, a label of none of its metrics',
+      'panel "Poll duration": datasource is not ${datasource}',
+    ]);
   });
 
   describe('with real servers', () => {

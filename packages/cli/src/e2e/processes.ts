@@ -25,6 +25,8 @@ export class RoleProcess {
     readonly label: string,
     args: string[],
     env: ProcessEnvironment,
+    /** Set or (undefined) unset more variables, e.g. to let a config file decide the log level. */
+    extraEnv: NodeJS.ProcessEnv = {},
   ) {
     this.child = spawn(process.execPath, [WATCHED_BIN, ...args], {
       cwd: REPO_ROOT,
@@ -37,6 +39,7 @@ export class RoleProcess {
         WATCHED_ADMIN_LISTEN: '127.0.0.1:0',
         WATCHED_LOG_FORMAT: 'json',
         WATCHED_LOG_LEVEL: process.env.WATCHED_TEST_LOG ? 'debug' : 'info',
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -87,8 +90,24 @@ export class RoleProcess {
 }
 
 /** Spawns `watched <args>` with the test environment's connections. */
-export function spawnWatched(label: string, args: string[], env: ProcessEnvironment): RoleProcess {
-  return new RoleProcess(label, args, env);
+export function spawnWatched(label: string, args: string[], env: ProcessEnvironment, extraEnv?: NodeJS.ProcessEnv): RoleProcess {
+  return new RoleProcess(label, args, env, extraEnv);
+}
+
+/** The URL of a spawned role's admin server (`--admin-listen 127.0.0.1:0` picks a free port), read from its JSON log. */
+export async function adminUrlOf(role: RoleProcess, timeoutMs = 20_000): Promise<string> {
+  try {
+    return await waitFor(
+      `${role.label}'s admin server`,
+      () => {
+        if (!role.running) throw new Error(`${role.label} exited`);
+        return /admin server on (http:\/\/[^\s"]+)/.exec(role.output.join(''))?.[1];
+      },
+      timeoutMs,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${role.tail()}`);
+  }
 }
 
 /** Polls `check` every `intervalMs` until it returns a value other than undefined/false, or throws after `timeoutMs`. */

@@ -1,44 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { createMysqlPool, parseMysqlUrl, type Pool } from '../mysql.js';
 import { createRedis } from '../redis.js';
 import { loadOptions } from '../config/load-options.js';
 import { createTestEnvironment, type TestEnvironment } from '../testing/test-environment.js';
+import { parseExposition } from '../testing/exposition.js';
+import { TcpProxy } from '../testing/tcp-proxy.js';
 import { AdminServer } from './admin-server.js';
 import { ADMIN_PATHS, adminOptionsShape, DEFAULT_ADMIN_LISTEN } from './admin-options.js';
 import { WatchedMetrics } from './metrics.js';
 import { mysqlReadiness, redisReadiness, stateReadiness } from './readiness.js';
-
-/** A TCP proxy to MySQL that the test can cut and restore, to take "MySQL" away from one pool only. */
-class CuttableProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async up(): Promise<void> {
-    const { createConnection } = await import('node:net');
-    this.server = createServer((client) => {
-      const upstream = createConnection(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async down(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-    this.server = undefined;
-  }
-}
 
 async function get(url: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { headers });
@@ -137,8 +110,8 @@ describe('AdminServer', () => {
 
   it('turns unready when MySQL goes away and ready again when it is back', async () => {
     const target = parseMysqlUrl(env.mysqlUrl);
-    const proxy = new CuttableProxy({ host: String(target.host ?? '127.0.0.1'), port: Number(target.port ?? 3306) });
-    await proxy.up();
+    const proxy = new TcpProxy(String(target.host ?? '127.0.0.1'), Number(target.port ?? 3306));
+    await proxy.start();
     const url = new URL(env.mysqlUrl);
     url.host = `127.0.0.1:${proxy.port}`;
     const pool: Pool = createMysqlPool(url.toString(), { connectionLimit: 2 });
@@ -148,7 +121,7 @@ describe('AdminServer', () => {
       const readyz = admin.address().url + ADMIN_PATHS.ready;
       expect((await get(readyz)).status).toBe(200);
 
-      await proxy.down();
+      await proxy.cut();
       const down = await get(readyz);
       expect(down.status).toBe(503);
       const body = JSON.parse(down.text) as { failing: string[]; checks: Record<string, string> };
@@ -156,7 +129,7 @@ describe('AdminServer', () => {
       expect(body.checks.redis).toBe('ok');
       expect(body.checks.mysql).not.toBe('ok');
 
-      await proxy.up(); // same port
+      await proxy.restore(); // same port
       let status = 0;
       for (let i = 0; i < 20 && status !== 200; i++) {
         status = (await get(readyz)).status;
@@ -166,7 +139,7 @@ describe('AdminServer', () => {
     } finally {
       await admin.close();
       await pool.end().catch(() => undefined);
-      await proxy.down();
+      await proxy.close();
     }
   });
 
@@ -228,19 +201,3 @@ describe('AdminServer', () => {
     }
   });
 });
-
-/**
- * A strict reader of the text exposition format: every line is a comment
- * (# HELP / # TYPE) or `name{labels} value`; returns the samples by series.
- */
-function parseExposition(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|[Nn][Aa][Nn]|[+-]Inf)( -?\d+)?$/;
-  for (const line of text.split('\n')) {
-    if (line === '' || /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*/.test(line)) continue;
-    const match = sample.exec(line);
-    if (!match) throw new Error(`not exposition format: ${JSON.stringify(line)}`);
-    samples.set(match[1] + (match[2] ?? ''), Number(match[3]));
-  }
-  return samples;
-}

@@ -26,6 +26,24 @@ export class WatchedMetrics {
   readonly schedulerSkippedSlots: Counter;
   /** Jobs of the poll queue by state: `waiting`, `delayed`, `active` (coordinator leader, sampled each tick). */
   readonly queueDepth: Gauge<'state'>;
+  /** Rollup passes run by the active aggregator. */
+  readonly aggregatorPasses: Counter;
+  /** Duration of one rollup pass (aggregator). */
+  readonly aggregatorPassDuration: Histogram;
+  /** Rows written to am$/ah$/ad$ (one per bucket, forward or recomputed) (aggregator). */
+  readonly aggregatorRowsRolledUp: Counter;
+  /** Buckets recomputed: `late` (raw rows arrived after the minute was rolled up), `dirty` (a finer level changed) (aggregator). */
+  readonly aggregatorRecomputedBuckets: Counter<'reason'>;
+  /** Rows removed by retention (aggregator). */
+  readonly aggregatorDeletedRows: Counter;
+  /** How far the watermark of a level is behind now, the worst data type (aggregator, set after each pass). */
+  readonly aggregatorLag: Gauge<'level'>;
+  /** Event transitions delivered (accepted by the plugin), by plugin (alerter). */
+  readonly alertsSent: Counter<'plugin'>;
+  /** Event transitions given up after the delivery's last attempt (`failed_at` set), by plugin (alerter). */
+  readonly alertsFailed: Counter<'plugin'>;
+  /** How far each group's latest enqueued slot is behind the slot due now (coordinator leader, each tick). */
+  readonly groupLag: Gauge<'group'>;
 
   constructor(options: { registry?: Registry; defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
     const registers = [(this.registry = options.registry ?? new Registry())];
@@ -49,6 +67,44 @@ export class WatchedMetrics {
       registers,
     });
     this.queueDepth = new Gauge({ name: 'watched_queue_depth', help: 'Jobs of the poll queue by state', labelNames: ['state'], registers });
+    this.aggregatorPasses = new Counter({ name: 'watched_aggregator_passes_total', help: 'Rollup passes run by the active aggregator', registers });
+    this.aggregatorPassDuration = new Histogram({
+      name: 'watched_aggregator_pass_duration_seconds',
+      help: 'Duration of one rollup pass',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.aggregatorRowsRolledUp = new Counter({
+      name: 'watched_aggregator_rows_rolled_up_total',
+      help: 'Rows written to the am$/ah$/ad$ rollup tables (one per bucket, forward or recomputed)',
+      registers,
+    });
+    this.aggregatorRecomputedBuckets = new Counter({
+      name: 'watched_aggregator_recomputed_buckets_total',
+      help: 'Buckets recomputed: late (raw rows after the minute was rolled up) or dirty (a finer level changed)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.aggregatorDeletedRows = new Counter({ name: 'watched_aggregator_deleted_rows_total', help: 'Rows removed by retention', registers });
+    this.aggregatorLag = new Gauge({
+      name: 'watched_aggregator_lag_seconds',
+      help: 'How far the rollup watermark of a level (am, ah, ad) is behind now, worst data type',
+      labelNames: ['level'],
+      registers,
+    });
+    this.alertsSent = new Counter({ name: 'watched_alerts_sent_total', help: 'Event transitions delivered by plugin', labelNames: ['plugin'], registers });
+    this.alertsFailed = new Counter({
+      name: 'watched_alerts_failed_total',
+      help: 'Event transitions given up after the last delivery attempt, by plugin',
+      labelNames: ['plugin'],
+      registers,
+    });
+    this.groupLag = new Gauge({
+      name: 'watched_group_lag_seconds',
+      help: "How far a poll group's latest enqueued slot is behind the slot due now",
+      labelNames: ['group'],
+      registers,
+    });
   }
 
   /** Records one agent poll: count and duration. */
