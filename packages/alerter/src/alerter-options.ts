@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration, integer } from '@watched/core';
+import { alertLogLevelOption } from '@watched/worker';
 
 /** A value that may arrive as JSON text (environment, flags) or as structured YAML/JSON (config file). */
 function structured<T extends z.ZodType>(schema: T) {
@@ -104,10 +105,18 @@ export const alerterOptionsShape = {
    * transitions whose publish was lost (Redis down right after a poll committed). 0 = never.
    */
   alertReconcileInterval: duration('1m').describe('how often transitions missing from the alert ledger are looked for (0 = never)'),
+  /** Log lines of this severity or worse are alerts (published by the worker; the reconciliation looks for lost ones). */
+  alertLogLevel: alertLogLevelOption,
   /** How far back (event time) the reconciliation looks. */
   alertReconcileLookback: duration('1h').describe('how far back (event time) missing transitions are looked for'),
   /** How long finished jobs (so their ids, which dedup) are kept in Redis. */
   alertJobRetention: duration('1d').describe('how long completed alert jobs are kept'),
+  /**
+   * How long the MySQL ledger keeps transitions that owe nothing any more
+   * (delivered, silenced, unrouted); owed and given-up rows stay. 0 = forever.
+   * Longer than the reconciliation lookback, or a purged transition would be sent again.
+   */
+  alertLedgerRetention: duration('30d').describe('how long delivered transitions stay in c$alert_events/c$alert_deliveries (0 = forever)'),
   /** How long failed jobs stay visible in Redis (`watched status`); the MySQL rows stay anyway. */
   alertFailedRetention: duration('7d').describe('how long failed alert jobs stay visible'),
 };

@@ -1,29 +1,24 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Queue } from 'bullmq';
-import { RedisKeys, createRedis, type Redis, type ResultSetHeader, type RowDataPacket } from '@watched/core';
-import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { ALERTS_QUEUE, QueueEventSink, alertJobId, type MonitoringEvent } from '@watched/worker';
-import { Alerter } from './alerter.js';
-import { compileAlerterOptions, type AlerterOptions } from './alerter-options.js';
+import type { ResultSetHeader, RowDataPacket } from '@watched/core';
+import type { TestEnvironment } from '@watched/core/testing';
+import { alertJobId, type MonitoringEvent, type QueueEventSink } from '@watched/worker';
 import { Silences } from './silences.js';
 import { readAlertStatus } from './alert-status.js';
 import { webhookSignature, type WebhookBody } from './plugins/webhook.js';
-import { SmtpPeer, waitFor } from './testing/smtp-peer.js';
+import { waitFor } from './testing/smtp-peer.js';
+import { AlerterTestBed, mailReceiver } from './testing/alerter-test-bed.js';
 
+let bed: AlerterTestBed;
 let env: TestEnvironment;
-let sinkRedis: Redis;
 let sink: QueueEventSink;
 let hostId: number;
 let resId: number;
-const running: Alerter[] = [];
-const peers: SmtpPeer[] = [];
 
 beforeAll(async () => {
-  env = await createTestEnvironment('alerter');
-  sinkRedis = createRedis(env.redisUrl);
-  sink = new QueueEventSink(sinkRedis, env.prefix, { backoffMs: 100 });
+  bed = await AlerterTestBed.create('alerter');
+  ({ env, sink } = bed);
   const [h] = await env.pool.query<ResultSetHeader>("INSERT INTO `h$hosts` (name) VALUES ('web1')");
   hostId = h.insertId;
   const [r] = await env.pool.query<ResultSetHeader>("INSERT INTO `c$ressources` (name, origin, data_type) VALUES ('diskusage/%2F', 'host', 'disk_usage')");
@@ -31,19 +26,8 @@ beforeAll(async () => {
   await env.pool.query('INSERT INTO `h$ressources` (host_id, res_id) VALUES (?, ?)', [hostId, resId]);
 });
 
-afterEach(async () => {
-  for (const a of running.splice(0)) await a.close();
-  for (const p of peers.splice(0)) await p.stop();
-  const queue = new Queue(ALERTS_QUEUE, { connection: env.redis, prefix: new RedisKeys(env.prefix).bullPrefix });
-  await queue.obliterate({ force: true });
-  await queue.close();
-});
-
-afterAll(async () => {
-  await sink.close();
-  await sinkRedis.quit();
-  await env.cleanup();
-});
+afterEach(async () => bed.reset());
+afterAll(async () => bed.close());
 
 /** A threshold event row on web1 (pctfree < 25, Warning = event type 3). */
 async function openThreshold(value: number, start: number): Promise<MonitoringEvent> {
@@ -59,30 +43,8 @@ async function closeThreshold(opened: MonitoringEvent, end: number): Promise<Mon
   return { ...opened, transition: 'closed', time: end };
 }
 
-async function startSmtp(port = 0): Promise<SmtpPeer> {
-  const peer = new SmtpPeer();
-  peers.push(peer);
-  await peer.start(port);
-  return peer;
-}
-
-function mailReceiver(port: number) {
-  return { name: 'ops', plugin: 'email', options: { host: '127.0.0.1', port, from: 'watched@example.org', to: 'ops@example.org', timeoutMs: 2000 } };
-}
-
-async function startAlerter(overrides: Partial<Parameters<typeof compileAlerterOptions>[0]>): Promise<Alerter> {
-  const options: AlerterOptions = compileAlerterOptions({
-    alertGroupWindow: '300ms',
-    alertBackoff: '200ms',
-    alertSendTimeout: '3s',
-    alertRoutes: [{ match: {}, receivers: ['ops'] }],
-    ...overrides,
-  });
-  const alerter = new Alerter({ mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix }, options, env.logger);
-  running.push(alerter);
-  await alerter.start();
-  return alerter;
-}
+const startSmtp = (port = 0) => bed.startSmtp(port);
+const startAlerter = (overrides: Parameters<typeof bed.startAlerter>[0]) => bed.startAlerter(overrides);
 
 async function ledger(event: MonitoringEvent) {
   const [rows] = await env.pool.query<RowDataPacket[]>(
@@ -105,7 +67,7 @@ describe('Alerter', () => {
     await sink.publish([opened]); // same job id: ignored by BullMQ
     await waitFor(() => smtp.mails.length === 1, 10_000, 'the opening mail');
     // the job is gone (retention): the MySQL ledger still knows the transition
-    const queue = new Queue(ALERTS_QUEUE, { connection: env.redis, prefix: new RedisKeys(env.prefix).bullPrefix });
+    const queue = bed.alertsQueue();
     await (await queue.getJob(alertJobId(opened)))?.remove();
     await queue.close();
     await sink.publish([opened]);
@@ -135,7 +97,7 @@ describe('Alerter', () => {
     const opened = await openThreshold(3, Date.now());
     await sink.publish([opened]);
     await waitFor(() => alerter.stats.sendFailures >= 2, 10_000, 'two failed attempts');
-    const statusQueue = new Queue(ALERTS_QUEUE, { connection: env.redis, prefix: new RedisKeys(env.prefix).bullPrefix });
+    const statusQueue = bed.alertsQueue();
     const status = await readAlertStatus(env.pool, statusQueue);
     await statusQueue.close();
     expect(status.pendingDeliveries).toBeGreaterThanOrEqual(1);

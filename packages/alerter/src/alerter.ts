@@ -10,13 +10,25 @@ import {
   type Logger,
   type Pool,
   type Redis,
+  type Reloadable,
   type Service,
   type ServiceState,
+  type WatchedMetrics,
 } from '@watched/core';
 import { ALERTS_QUEUE, ALERT_EVENT_JOB, QueueEventSink } from '@watched/worker';
 import type { AlerterOptions } from './alerter-options.js';
 import { enrichEvent, monitoringEventSchema } from './enrich.js';
-import { addReminder, claimDeliveries, failDeliveries, markSent, orphanReceivers, recordEvent, repeatCandidates, stillOpen } from './ledger.js';
+import {
+  addReminder,
+  claimDeliveries,
+  failDeliveries,
+  markSent,
+  orphanReceivers,
+  purgeLedger,
+  recordEvent,
+  repeatCandidates,
+  stillOpen,
+} from './ledger.js';
 import type { AlertEvent, Notification } from './notification.js';
 import { loadPluginModule, type AlertPlugin, type AlertSender } from './plugin.js';
 import { emailPlugin } from './plugins/email.js';
@@ -56,6 +68,10 @@ export interface AlerterStats {
   sendFailures: number;
   /** Reminders of still-open events scheduled. */
   reminders: number;
+  /** Delivery rows given up after their job's last attempt. */
+  givenUp: number;
+  /** Ledger transitions removed by the retention. */
+  purged: number;
 }
 
 export const BUILTIN_PLUGINS: AlertPlugin[] = [emailPlugin, webhookPlugin, luaPlugin] as unknown as AlertPlugin[];
@@ -65,6 +81,12 @@ const RECONCILE_GRACE_MS = 60_000;
 
 /** Longest wait for running jobs on close (below the process's 30 s shutdown deadline). */
 const CLOSE_TIMEOUT_MS = 15_000;
+
+/** How often the ledger retention runs (or once per retention, if shorter). */
+const PURGE_EVERY_MS = 3_600_000;
+
+/** Batches of 1,000 transitions removed per retention run at most (the next run continues). */
+const PURGE_MAX_BATCHES = 100;
 
 /** Rows of one receiver put in one message at most (a bigger backlog makes several). */
 const MAX_EVENTS_PER_MESSAGE = 500;
@@ -78,9 +100,21 @@ const MAX_EVENTS_PER_MESSAGE = 500;
  * retried with exponential backoff while the plugin fails. Any number of
  * alerters may run: MySQL claims keep a row in one message at a time.
  */
-export class Alerter implements Service {
+export class Alerter implements Service, Reloadable<AlerterOptions> {
   readonly name = 'alerter';
-  readonly stats: AlerterStats = { events: 0, duplicates: 0, silenced: 0, unrouted: 0, messages: 0, sendFailures: 0, reminders: 0 };
+  readonly stats: AlerterStats = {
+    events: 0,
+    duplicates: 0,
+    silenced: 0,
+    unrouted: 0,
+    messages: 0,
+    sendFailures: 0,
+    reminders: 0,
+    givenUp: 0,
+    purged: 0,
+  };
+  /** Prometheus metrics to update (`watched_alerts_sent_total`, `watched_alerts_failed_total`); set before start. */
+  metrics?: WatchedMetrics;
   private state: ServiceState = 'INITIALIZED';
   private pool?: Pool;
   private redis?: Redis;
@@ -89,6 +123,10 @@ export class Alerter implements Service {
   private bull?: BullWorker;
   private silences?: Silences;
   private readonly senders = new Map<string, AlertSender>();
+  /** Plugin name of each receiver (metrics label). */
+  private readonly pluginOf = new Map<string, string>();
+  private purgeTimer?: NodeJS.Timeout;
+  private purging?: Promise<void>;
   private sweepTimer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
   private reconcileTimer?: NodeJS.Timeout;
@@ -100,7 +138,7 @@ export class Alerter implements Service {
 
   constructor(
     private readonly connections: AlerterConnections,
-    private readonly options: AlerterOptions,
+    private options: AlerterOptions,
     private readonly logger: Logger,
     /** Plugins given in code (besides the built-ins and `alertPlugins` modules). */
     private readonly extraPlugins: AlertPlugin[] = [],
@@ -138,7 +176,9 @@ export class Alerter implements Service {
       this.sweepTimer.unref();
       if (this.options.alertReconcileInterval > 0) {
         this.sink = new QueueEventSink(this.queueRedis, this.connections.prefix);
-        const reconciler = new Reconciler(this.pool, this.sink, this.options.alertReconcileLookback, RECONCILE_GRACE_MS);
+        const reconciler = new Reconciler(this.pool, this.sink, this.options.alertReconcileLookback, RECONCILE_GRACE_MS, {
+          logLevel: this.options.alertLogLevel,
+        });
         const every = this.options.alertReconcileInterval;
         this.reconcileTimer = setInterval(() => {
           this.reconciling ??= this.reconcile(reconciler).finally(() => (this.reconciling = undefined));
@@ -151,6 +191,12 @@ export class Alerter implements Service {
         }, Math.max(200, Math.min(this.options.alertRepeatInterval, 60_000)));
         this.repeatTimer.unref();
       }
+      if (this.options.alertLedgerRetention > 0) {
+        this.purgeTimer = setInterval(() => {
+          this.purging ??= this.purge().finally(() => (this.purging = undefined));
+        }, Math.min(this.options.alertLedgerRetention, PURGE_EVERY_MS));
+        this.purgeTimer.unref();
+      }
       this.state = 'RUNNING';
       this.logger.info('alerter started', { receivers: [...this.senders.keys()], groupWindowMs: this.options.alertGroupWindow });
     } catch (err) {
@@ -160,8 +206,29 @@ export class Alerter implements Service {
     }
   }
 
+  /**
+   * SIGHUP: routes (checked against the running receivers: a route naming an
+   * unknown one refuses the lot), reminder severities, delivery attempts and
+   * backoff change live; receivers and plugins need a restart.
+   */
+  reload(options: AlerterOptions): readonly string[] {
+    for (const route of options.alertRoutes) {
+      for (const r of route.receivers) {
+        if (!this.senders.has(r)) throw new ConfigError('alertRoutes', `route names unknown receiver ${r} (receivers change after a restart)`);
+      }
+    }
+    const { alertRoutes, alertRepeatSeverities, alertAttempts, alertBackoff } = options;
+    this.options = { ...this.options, alertRoutes, alertRepeatSeverities, alertAttempts, alertBackoff };
+    return ['alertRoutes', 'alertRepeatSeverities', 'alertAttempts', 'alertBackoff'];
+  }
+
   /** Validates every receiver's options with its plugin's schema and creates its sender. */
   private async createSenders(): Promise<void> {
+    const retention = this.options.alertLedgerRetention;
+    if (retention > 0 && retention <= this.options.alertReconcileLookback + RECONCILE_GRACE_MS) {
+      // A purged transition found again by the reconciliation would be sent a second time.
+      throw new ConfigError('alertLedgerRetention', 'must be longer than --alert-reconcile-lookback (plus one minute)');
+    }
     const plugins = new Map<string, AlertPlugin>();
     for (const p of [...BUILTIN_PLUGINS, ...this.extraPlugins]) plugins.set(p.name, p);
     for (const spec of this.options.alertPlugins) {
@@ -187,6 +254,7 @@ export class Alerter implements Service {
         throw new ConfigError('alertReceivers', `receiver ${receiver.name} (${plugin.name}): ${issues}`);
       }
       this.senders.set(receiver.name, await plugin.create(parsed.data, { receiver: receiver.name, logger: this.logger }));
+      this.pluginOf.set(receiver.name, plugin.name);
       if (receiver.name === this.options.alertPermissionReceiver && !plugin.addressable) {
         throw new ConfigError('alertPermissionReceiver', `receiver ${receiver.name}: plugin ${plugin.name} cannot send to addresses (use email)`);
       }
@@ -268,7 +336,9 @@ export class Alerter implements Service {
     const pool = this.pool as Pool;
     const token = job.id ?? `anon-${Date.now()}`;
     const isPermission = receiver.startsWith(PERMISSION_PREFIX);
-    const sender = this.senders.get(isPermission ? (this.options.alertPermissionReceiver ?? '') : receiver);
+    const configured = isPermission ? (this.options.alertPermissionReceiver ?? '') : receiver;
+    const sender = this.senders.get(configured);
+    const plugin = this.pluginOf.get(configured) ?? 'unknown';
     const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const holdMs = this.options.alertSendTimeout * 2;
     let messages = 0;
@@ -293,10 +363,16 @@ export class Alerter implements Service {
         this.stats.sendFailures += 1;
         const unrecoverable = err instanceof UnrecoverableError;
         const nextDelay = this.options.alertBackoff * 2 ** job.attemptsMade;
-        await failDeliveries(pool, token, errorMessage(err), final || unrecoverable, Date.now(), Date.now() + nextDelay + holdMs);
+        const given = final || unrecoverable;
+        const rows = await failDeliveries(pool, token, errorMessage(err), given, Date.now(), Date.now() + nextDelay + holdMs);
+        if (given && rows > 0) {
+          this.stats.givenUp += rows;
+          this.metrics?.alertsFailed.inc({ plugin }, rows);
+        }
         throw err;
       }
       await markSent(pool, claimed.map((c) => c.id), Date.now());
+      this.metrics?.alertsSent.inc({ plugin }, claimed.length);
       messages += 1;
       events += list.length;
       this.stats.messages += 1;
@@ -362,6 +438,24 @@ export class Alerter implements Service {
     }
   }
 
+  /** Ledger retention: transitions older than --alert-ledger-retention that owe nothing, in bounded batches. */
+  private async purge(): Promise<void> {
+    if (this.state !== 'RUNNING' || !this.pool) return;
+    try {
+      const before = Date.now() - this.options.alertLedgerRetention;
+      let removed = 0;
+      for (let batch = 0; batch < PURGE_MAX_BATCHES && this.state === 'RUNNING'; batch += 1) {
+        const n = await purgeLedger(this.pool, before);
+        removed += n;
+        if (n === 0) break;
+      }
+      this.stats.purged += removed;
+      if (removed) this.logger.info(`alert ledger: removed ${removed} delivered transition(s) older than the retention`);
+    } catch (err) {
+      this.logger.warn(`alert ledger retention failed: ${errorMessage(err)}`);
+    }
+  }
+
   private async reconcile(reconciler: Reconciler): Promise<void> {
     if (this.state !== 'RUNNING') return;
     try {
@@ -384,6 +478,7 @@ export class Alerter implements Service {
       clearInterval(this.sweepTimer);
       clearInterval(this.reconcileTimer);
       clearInterval(this.repeatTimer);
+      clearInterval(this.purgeTimer);
       const bull = this.bull;
       if (bull) {
         const closed = bull.close().catch((err: Error) => this.logger.error(`closing the alert consumer: ${err.message}`));
@@ -399,6 +494,7 @@ export class Alerter implements Service {
       await this.sweeping;
       await this.reconciling;
       await this.repeating;
+      await this.purging;
       await this.sink?.close().catch(() => undefined);
       await this.release();
       this.state = 'STOPPED';

@@ -6,16 +6,16 @@ import { summarize } from './render.js';
 
 /** What a job of the `alerts` queue carries (the worker's MonitoringEvent), checked on arrival. */
 export const monitoringEventSchema = z.object({
-  kind: z.enum(['threshold', 'agent-failed', 'host-missing', 'service-failed', 'service-missing']),
+  kind: z.enum(['threshold', 'agent-failed', 'host-missing', 'service-failed', 'service-missing', 'log-event']),
   transition: z.enum(['opened', 'closed']),
   id: z.number().int().nonnegative(),
-  table: z.enum(['h$res_events', 's$res_events', 'agt$events', 'c$state_events']),
+  table: z.enum(['h$res_events', 's$res_events', 'agt$events', 'c$state_events', 's$log_events']),
   time: z.number(),
   detail: z.record(z.string(), z.unknown()).default({}),
 });
 
-/** Severity of the non-threshold kinds (threshold events carry their rule's event type). */
-export const KIND_SEVERITY: Record<Exclude<MonitoringEvent['kind'], 'threshold'>, string> = {
+/** Severity of the other kinds (threshold and log events carry their own event type). */
+export const KIND_SEVERITY: Record<Exclude<MonitoringEvent['kind'], 'threshold' | 'log-event'>, string> = {
   'agent-failed': 'Critical',
   'host-missing': 'Critical',
   'service-failed': 'Error',
@@ -41,6 +41,18 @@ const THRESHOLD_SQL = {
     'LEFT JOIN `c$event_types` t ON t.id = e.event_type WHERE e.id = ?',
 } as const;
 
+/** Where an event happened, from a row with host_id, serv_id, host, service and service_type columns. */
+function placeOf(r: Row): Pick<AlertEvent, 'hostId' | 'serviceId' | 'host' | 'service' | 'serviceType'> {
+  return { hostId: nb(r.host_id), serviceId: nb(r.serv_id), host: str(r.host), service: str(r.service), serviceType: str(r.service_type) };
+}
+
+/** A log line (`s$log_events`): its service, host, source file and text. */
+const LOG_SQL =
+  'SELECT l.serv_id, s.host_id, h.name AS host, s.name AS service, st.name AS service_type, t.name AS severity, ' +
+  'l.source_name, l.`timestamp`, l.`text` FROM `s$log_events` l LEFT JOIN `s$services` s ON s.id = l.serv_id ' +
+  'LEFT JOIN `h$hosts` h ON h.id = s.host_id LEFT JOIN `s$types` st ON st.id = s.type_id ' +
+  'LEFT JOIN `c$event_types` t ON t.id = l.event_type WHERE l.id = ?';
+
 /**
  * Turns an event (ids) into what receivers read (names), from MySQL; fields of
  * a row deleted meanwhile fall back to the event's own detail.
@@ -53,7 +65,7 @@ export async function enrichEvent(pool: Pool, event: z.output<typeof monitoringE
     table: event.table,
     id: event.id,
     time: event.time,
-    severity: event.kind === 'threshold' ? 'Warning' : KIND_SEVERITY[event.kind],
+    severity: event.kind === 'threshold' || event.kind === 'log-event' ? 'Warning' : KIND_SEVERITY[event.kind],
     host: null,
     hostId: null,
     service: null,
@@ -74,12 +86,7 @@ export async function enrichEvent(pool: Pool, event: z.output<typeof monitoringE
     const [rows] = await pool.query<Row[]>(THRESHOLD_SQL[event.table], [event.id]);
     const r = rows[0];
     if (r) {
-      Object.assign(base, {
-        hostId: nb(r.host_id),
-        serviceId: nb(r.serv_id),
-        host: str(r.host),
-        service: str(r.service),
-        serviceType: str(r.service_type),
+      Object.assign(base, placeOf(r), {
         resource: str(r.resource),
         resourceType: str(r.res_type),
         severity: str(r.severity) ?? base.severity,
@@ -89,6 +96,19 @@ export async function enrichEvent(pool: Pool, event: z.output<typeof monitoringE
         value: nb(r.current_value),
         start: nb(r.start_time),
         end: event.transition === 'closed' ? (nb(r.end_time) ?? event.time) : null,
+      });
+    }
+  } else if (event.table === 's$log_events') {
+    const [rows] = await pool.query<Row[]>(LOG_SQL, [event.id]);
+    const r = rows[0];
+    Object.assign(base, { reason: str(d.text), resource: str(d.source) });
+    if (r) {
+      Object.assign(base, placeOf(r), {
+        resource: str(r.source_name),
+        resourceType: 'log',
+        severity: str(r.severity) ?? base.severity,
+        reason: str(r.text),
+        start: nb(r.timestamp),
       });
     }
   } else if (event.table === 'agt$events') {
@@ -119,12 +139,7 @@ export async function enrichEvent(pool: Pool, event: z.output<typeof monitoringE
     );
     const r = rows[0];
     if (r) {
-      Object.assign(base, {
-        hostId: nb(r.host_id),
-        serviceId: nb(r.serv_id),
-        host: str(r.host),
-        service: str(r.service),
-        serviceType: str(r.service_type),
+      Object.assign(base, placeOf(r), {
         reason: str(r.detail) ?? base.reason,
         start: nb(r.start_time),
       });

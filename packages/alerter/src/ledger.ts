@@ -98,13 +98,15 @@ export async function markSent(pool: Pool, ids: number[], now: number): Promise<
 /**
  * After a failed send: the job keeps its rows until `holdUntil` (past its next
  * retry), or, when `final`, marks them failed (no automatic retry any more).
+ * Returns the rows concerned.
  */
-export async function failDeliveries(pool: Pool, token: string, error: string, final: boolean, now: number, holdUntil: number): Promise<void> {
-  await pool.query(
+export async function failDeliveries(pool: Pool, token: string, error: string, final: boolean, now: number, holdUntil: number): Promise<number> {
+  const [result] = await pool.query<ResultSetHeader>(
     'UPDATE `c$alert_deliveries` SET last_error = ?, failed_at = ?, claim = IF(?, NULL, claim), held_until = IF(?, NULL, ?) ' +
       'WHERE claim = ? AND sent_at IS NULL',
     [error.slice(0, 1024), final ? now : null, final, final, holdUntil, token],
   );
+  return result.affectedRows;
 }
 
 /**
@@ -170,4 +172,27 @@ export async function stillOpen(pool: Pool, table: string, id: number): Promise<
   if (!sql) return false;
   const [rows] = await pool.query<(RowDataPacket & { end_time: number | null })[]>(sql, [id]);
   return rows.length === 1 && rows[0].end_time === null;
+}
+
+/**
+ * Ledger retention: removes transitions that arrived before `receivedBefore`
+ * and owe nothing any more (every delivery sent before it too, so an event
+ * still getting reminders stays; or none: silenced, unrouted),
+ * with their delivery rows (cascade), at most `limit` per call. Rows still
+ * owed or given up (`failed_at`) stay until someone deals with them.
+ * Returns the number of transitions removed.
+ */
+export async function purgeLedger(pool: Pool, receivedBefore: number, limit = 1000): Promise<number> {
+  const [rows] = await pool.query<(RowDataPacket & { event_table: string; event_id: number; transition: string })[]>(
+    'SELECT e.event_table, e.event_id, e.transition FROM `c$alert_events` e WHERE e.received_at < ? AND NOT EXISTS ' +
+      '(SELECT 1 FROM `c$alert_deliveries` d WHERE d.event_table = e.event_table AND d.event_id = e.event_id ' +
+      'AND d.transition = e.transition AND (d.sent_at IS NULL OR d.sent_at >= ?)) LIMIT ?',
+    [receivedBefore, receivedBefore, limit],
+  );
+  if (!rows.length) return 0;
+  const [result] = await pool.query<ResultSetHeader>(
+    'DELETE FROM `c$alert_events` WHERE (event_table, event_id, transition) IN (?)',
+    [rows.map((r) => [r.event_table, r.event_id, r.transition])],
+  );
+  return result.affectedRows;
 }

@@ -1,5 +1,12 @@
 import type { Pool, RowDataPacket } from '@watched/core';
-import type { EventSink, MonitoringEvent } from '@watched/worker';
+import { logAlertEvent, type EventSink, type MonitoringEvent } from '@watched/worker';
+
+export interface ReconcilerOptions {
+  /** Transitions published again per table and pass at most (default 1000; log lines: ten times that checked). */
+  limit?: number;
+  /** `--alert-log-level` (c$event_types id, 0 = off, the default): log lines of this type or worse are alerts too. */
+  logLevel?: number;
+}
 
 /**
  * The worker publishes transitions after its transaction commits; if Redis is
@@ -11,13 +18,23 @@ import type { EventSink, MonitoringEvent } from '@watched/worker';
  * ids: one still queued is not added twice).
  */
 export class Reconciler {
+  private readonly limit: number;
+  private readonly logLevel: number;
+
+  /** Log lines (`s$log_events` ids) checked up to here, and the newest id seen at the previous pass. */
+  private logCursor?: number;
+  private logHorizon?: number;
+
   constructor(
     private readonly pool: Pool,
     private readonly sink: EventSink,
     private readonly lookbackMs: number,
     private readonly graceMs: number,
-    private readonly limit = 1000,
-  ) {}
+    options: ReconcilerOptions = {},
+  ) {
+    this.limit = options.limit ?? 1000;
+    this.logLevel = options.logLevel ?? 0;
+  }
 
   /** One pass; returns the transitions published again. */
   async run(now = Date.now()): Promise<MonitoringEvent[]> {
@@ -41,7 +58,42 @@ export class Reconciler {
       await scan('agt$events', "'agent-failed'", transition);
       await scan('c$state_events', 'e.kind', transition);
     }
+    if (this.logLevel > 0) found.push(...(await this.scanLogLines(from)));
     if (found.length) await this.sink.publish(found);
+    return found;
+  }
+
+  /**
+   * Log lines have no index on their time, so they are followed by id: each
+   * pass checks the lines up to the newest id seen at the previous pass (so
+   * committed at least one interval ago: the normal path had its chance)
+   * and remembers the newest id now. The first pass starts after the newest
+   * log line the ledger knows (lines lost before this alerter started are
+   * not looked for).
+   */
+  private async scanLogLines(from: number): Promise<MonitoringEvent[]> {
+    const [[newest]] = await this.pool.query<RowDataPacket[]>('SELECT COALESCE(MAX(id), 0) AS id FROM `s$log_events`');
+    if (this.logCursor === undefined || this.logHorizon === undefined) {
+      const [[known]] = await this.pool.query<RowDataPacket[]>(
+        "SELECT MAX(event_id) AS id FROM `c$alert_events` WHERE event_table = 's$log_events'",
+      );
+      this.logCursor = known.id === null ? Number(newest.id) : Math.min(Number(known.id), Number(newest.id));
+      this.logHorizon = Number(newest.id);
+      return [];
+    }
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT l.id, l.serv_id, l.`timestamp`, l.event_type, l.source_name, LEFT(l.`text`, 512) AS text, a.event_id AS seen ' +
+        'FROM `s$log_events` l LEFT JOIN `c$alert_events` a ' +
+        "ON a.event_table = 's$log_events' AND a.event_id = l.id AND a.transition = 'opened' " +
+        'WHERE l.id > ? AND l.id <= ? ORDER BY l.id LIMIT ?',
+      [this.logCursor, this.logHorizon, this.limit * 10],
+    );
+    const found = rows
+      .filter((r) => r.seen === null && Number(r.event_type) <= this.logLevel && Number(r.timestamp) >= from)
+      .map((r) => logAlertEvent(r));
+    // A full page: continue from its last line next time, before moving the horizon.
+    if (rows.length === this.limit * 10) this.logCursor = Number(rows.at(-1)!.id);
+    else [this.logCursor, this.logHorizon] = [this.logHorizon, Number(newest.id)];
     return found;
   }
 }

@@ -10,15 +10,23 @@ function num(v: number | null): string {
   return v === null ? '-' : String(Math.round(v * 10_000) / 10_000);
 }
 
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
 /** One line naming an event transition. */
 export function summarize(e: Omit<AlertEvent, 'summary'>): string {
   const where = [e.host, e.service].filter(Boolean).join('/') || e.agent || '?';
   const what =
     e.kind === 'threshold'
       ? `${e.resourceType ?? ''} ${e.resource ?? ''} ${e.property ?? ''} ${num(e.value)} ${e.oper ?? ''} ${num(e.threshold)}`.replace(/\s+/g, ' ').trim()
-      : `${e.kind}${e.reason ? ` (${e.reason})` : ''}`;
-  const state = e.reminder ? `still open (reminder ${e.reminder})` : e.transition;
-  return `[${e.severity}] ${where} ${what} ${state}`;
+      : e.kind === 'log-event'
+        ? `log ${e.resource ?? '?'}: ${oneLine(e.reason ?? '', 200)}`
+        : `${e.kind}${e.reason ? ` (${e.reason})` : ''}`;
+  // A log line has no closing: it is reported once, without a state.
+  const state = e.reminder ? ` still open (reminder ${e.reminder})` : e.kind === 'log-event' ? '' : ` ${e.transition}`;
+  return `[${e.severity}] ${where} ${what}${state}`;
 }
 
 /** The most severe severity of a group (unknown names rank last). */
@@ -33,11 +41,16 @@ export function worstSeverity(events: AlertEvent[]): string {
 export function subjectOf(events: AlertEvent[]): string {
   if (events.length === 1) return `watched: ${events[0].summary}`;
   const reminders = events.filter((e) => e.reminder).length;
-  const opened = events.filter((e) => e.transition === 'opened' && !e.reminder).length;
-  const closed = events.length - opened - reminders;
+  const logs = events.filter((e) => e.kind === 'log-event').length;
+  const opened = events.filter((e) => e.transition === 'opened' && !e.reminder && e.kind !== 'log-event').length;
+  const closed = events.length - opened - reminders - logs;
   const hosts = [...new Set(events.map((e) => e.host ?? e.agent ?? '?'))];
   const on = hosts.length <= 3 ? hosts.join(', ') : `${hosts.length} hosts`;
-  const parts = [`${opened} opened`, `${closed} closed`, ...(reminders ? [`${reminders} still open`] : [])];
+  const parts = [
+    ...(opened || closed || !logs ? [`${opened} opened`, `${closed} closed`] : []),
+    ...(reminders ? [`${reminders} still open`] : []),
+    ...(logs ? [`${logs} log line${logs > 1 ? 's' : ''}`] : []),
+  ];
   return `watched: [${worstSeverity(events)}] ${parts.join(', ')} on ${on}`;
 }
 

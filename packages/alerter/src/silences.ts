@@ -2,7 +2,7 @@ import type { Pool, ResultSetHeader, RowDataPacket } from '@watched/core';
 import type { AlertEvent } from './notification.js';
 import { globMatch } from './glob.js';
 
-export const SILENCE_KINDS = ['threshold', 'agent-failed', 'host-missing', 'service-failed', 'service-missing'] as const;
+export const SILENCE_KINDS = ['threshold', 'agent-failed', 'host-missing', 'service-failed', 'service-missing', 'log-event'] as const;
 
 /** A silence or maintenance window: NULL fields match anything, host/service/resType take `*` wildcards. */
 export interface Silence {

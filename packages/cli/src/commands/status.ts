@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { Queue } from 'bullmq';
-import { dueSlot, type GroupSchedule } from '@watched/coordinator';
+import { ALERTS_QUEUE, readAlertStatus, type AlertStatus } from '@watched/alerter';
+import { dueSlot, groupLagMs, type GroupSchedule } from '@watched/coordinator';
 import {
   baseOptionsShape,
   createMysqlPool,
@@ -36,6 +37,10 @@ export interface GroupStatus {
   lastJobState: string;
   /** When the latest job finished (epoch ms), if it did. */
   lastPollAt: number | null;
+  /** Sum of the members' measured poll cost (ms), as the leader balanced them; null before it was measured. */
+  costMs: number | null;
+  /** The group's members (`c$agents.id`): the assignment. */
+  agentIds: number[];
 }
 
 export interface ClusterStatus {
@@ -51,12 +56,15 @@ export interface ClusterStatus {
   /** Age of the oldest waiting job in ms (null: none waiting). */
   oldestWaitingMs: number | null;
   groups: GroupStatus[];
+  /** Alerting: owed and given-up deliveries (MySQL) and the `alerts` queue; null without MySQL or before migration 0006. */
+  alerts: AlertStatus | null;
 }
 
 /** Everything `watched status` shows, read from Redis (lease, members, queue, schedule) and MySQL (terms). */
 export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, now = Date.now()): Promise<ClusterStatus> {
   const keys = new RedisKeys(prefix);
   const queue = new Queue(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
+  const alertsQueue = new Queue(ALERTS_QUEUE, { connection: redis, prefix: keys.bullPrefix });
   try {
     const [leaseValue, leaseTtl, redisTerm, members, counts, oldest, schedule] = await Promise.all([
       redis.get(keys.leaderLease),
@@ -69,6 +77,7 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
     ]);
     let mysqlTerm: number | null = null;
     if (pool) mysqlTerm = await new TermStore(pool, keys.leaderLease).highest().catch(() => null);
+    const alerts = pool ? await readAlertStatus(pool, alertsQueue).catch(() => null) : null;
 
     let leader: ClusterStatus['leader'] = null;
     if (leaseValue) {
@@ -88,10 +97,12 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
           frequencyMs: entry.frequencyMs,
           dueSlot: due,
           enqueuedSlot: entry.enqueuedSlot,
-          lagMs: entry.enqueuedSlot === null ? due - entry.offsetMs : Math.max(0, due - entry.enqueuedSlot),
+          lagMs: groupLagMs(entry, now),
           skipped: entry.skipped,
           lastJobState: state,
           lastPollAt: job?.finishedOn ?? null,
+          costMs: entry.costMs ?? null,
+          agentIds: entry.agentIds ?? [],
         };
       }),
     );
@@ -114,9 +125,11 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
       },
       oldestWaitingMs: oldest[0] ? now - oldest[0].timestamp : null,
       groups,
+      alerts,
     };
   } finally {
     await queue.close().catch(() => undefined);
+    await alertsQueue.close().catch(() => undefined);
   }
 }
 
@@ -153,11 +166,27 @@ export function formatStatus(s: ClusterStatus, maxGroups = 20): string {
   lines.push(`groups      ${s.groups.length} (${lagging} behind)`);
   for (const g of s.groups.slice(0, maxGroups)) {
     lines.push(
-      `  ${g.group.padEnd(18)} ${String(g.agents).padStart(5)} agents  lag ${ago(g.lagMs).padEnd(8)} skipped ${String(g.skipped).padEnd(4)} last job ${g.lastJobState.padEnd(9)} last poll ${g.lastPollAt ? `${ago(s.at - g.lastPollAt)} ago` : '-'}`,
+      `  ${g.group.padEnd(18)} ${String(g.agents).padStart(5)} agents  cost ${(g.costMs === null ? '-' : ago(g.costMs)).padEnd(8)} lag ${ago(g.lagMs).padEnd(8)} skipped ${String(g.skipped).padEnd(4)} last job ${g.lastJobState.padEnd(9)} last poll ${g.lastPollAt ? `${ago(s.at - g.lastPollAt)} ago` : '-'}`,
     );
   }
   if (s.groups.length > maxGroups) lines.push(`  ... ${s.groups.length - maxGroups} more (--json lists all)`);
+  lines.push(...formatAlerts(s));
   return lines.join('\n');
+}
+
+function formatAlerts(s: ClusterStatus): string[] {
+  const a = s.alerts;
+  if (!a) return ['alerts      - (no MySQL ledger)'];
+  const j = a.jobs;
+  const lines = [
+    `alerts      owed ${a.pendingDeliveries} (oldest ${a.oldestPendingAt === null ? '-' : `${ago(s.at - a.oldestPendingAt)} ago`}), ` +
+      `failed ${a.failedDeliveries}${j ? `; jobs waiting ${j.waiting}, delayed ${j.delayed}, active ${j.active}, failed ${j.failed}` : ''}`,
+  ];
+  const f = a.latestFailure;
+  if (f) {
+    lines.push(`  latest failure ${ago(s.at - f.failedAt)} ago to ${f.receiver} after ${f.attempts} attempts: ${f.error ?? '?'} (${f.event})`);
+  }
+  return lines;
 }
 
 /** `watched status [--json]`: the cluster as Redis and MySQL see it. */

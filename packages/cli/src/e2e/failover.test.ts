@@ -80,6 +80,13 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
       5000,
     );
     expect(pidOfNodeId(status.leader!.nodeId)).toBe(c1.pid);
+    // Every member says who it is: role, host, pid, version, start time, heartbeat.
+    for (const m of [...status.coordinators, ...status.workers]) {
+      expect(m).toMatchObject({ host: expect.any(String), version: expect.any(String) });
+      expect([c1.pid, c2.pid, w1.pid, w2.pid]).toContain(m.pid);
+      expect(m.startedAt).toBeLessThanOrEqual(m.heartbeatAt);
+      expect(status.at - m.heartbeatAt).toBeLessThan(1500);
+    }
     expect(status.terms.mysql).toBe(status.leader!.term);
     expect(status.groups).toHaveLength(3);
     expect(status.groups.reduce((n, g) => n + g.agents, 0)).toBe(HOSTS);
@@ -99,6 +106,12 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
     // The new leader's jobs get done.
     await waitFor('a completed job of the new term', async () => (await completedJobs()).some((j) => j.data.term === newTerm), 10_000);
     console.info(`leader crash takeover: ${takeoverMs} ms (ttl ${LEASE_TTL_MS} ms)`);
+    // The dead leader leaves the member list once it missed three heartbeats (500 ms each).
+    await waitFor(
+      'the killed leader to disappear from status',
+      async () => !(await collectStatus(redis, env.prefix)).coordinators.some((m) => m.pid === c1.pid),
+      3000,
+    );
   });
 
   it('kill a worker mid-job (SIGKILL): the job completes on another worker after stall detection', async () => {

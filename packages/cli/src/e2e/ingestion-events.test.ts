@@ -118,6 +118,11 @@ describe('ingestion: threshold events, agent failures, hostile and changing sche
     expect(
       await count('SELECT COUNT(*) AS n FROM (SELECT COUNT(*) AS c FROM `s$log_events` GROUP BY serv_id, source_name, date_field, line_no HAVING c > 1) x'),
     ).toBe(0);
+    // Lines of Error or worse (--alert-log-level default) were handed to alerting by their row id, every one of them.
+    const [alerting] = await p.env.pool.query<RowDataPacket[]>('SELECT id FROM `s$log_events` WHERE event_type <= 2 ORDER BY id');
+    const published = new Set(p.events.filter((e) => e.kind === 'log-event').map((e) => e.id));
+    expect(alerting.length).toBeGreaterThan(0);
+    expect([...published].sort((a, b) => a - b)).toEqual(alerting.map((r) => Number(r.id)));
   });
 
   it('opens service-failed when a process or socket is not ok, and closes it when it recovers', async () => {

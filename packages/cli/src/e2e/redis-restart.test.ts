@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { Queue, type Job } from 'bullmq';
 import { AgentFleet } from '@watched/agent-sim';
-import { createRedis, POLL_QUEUE, RedisKeys, TermStore, type PollJobData, type Redis } from '@watched/core';
+import { createRedis, POLL_QUEUE, readMembers, RedisKeys, TermStore, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { storedRows, servedUpToCursors } from './fleet-expectations.js';
 import { spawnWatched, waitFor, type RoleProcess, startCursorFleet } from './processes.js';
@@ -81,6 +81,16 @@ describe('Redis restarted empty (own redis-server): every process reconnects and
     expect(await new TermStore(env.pool, keys.leaderLease).highest()).toBe(termAfter);
     await waitFor('3 completed jobs after the restart', async () => (await completed()).length >= 3, 20_000, 100);
     console.info(`after a Redis restart: leader again in ${Date.now() - restartedAt} ms or less, term ${termBefore} -> ${termAfter}`);
+    // Membership lives in Redis: both processes are registered again within a heartbeat or two.
+    await waitFor(
+      'both processes registered again',
+      async () => {
+        const roles = (await readMembers(redis, env.prefix)).map((m) => m.role).sort();
+        return roles.join(',') === 'coordinator,worker' ? roles : undefined;
+      },
+      5000,
+      100,
+    );
 
     for (const p of processes) expect(await p.stop('SIGTERM')).toBe(0);
     const { expected } = await servedUpToCursors(env.pool, fleet, t0);

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RedisKeys } from '@watched/core';
+import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
+import { collectStatus, formatStatus } from './status.js';
+
+describe('watched status: groups with cost and lag, failed alert deliveries (real MySQL and Redis)', () => {
+  let env: TestEnvironment;
+  beforeAll(async () => {
+    env = await createTestEnvironment('status');
+  });
+  afterAll(async () => env.cleanup());
+
+  it('shows each group with its agents, cost and lag, and the latest given-up delivery', async () => {
+    const now = Date.UTC(2026, 0, 1, 0, 10, 0);
+    const keys = new RedisKeys(env.prefix);
+    // As a leader writes it: one group on time, one whose latest enqueued slot is two intervals behind.
+    const entry = (slot: number, enqueuedSlot: number, agentIds: number[], costMs: number) =>
+      JSON.stringify({ frequencyMs: 60_000, offsetMs: 0, agents: agentIds.length, agentIds, slot, enqueuedSlot, skipped: 2, skippedSlot: null, term: 3, costMs });
+    await env.redis.hset(keys.schedule, {
+      'f60000-g0': entry(now, now, [1, 2, 3], 150),
+      'f60000-g1': entry(now, now - 120_000, [4, 5], 4200),
+    });
+    await env.pool.query(
+      "INSERT INTO `c$alert_events` (event_table, event_id, transition, kind, event_time, received_at, payload) VALUES ('agt$events', 1, 'opened', 'agent-failed', ?, ?, ?)",
+      [now - 5000, now - 5000, JSON.stringify({ summary: '[Critical] 10.0.0.1:9080 agent-failed (refused) opened' })],
+    );
+    await env.pool.query(
+      "INSERT INTO `c$alert_deliveries` (event_table, event_id, transition, receiver, created_at, attempts, last_error, failed_at) VALUES ('agt$events', 1, 'opened', 'ops', ?, 12, 'connect ECONNREFUSED', ?)",
+      [now - 5000, now - 1000],
+    );
+
+    const status = await collectStatus(env.redis, env.prefix, env.pool, now);
+    expect(status.groups.map((g) => [g.group, g.agents, g.costMs, g.lagMs])).toEqual([
+      ['f60000-g1', 2, 4200, 120_000],
+      ['f60000-g0', 3, 150, 0],
+    ]);
+    expect(status.groups[1].agentIds).toEqual([1, 2, 3]);
+    expect(status.alerts).toMatchObject({
+      pendingDeliveries: 0,
+      failedDeliveries: 1,
+      latestFailure: { receiver: 'ops', attempts: 12, error: 'connect ECONNREFUSED', failedAt: now - 1000 },
+    });
+    const text = formatStatus(status);
+    expect(text).toMatch(/f60000-g1\s+2 agents\s+cost 4\.2 s\s+lag 2 min/);
+    expect(text).toContain('alerts      owed 0 (oldest -), failed 1');
+    expect(text).toContain('latest failure 1.0 s ago to ops after 12 attempts: connect ECONNREFUSED ([Critical] 10.0.0.1:9080 agent-failed (refused) opened)');
+    await env.redis.del(keys.schedule);
+  });
+});
