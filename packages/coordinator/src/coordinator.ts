@@ -14,6 +14,7 @@ import {
   type PollJobData,
   type Pool,
   type Redis,
+  type Reloadable,
   type Service,
   type ServiceState,
   type WatchedMetrics,
@@ -27,6 +28,9 @@ export interface CoordinatorConnections {
   prefix: string;
 }
 
+/** A standby tries this long after the lease's expiry (Redis expires keys on access, so at once; a margin for clocks is not needed). */
+const LEASE_EXPIRY_SLACK_MS = 5;
+
 /** Channel on which a leader announces a graceful release, so a standby takes over at once. */
 export function leaseReleasedChannel(prefix: string): string {
   return `${prefix}:leader:released`;
@@ -38,7 +42,7 @@ export function leaseReleasedChannel(prefix: string): string {
  * once when the leader announces a graceful release, so it takes over as soon
  * as the lease expires (crash) or is released (SIGTERM).
  */
-export class Coordinator implements Service {
+export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
   readonly name = 'coordinator';
   readonly nodeId: string;
   private state: ServiceState = 'INITIALIZED';
@@ -54,17 +58,29 @@ export class Coordinator implements Service {
   private closing?: Promise<void>;
   private lastLeaseRefresh = Number.NEGATIVE_INFINITY;
   private wasLeader = false;
+  private leaseKey?: string;
+  /** Our own copy, shared with the scheduler: `reload` changes some fields in place. */
+  private readonly options: CoordinatorOptions;
 
   /** Prometheus metrics to update (leader gauge, skipped slots, queue depth); set before start. */
   metrics?: WatchedMetrics;
 
   constructor(
     private readonly connections: CoordinatorConnections,
-    private readonly options: CoordinatorOptions,
+    options: CoordinatorOptions,
     private readonly logger: Logger,
     nodeId = defaultNodeId(),
   ) {
     this.nodeId = nodeId;
+    this.options = { ...options };
+  }
+
+  /** Options the scheduler reads at each use, so they change live on SIGHUP; the others (group size, lease) need a restart. */
+  static readonly LIVE_OPTIONS = ['tickInterval', 'agentRefresh', 'jobAttempts', 'jobRetention'] as const;
+
+  reload(options: CoordinatorOptions): readonly string[] {
+    for (const key of Coordinator.LIVE_OPTIONS) this.options[key] = options[key];
+    return Coordinator.LIVE_OPTIONS;
   }
 
   /** The lifecycle state (readiness, tests). */
@@ -87,6 +103,7 @@ export class Coordinator implements Service {
   async start(): Promise<void> {
     if (this.state !== 'INITIALIZED') throw new IllegalStateError(`coordinator cannot start from ${this.state}`);
     const keys = new RedisKeys(this.connections.prefix);
+    this.leaseKey = keys.leaderLease;
     this.pool = createMysqlPool(this.connections.mysqlUrl, { connectionLimit: 2 });
     this.redis = createRedis(this.connections.redisUrl, { connectionName: 'watched-coordinator' });
     this.queue = new Queue<PollJobData>(POLL_QUEUE, { connection: this.redis, prefix: keys.bullPrefix });
@@ -133,7 +150,10 @@ export class Coordinator implements Service {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running = this.loop().finally(() => this.schedule(this.options.tickInterval));
+      this.running = this.loop().then(
+        (delayMs) => this.schedule(delayMs),
+        () => this.schedule(this.options.tickInterval),
+      );
     }, delayMs);
   }
 
@@ -143,11 +163,12 @@ export class Coordinator implements Service {
     this.schedule(0);
   }
 
-  private async loop(): Promise<void> {
+  /** One tick; resolves with the delay until the next one. */
+  private async loop(): Promise<number> {
     const now = performance.now();
     try {
       const lease = this.lease!;
-      // Renew at a third of the TTL; a standby tries every tick.
+      // Renew at a third of the TTL; a standby tries every tick, or sooner when the lease expires sooner.
       if (!lease.isLeader() || now - this.lastLeaseRefresh >= this.options.leaseTtl / 3) {
         await lease.refresh();
         this.lastLeaseRefresh = now;
@@ -157,6 +178,7 @@ export class Coordinator implements Service {
       if (leading !== this.wasLeader) {
         this.wasLeader = leading;
         void this.membership?.beat();
+        this.metrics?.groupLag.reset(); // lag is the leader's to report
       }
       if (leading && this.state === 'RUNNING') {
         const result = await this.scheduler!.tick(Date.now(), lease);
@@ -164,11 +186,25 @@ export class Coordinator implements Service {
           this.metrics.schedulerSkippedSlots.inc(result.skipped);
           const counts = await this.queue!.getJobCounts('waiting', 'delayed', 'active');
           for (const [state, n] of Object.entries(counts)) this.metrics.queueDepth.set({ state }, n);
+          this.metrics.groupLag.reset(); // groups removed from the plan disappear
+          for (const [group, lagMs] of this.scheduler!.lags(Date.now())) this.metrics.groupLag.set({ group }, lagMs / 1000);
         }
       }
+      if (!leading) return await this.untilLeaseExpiry();
     } catch (err) {
       this.logger.error(`scheduling tick failed: ${errorMessage(err)}`);
     }
+    return this.options.tickInterval;
+  }
+
+  /**
+   * A standby's next try: when the leader's lease expires if that is sooner
+   * than a tick, so a crashed leader is replaced within a few milliseconds of
+   * its lease's expiry rather than up to a tick later (crash failover <= TTL + 2 s).
+   */
+  private async untilLeaseExpiry(): Promise<number> {
+    const ttl = await this.redis!.pttl(this.leaseKey!).catch(() => -1); // Redis down: the lease refresh has said so already
+    return ttl > 0 ? Math.min(this.options.tickInterval, ttl + LEASE_EXPIRY_SLACK_MS) : this.options.tickInterval;
   }
 
   /** Stops ticking, hands the lease over at once (and says so), unregisters, closes connections. Idempotent. */

@@ -5,6 +5,10 @@ export {
   compileCoordinatorOptions,
   type CoordinatorOptions,
 } from './coordinator-options.js';
-export { Scheduler, type GroupSchedule, type LeaseView, type SchedulerStats, type TickResult } from './scheduler.js';
-export { planGroups, dueSlot, type PollGroup, type PlannedAgent } from './group-planner.js';
+export { Scheduler, groupLagMs, type GroupSchedule, type LeaseView, type SchedulerStats, type TickResult } from './scheduler.js';
+export { planGroups, dueSlot, GROUP_COUNT_CAP, type PollGroup, type PlannedAgent, type PlanInput, type PreviousGroup } from './group-planner.js';
+export { AgentCosts } from './agent-costs.js';
+export { AgentCostsReader } from './agent-costs-reader.js';
+export { rebalanceGroups, type RebalanceOptions, type RebalanceResult } from './group-balancer.js';
+export { CostBalancer } from './cost-balancer.js';
 export { jumpHash } from './jump-hash.js';

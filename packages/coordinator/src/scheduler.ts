@@ -1,8 +1,10 @@
 import type { Queue } from 'bullmq';
 import { errorMessage, FENCED_HSET, pollJobId, type Logger, type PollJobData, type Pool, type Redis } from '@watched/core';
-import { loadScheduledAgents } from './agent-directory.js';
+import { AgentDirectory } from './agent-directory.js';
 import type { CoordinatorOptions } from './coordinator-options.js';
-import { dueSlot, planGroups, type PollGroup } from './group-planner.js';
+import { dueSlot, type PlannedAgent, type PollGroup } from './group-planner.js';
+import { CostBalancer } from './cost-balancer.js';
+import { WorkBudget } from './work-budget.js';
 
 export interface SchedulerStats {
   agents: number;
@@ -45,10 +47,35 @@ export interface GroupSchedule {
   skippedSlot: number | null;
   /** Term of the leader that wrote this entry. */
   term: number;
+  /** Sum of the members' measured poll cost in ms (group-balancer.ts); absent in entries of older versions. */
+  costMs?: number;
+}
+
+function sameIds(a: readonly number[] | undefined, b: readonly number[]): boolean {
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** How far a group's latest enqueued slot is behind the slot due at `now` (0: on time). */
+export function groupLagMs(entry: Pick<GroupSchedule, 'frequencyMs' | 'offsetMs' | 'enqueuedSlot'>, now: number): number {
+  const due = dueSlot(entry, now);
+  return entry.enqueuedSlot === null ? due - entry.offsetMs : Math.max(0, due - entry.enqueuedSlot);
 }
 
 const BUSY_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
+/**
+ * Heavy work per tick, in agents handled (see WorkBudget): about 0.3 s of CPU
+ * on this project's 2-core machine. A re-plan of a million agents takes a tick of its own.
+ */
+const TICK_WORK = 300_000;
+/** A probe of c$agents counts as handling this share of the agents (it costs about half a re-plan). */
+const PROBE_WORK_SHARE = 0.5;
+/** Jobs enqueued per tick at most (about 0.3 s at a million agents; a quarter of it after a heavy step); more due groups wait for the next ticks, most overdue first. */
+const MAX_ENQUEUES_PER_TICK = 2_000;
+/** Schedule entries rewritten per tick for changed membership at most (the rest next tick). */
+const MAX_REGROUPED_PER_TICK = 2_000;
 
 /**
  * Turns `c$agents` into poll jobs: re-plans groups when the agents change
@@ -65,11 +92,19 @@ const BUSY_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'wai
 export class Scheduler {
   readonly stats: SchedulerStats = { agents: 0, groups: 0, enqueued: 0, skipped: 0, refused: 0 };
   private groups: PollGroup[] = [];
-  private agentsKey = '';
+  private readonly directory: AgentDirectory;
+  private readonly balancer: CostBalancer;
+  /** The plan changed since the schedule hash was last written (see recordRegrouped). */
+  private regrouped = false;
   private loadedAt = Number.NEGATIVE_INFINITY;
+  /** After a failed read of c$agents, the next attempt waits until then (a rebuild would otherwise retry every tick). */
+  private retryAt = Number.NEGATIVE_INFINITY;
   private schedule = new Map<string, GroupSchedule>();
   private removed = new Set<string>();
   private scheduleTerm = 0;
+  /** Agents read after a change, to be planned at the next step (in the same tick while budget is left). */
+  private pending?: PlannedAgent[];
+  private lastWork?: WorkBudget;
 
   constructor(
     private readonly pool: Pool,
@@ -78,32 +113,60 @@ export class Scheduler {
     private readonly keys: { leaderLease: string; schedule: string },
     private readonly options: CoordinatorOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.directory = new AgentDirectory(pool);
+    this.balancer = new CostBalancer(pool, options, logger);
+  }
+
+  /** Lag of every group in the schedule (the leader's `watched_group_lag_seconds`). */
+  lags(now: number): Array<[string, number]> {
+    return [...this.schedule.entries()].map(([id, entry]) => [id, groupLagMs(entry, now)]);
+  }
 
   /** The current plan (for status and tests). */
   get plan(): readonly PollGroup[] {
     return this.groups;
   }
 
+  /** The heavy steps the last tick ran (`adopt`, `seed`, `probe`, `read`, `plan`, `costs`, `rebalance`; bench/schedule.mjs). */
+  get lastSteps(): readonly string[] {
+    return this.lastWork?.steps ?? [];
+  }
+
   async tick(now: number, lease: LeaseView): Promise<TickResult> {
-    if (lease.term !== this.scheduleTerm) await this.adoptSchedule(lease.term);
-    if (now - this.loadedAt >= this.options.agentRefresh) {
+    const work = new WorkBudget(TICK_WORK);
+    this.lastWork = work;
+    if (lease.term !== this.scheduleTerm) await this.adoptSchedule(lease.term, work);
+    const refreshDue = now >= this.retryAt && (this.directory.rebuilding || now - this.loadedAt >= this.options.agentRefresh);
+    if (this.pending === undefined && work.left && refreshDue) {
       try {
-        await this.reload(now);
+        await this.refresh(now, work);
       } catch (err) {
         // MySQL unreachable: keep scheduling the agents already known, try again at the next refresh.
-        this.loadedAt = now;
+        this.retryAt = now + this.options.agentRefresh;
         if (this.groups.length === 0) throw err;
         this.logger.warn(`re-reading c$agents failed, scheduling the ${this.stats.agents} known agents: ${errorMessage(err)}`);
       }
     }
-    const due: Array<{ group: PollGroup; slot: number; previous?: GroupSchedule }> = [];
+    if (this.pending !== undefined && work.left) this.replan(this.pending, work);
+    if (work.left) {
+      const rebalanced = await this.balancer.step(now, this.groups, work);
+      if (rebalanced) [this.groups, this.regrouped] = [rebalanced, true];
+    }
+    let due: Array<{ group: PollGroup; slot: number; previous?: GroupSchedule }> = [];
     for (const group of this.groups) {
       const slot = dueSlot(group, now);
       const previous = this.schedule.get(group.id);
       if (previous === undefined || slot > previous.slot) due.push({ group, slot, previous });
     }
-    if (due.length === 0 && this.removed.size === 0) return { enqueued: 0, skipped: 0, refused: false };
+    // After a heavy step, fewer: the tick has spent most of its time already.
+    const maxEnqueues = work.left ? MAX_ENQUEUES_PER_TICK : MAX_ENQUEUES_PER_TICK / 4;
+    if (due.length > maxEnqueues) {
+      // A fresh install (every group due at once) or a long outage: the most overdue first, the rest at the next ticks.
+      due.sort((a, b) => a.slot - b.slot);
+      due = due.slice(0, maxEnqueues);
+    }
+    if (due.length === 0 && this.removed.size === 0 && !this.regrouped) return { enqueued: 0, skipped: 0, refused: false };
 
     // Backpressure: a group whose previous job is still waiting or running gets no new one.
     const states = await Promise.all(
@@ -133,8 +196,10 @@ export class Scheduler {
         skipped: (previous?.skipped ?? 0) + (busy ? 1 : 0),
         skippedSlot: busy ? slot : (previous?.skippedSlot ?? null),
         term: lease.term,
+        costMs: group.costMs,
       });
     });
+    const regroupRecorded = this.regrouped ? this.recordRegrouped(next, lease.term) : true;
 
     // Fence: nothing is enqueued unless the lease is still ours, on our clock and in Redis.
     const token = lease.token;
@@ -149,8 +214,12 @@ export class Scheduler {
       this.logger.warn(`lease of term ${lease.term} lost before enqueueing ${ready.length} jobs: nothing enqueued`);
       return { enqueued: 0, skipped: 0, refused: true };
     }
+    this.regrouped = !regroupRecorded;
     if (this.removed.size > 0) {
-      await this.redis.hdel(this.keys.schedule, ...this.removed);
+      // Not a group planned again under the same id meanwhile (its entry was just written).
+      const planned = new Set(this.groups.map((g) => g.id));
+      const gone = [...this.removed].filter((id) => !planned.has(id));
+      if (gone.length > 0) await this.redis.hdel(this.keys.schedule, ...gone);
       this.removed.clear();
     }
     for (const [id, entry] of next) this.schedule.set(id, entry);
@@ -175,22 +244,78 @@ export class Scheduler {
     return { enqueued: ready.length, skipped, refused: false };
   }
 
-  /** On a new term: start from the schedule the previous leader left (its last slots and skip counts). */
-  private async adoptSchedule(term: number): Promise<void> {
-    const raw = await this.redis.hgetall(this.keys.schedule);
-    this.schedule = new Map(Object.entries(raw).map(([id, json]) => [id, JSON.parse(json) as GroupSchedule]));
-    this.scheduleTerm = term;
-    this.loadedAt = Number.NEGATIVE_INFINITY;
-    this.agentsKey = '';
+  /**
+   * Groups whose members changed (a re-plan, a rebalance) get their
+   * schedule entry with this tick, not at their next slot, so the hash is the
+   * assignment at all times (status, a new leader adopting it).
+   */
+  private recordRegrouped(next: Map<string, GroupSchedule>, term: number): boolean {
+    let budget = MAX_REGROUPED_PER_TICK;
+    for (const group of this.groups) {
+      const entry = this.schedule.get(group.id);
+      // Membership only: costs drift at every re-read and reach the hash with each group's next slot.
+      if (!entry || next.has(group.id) || sameIds(entry.agentIds, group.agentIds)) continue;
+      // Bounded like the enqueues (a fresh plan's first rebalance moves agents of most groups): the rest next tick.
+      if (budget-- <= 0) return false;
+      next.set(group.id, { ...entry, agents: group.agentIds.length, agentIds: group.agentIds, costMs: group.costMs, term });
+    }
+    return true;
   }
 
-  private async reload(now: number): Promise<void> {
-    const agents = await loadScheduledAgents(this.pool);
-    this.loadedAt = now;
-    const key = agents.map((a) => `${a.id}:${a.frequencyMs}`).join(',');
-    if (key === this.agentsKey) return;
-    this.agentsKey = key;
-    this.groups = planGroups(agents, this.options.groupSize);
+  /**
+   * On a new term: start from the schedule the previous leader left (its
+   * last slots, skip counts and assignment). Its groups are scheduled at once,
+   * in this tick, so a failover costs no more than the lease's expiry; the
+   * agent directory is seeded from them at the next tick and `c$agents`
+   * probed at the one after, so only what changed meanwhile is re-planned.
+   * Without a usable schedule (fresh install, Redis emptied), agents are read
+   * and planned from scratch.
+   */
+  private async adoptSchedule(term: number, work: WorkBudget): Promise<void> {
+    const raw = await this.redis.hgetall(this.keys.schedule);
+    this.schedule = new Map();
+    this.removed.clear();
+    for (const [id, json] of Object.entries(raw)) {
+      const entry = parseEntry(json);
+      if (entry) this.schedule.set(id, entry);
+      else {
+        this.logger.error(`schedule entry ${id} is not a group's schedule: ignored (its agents are planned again): ${json.slice(0, 200)}`);
+        this.removed.add(id);
+      }
+    }
+    this.scheduleTerm = term;
+    this.loadedAt = Number.NEGATIVE_INFINITY;
+    this.groups = adoptedGroups(this.schedule);
+    this.regrouped = false;
+    this.pending = undefined;
+    const agents = this.groups.reduce((n, g) => n + g.agentIds.length, 0);
+    this.stats.agents = agents;
+    this.stats.groups = this.groups.length;
+    // The adopted assignment as the directory's view (built over the next ticks): the next probe reads only what differs from it.
+    if (this.groups.length > 0) this.directory.seed(this.groups);
+    else this.directory.invalidate();
+    if (agents > 0) work.spend(agents, 'adopt');
+    if (this.groups.length > 0) this.logger.info(`term ${term}: scheduling the ${agents} agents in ${this.groups.length} groups the previous leader left`);
+  }
+
+  /**
+   * One step of the directory: a cheap probe of c$agents, or a step of
+   * building its whole view (the first read, a seed); what changed is planned
+   * by `replan`, in this tick if budget is left.
+   */
+  private async refresh(now: number, work: WorkBudget): Promise<void> {
+    const agents = await this.directory.changes();
+    if (!this.directory.rebuilding) this.loadedAt = now;
+    const probed = this.directory.step.startsWith('probe');
+    work.spend((probed ? this.stats.agents * PROBE_WORK_SHARE : 0) + this.directory.rowsRead, this.directory.step);
+    this.pending = agents;
+  }
+
+  private replan(agents: PlannedAgent[], work: WorkBudget): void {
+    this.pending = undefined;
+    this.groups = this.balancer.plan(agents, this.groups, this.schedule);
+    work.spend(agents.length, 'plan');
+    this.regrouped = true;
     const ids = new Set(this.groups.map((g) => g.id));
     for (const id of this.schedule.keys()) {
       if (!ids.has(id)) {
@@ -198,9 +323,34 @@ export class Scheduler {
         this.removed.add(id);
       }
     }
-    // A group whose members changed keeps its slots (same id) but reports its new size at its next slot.
+    // A group whose members changed keeps its slots (same id); its schedule entry is rewritten with the next tick.
     this.stats.agents = agents.length;
     this.stats.groups = this.groups.length;
     this.logger.info(`planned ${agents.length} agents into ${this.groups.length} groups`);
   }
+}
+
+/** A schedule hash field, or undefined when it is not JSON or lacks what scheduling reads (frequency, offset, slot). */
+function parseEntry(json: string): GroupSchedule | undefined {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const e = entry as Partial<GroupSchedule>;
+  const valid = Number.isInteger(e.frequencyMs) && e.frequencyMs! > 0 && Number.isInteger(e.offsetMs) && Number.isFinite(e.slot);
+  return valid ? (e as GroupSchedule) : undefined;
+}
+
+/** The groups a schedule hash describes (entries of older versions without `agentIds` are left out), ordered as planned. */
+function adoptedGroups(schedule: ReadonlyMap<string, GroupSchedule>): PollGroup[] {
+  const groups: PollGroup[] = [];
+  for (const [id, e] of schedule) {
+    if (Array.isArray(e.agentIds) && e.agentIds.every((a) => Number.isInteger(a))) {
+      groups.push({ id, frequencyMs: e.frequencyMs, offsetMs: e.offsetMs, agentIds: e.agentIds, costMs: Number(e.costMs ?? 0) });
+    }
+  }
+  return groups.sort((a, b) => a.frequencyMs - b.frequencyMs || a.offsetMs - b.offsetMs);
 }
