@@ -94,6 +94,18 @@ export function mysqlDatabaseName(url: string): string {
 }
 
 
+/**
+ * mysql2's own formatting with one shortcut: a statement passed without
+ * values is sent as it is. mysql2 formats every query, with `[]` when no
+ * values were given, and the formatter scans the whole text for `?` even
+ * then: for the worker's multi-megabyte INSERTs (text built by the caller)
+ * that scan was ~10% of its CPU. With no values the result is the same text.
+ */
+function formatOnlyWithValues(this: { config: { timezone?: string } }, sql: string, values: unknown): string {
+  if (values === undefined || (Array.isArray(values) && values.length === 0)) return sql;
+  return mysql.format(sql, values as never, false, this.config.timezone as never);
+}
+
 export function createMysqlPool(url: string, options: MysqlPoolOptions = {}): Pool {
   const pool = mysql.createPool({
     ...parseMysqlUrl(url),
@@ -103,6 +115,7 @@ export function createMysqlPool(url: string, options: MysqlPoolOptions = {}): Po
     bigNumberStrings: false,
     dateStrings: true,
     typeCast: exactDoubleTypeCast,
+    queryFormat: formatOnlyWithValues,
     enableKeepAlive: true,
     waitForConnections: true,
     // Bounded so a dead database surfaces as an error instead of a silent wait.

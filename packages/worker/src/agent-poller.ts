@@ -1,6 +1,6 @@
-import { errorMessage, withTransaction, type Logger, type Pool, type WatchedMetrics } from '@watched/core';
+import { errorMessage, type Logger, type Pool, type WatchedMetrics } from '@watched/core';
 import { AgentCallError, type AgentClient, type AgentRecord } from './agent-client.js';
-import { advanceCursor, readCursor, recordFailure, type PollRecord } from './agent-state.js';
+import { recordFailure, type AgentStateBefore, type PollRecord } from './agent-state.js';
 import type { DataTables } from './data-tables.js';
 import type { DiscoveryCache } from './discovery-cache.js';
 import { parseCatalog, type AgentCatalog } from './ingest/catalog.js';
@@ -9,13 +9,11 @@ import { metricInserts, type SeriesIds } from './ingest/metrics.js';
 import { serviceInserts } from './ingest/services.js';
 import { parseSnapshot, type AgentSnapshot, type MetricSeries } from './ingest/snapshot.js';
 import { resourceCatalogKey, type Inventory } from './inventory.js';
-import { insertBatched, type BatchInsert } from './sql-batch.js';
-import { closeAgentFailure, openAgentFailure } from './events/agent-failures.js';
-import type { EventSink, MonitoringEvent } from './events/event-sink.js';
-import { applyThresholds } from './events/threshold-writer.js';
-import { applyPresence } from './events/presence.js';
-import { isOkStatus } from './ingest/services.js';
-import type { ThresholdRules } from './events/threshold-rules.js';
+import type { BatchInsert } from './sql-batch.js';
+import { openAgentFailure } from './events/agent-failures.js';
+import type { EventSink } from './events/event-sink.js';
+import { announceEvents } from './poll-store.js';
+import type { ServiceSnapshot } from './ingest/snapshot.js';
 
 export interface AgentPollOutcome {
   agentId: number;
@@ -32,39 +30,47 @@ export interface AgentPollerDeps {
   inventory: Inventory;
   discovery: DiscoveryCache;
   logger: Logger;
-  insertBatchRows: number;
-  rules: ThresholdRules;
   events: EventSink;
   /** Consecutive failed polls that open an agent-failed event. */
   agentFailureThreshold: number;
-  /** How long a host or service may go unreported before it counts as missing. */
-  missingAfterMs: number;
   metrics?: WatchedMetrics;
 }
 
 /**
- * Polls one agent and stores what it answered. Failures are this agent's
- * alone: they are logged, recorded, and returned, never thrown, except when
- * MySQL itself fails (then the job must retry).
+ * One agent's answer, read and made ready to store: tables and inventory
+ * ids exist, rows are built. Stored (with other agents' polls) by PollStore,
+ * which advances the cursor in the same transaction.
+ */
+export interface PreparedPoll {
+  record: PollRecord;
+  /** Its previous poll failed: an agent-failed event may be open (none can be open otherwise). */
+  failing: boolean;
+  /** The agent's clock at the answer: the new cursor. */
+  cursor: number;
+  series: Array<{ series: MetricSeries; ids: SeriesIds }>;
+  services: Array<{ service: ServiceSnapshot; servId: number }>;
+  hostIds: number[];
+  inserts: BatchInsert[];
+  /** Rows of `inserts`. */
+  rows: number;
+}
+
+/**
+ * Polls one agent and prepares what it answered for storing. Failures are
+ * this agent's alone: they are logged, recorded, and returned, never thrown,
+ * except when MySQL itself fails (then the job must retry).
  */
 export class AgentPoller {
   constructor(private readonly deps: AgentPollerDeps) {}
 
-  async poll(agent: AgentRecord, slot: number): Promise<AgentPollOutcome> {
-    const outcome = await this.pollOnce(agent, slot);
-    this.deps.metrics?.observePoll(outcome.ok ? 'ok' : 'failed', (Date.now() - outcome.pollTime) / 1000);
-    if (outcome.rows) this.deps.metrics?.rowsWritten.inc({ kind: 'all' }, outcome.rows);
-    return outcome;
-  }
-
-  private async pollOnce(agent: AgentRecord, slot: number): Promise<AgentPollOutcome & { pollTime: number }> {
+  /** Fetches the agent's data since its cursor and prepares it, or records the failure and returns its outcome. */
+  async prepare(agent: AgentRecord, slot: number, state: AgentStateBefore): Promise<PreparedPoll | AgentPollOutcome> {
+    const { since } = state;
     const pollTime = Date.now();
     const record: PollRecord = { agentId: agent.id, slot, pollTime, outcome: 'ok', parseErrors: 0 };
     let snapshot: AgentSnapshot;
     let catalog: AgentCatalog;
-    let since: number | undefined;
     try {
-      since = await readCursor(this.deps.pool, agent.id);
       ({ snapshot, catalog } = await this.fetchSnapshot(agent, since));
     } catch (err) {
       if (!(err instanceof AgentCallError)) throw err;
@@ -73,11 +79,12 @@ export class AgentPoller {
       this.deps.logger.warn(`poll failed: ${err.message}`, { agent: agent.id });
       await recordFailure(this.deps.pool, record);
       const opened = await openAgentFailure(this.deps.pool, agent.id, this.deps.agentFailureThreshold, err.message);
-      if (opened) await this.announce([opened]);
-      return { agentId: agent.id, ok: false, rows: 0, parseErrors: 0, error: err.message, pollTime };
+      if (opened) await announceEvents(this.deps.events, this.deps.logger, [opened]);
+      this.deps.metrics?.observePoll('failed', (Date.now() - pollTime) / 1000);
+      return { agentId: agent.id, ok: false, rows: 0, parseErrors: 0, error: err.message };
     }
     if (since !== undefined && snapshot.timestamp < since) {
-      this.deps.logger.warn(`agent ${agent.host}:${agent.port} went back in time (restart?): since ${since}, now ${snapshot.timestamp}`);
+      this.deps.logger.warn(`agent ${agent.host}:${agent.port} went back in time (restart?): since ${since}, now ${snapshot.timestamp}`, { agent: agent.id });
     }
     record.parseErrors = snapshot.parseErrors;
     const problems = [...catalog.problems, ...snapshot.problems];
@@ -91,21 +98,7 @@ export class AgentPoller {
         first: snapshot.problems[0],
       });
     }
-    const rows = await this.store(snapshot, record);
-    return { agentId: agent.id, ok: true, rows, parseErrors: snapshot.parseErrors, pollTime };
-  }
-
-  /**
-   * Hands committed events to alerting. A failure here is logged, not
-   * thrown: the rows are committed and a retried poll would not announce
-   * them again; the alerter's reconciler finds transitions it never saw.
-   */
-  private async announce(events: MonitoringEvent[]): Promise<void> {
-    try {
-      await this.deps.events.publish(events);
-    } catch (err) {
-      this.deps.logger.error(`could not hand ${events.length} events to alerting: ${errorMessage(err)}`);
-    }
+    return this.prepareRows(snapshot, record, state.failing);
   }
 
   private async catalog(agent: AgentRecord, force: boolean): Promise<AgentCatalog> {
@@ -118,8 +111,7 @@ export class AgentPoller {
         first: catalog.problems[0],
       });
     }
-    this.deps.discovery.set(agent.id, catalog);
-    return catalog;
+    return this.deps.discovery.set(agent.id, catalog);
   }
 
   private async fetchSnapshot(
@@ -138,7 +130,7 @@ export class AgentPoller {
     let snapshot = parse(catalog);
     // Each unknown name causes at most one re-read: what stays unknown is remembered in the catalog.
     if (snapshot.unknown.length) {
-      this.deps.logger.info(`agent ${agent.host}:${agent.port} sent ${snapshot.unknown.length} unknown resources, re-reading discovery`);
+      this.deps.logger.info(`agent ${agent.host}:${agent.port} sent ${snapshot.unknown.length} unknown resources, re-reading discovery`, { agent: agent.id });
       catalog = await this.catalog(agent, true);
       snapshot = parse(catalog);
       // Names still unknown are sent but not declared: remember them, so they cost no more reads.
@@ -147,8 +139,8 @@ export class AgentPoller {
     return { snapshot, catalog };
   }
 
-  /** Creates what the rows need (tables, inventory ids), then writes rows and cursor in one transaction. */
-  private async store(snapshot: AgentSnapshot, record: PollRecord): Promise<number> {
+  /** Creates what the rows need (tables, inventory ids) and builds the rows; writing them is PollStore's. */
+  private async prepareRows(snapshot: AgentSnapshot, record: PollRecord, failing: boolean): Promise<PreparedPoll> {
     const { dataTables, inventory } = this.deps;
     const types = new Map(snapshot.metrics.map((m) => [m.type.name, m.type]));
     for (const type of types.values()) await dataTables.ensure(type);
@@ -188,33 +180,15 @@ export class AgentPoller {
       ...serviceInserts(services, record.pollTime, record.slot),
       logInserts(services),
     ];
-    const rules = await this.deps.rules.current();
-    const { rows, events } = await withTransaction(this.deps.pool, async (conn) => {
-      let written = 0;
-      for (const insert of inserts) {
-        await insertBatched(conn, insert, this.deps.insertBatchRows);
-        written += insert.rows.length;
-      }
-      const changed: MonitoringEvent[] = await applyThresholds(conn, rules, series);
-      changed.push(
-        ...(await applyPresence(conn, {
-          agentId: record.agentId,
-          pollTime: record.pollTime,
-          slot: record.slot,
-          hostIds: [...hostIds.values()],
-          services: services.map(({ service, servId }) => ({
-            servId,
-            notOk: [...service.process, ...service.sockets].filter((x) => !isOkStatus(x.status)).map((x) => x.name),
-          })),
-          missingAfterMs: this.deps.missingAfterMs,
-        })),
-      );
-      const recovered = await closeAgentFailure(conn, record.agentId, record.pollTime);
-      if (recovered) changed.push(recovered);
-      await advanceCursor(conn, record, snapshot.timestamp);
-      return { rows: written, events: changed };
-    });
-    if (events.length) await this.announce(events);
-    return rows;
+    return {
+      record,
+      failing,
+      cursor: snapshot.timestamp,
+      series,
+      services,
+      hostIds: [...hostIds.values()],
+      inserts,
+      rows: inserts.reduce((n, insert) => n + insert.rows.length, 0),
+    };
   }
 }

@@ -1,4 +1,4 @@
-import { errorMessage, quoteIdentifier, withSchemaLock, type Logger, type Pool, type PoolConnection, type RowDataPacket } from '@watched/core';
+import { dataTableDdl, errorMessage, quoteIdentifier, withSchemaLock, type Logger, type Pool, type PoolConnection, type RowDataPacket } from '@watched/core';
 import type { DataTypeSpec } from './ingest/catalog.js';
 
 /** `d$<type>` for a validated type name. */
@@ -107,19 +107,7 @@ export class DataTables {
    * link, so deleting a host or service in the front removes its data.
    */
   private async createTable(conn: PoolConnection, table: string, owner: 'host_id' | 'serv_id', type: DataTypeSpec) {
-    const links = owner === 'host_id' ? 'h$ressources' : 's$ressources';
-    const sql =
-      `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (` +
-      [
-        `${owner} INT UNSIGNED NOT NULL`,
-        'res_id INT UNSIGNED NOT NULL',
-        '`timestamp` DOUBLE NOT NULL',
-        ...type.properties.map((p) => `${quoteIdentifier(p)} DOUBLE NULL`),
-        `PRIMARY KEY (${owner}, res_id, \`timestamp\`)`,
-        `CONSTRAINT ${quoteIdentifier(`fk_${table}`)} FOREIGN KEY (${owner}, res_id) ` +
-          `REFERENCES ${quoteIdentifier(links)} (${owner}, res_id) ON DELETE CASCADE ON UPDATE CASCADE`,
-      ].join(', ') +
-      ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4';
+    const sql = dataTableDdl(table, owner, type.properties);
     try {
       await conn.query(sql);
       this.logger.info(`created table ${table}`, { columns: type.properties.length });

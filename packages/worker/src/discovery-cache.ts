@@ -1,30 +1,61 @@
 import type { AgentCatalog } from './ingest/catalog.js';
+import { CatalogInterner } from './ingest/catalog-interner.js';
+import { LRUCache } from 'lru-cache';
 
 interface Entry {
   catalog: AgentCatalog;
   fetchedAt: number;
 }
 
+export interface DiscoveryCacheOptions {
+  /** How long a catalog is trusted. */
+  refreshMs: number;
+  /**
+   * Agents whose catalog is kept; the least recently used beyond it are
+   * forgotten (their next poll reads discovery again). Default 100,000:
+   * ~1-2 KB per agent once interned.
+   */
+  maxAgents?: number;
+}
+
 /**
- * Discovery documents per agent, trusted for `refreshMs`. Workers are
- * stateless: a miss just means one more `/api/swagger.json` call.
+ * Catalogs (what polling needs from a discovery document, not the
+ * document) per agent, trusted for `refreshMs`, with their data types and
+ * names shared between agents (CatalogInterner). Workers are stateless: a
+ * miss just means one more `/api/swagger.json` call.
  */
 export class DiscoveryCache {
-  private readonly entries = new Map<number, Entry>();
+  private readonly entries: LRUCache<number, Entry>;
+  private readonly interner = new CatalogInterner();
+  private readonly refreshMs: number;
 
-  constructor(private readonly refreshMs: number) {}
+  constructor(options: DiscoveryCacheOptions) {
+    this.refreshMs = options.refreshMs;
+    this.entries = new LRUCache({ max: options.maxAgents ?? 100_000 });
+  }
 
   get(agentId: number, now = Date.now()): AgentCatalog | undefined {
     const entry = this.entries.get(agentId);
-    if (!entry || now - entry.fetchedAt >= this.refreshMs) return undefined;
+    if (!entry) return undefined;
+    if (now - entry.fetchedAt >= this.refreshMs) {
+      this.entries.delete(agentId);
+      return undefined;
+    }
     return entry.catalog;
   }
 
-  set(agentId: number, catalog: AgentCatalog, now = Date.now()): void {
-    this.entries.set(agentId, { catalog, fetchedAt: now });
+  /** Keeps `catalog` (interned) for `agentId` and returns the kept instance. */
+  set(agentId: number, catalog: AgentCatalog, now = Date.now()): AgentCatalog {
+    const kept = this.interner.intern(catalog);
+    this.entries.set(agentId, { catalog: kept, fetchedAt: now });
+    return kept;
   }
 
   delete(agentId: number): void {
     this.entries.delete(agentId);
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 }

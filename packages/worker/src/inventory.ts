@@ -1,9 +1,18 @@
 import { retryOnDeadlock, type Pool, type RowDataPacket } from '@watched/core';
 import type { ResourceSpec } from './ingest/catalog.js';
+import { LRUCache } from 'lru-cache';
 import { insertBatched } from './sql-batch.js';
 
 /** Widest value of the inventory's VARCHAR(256) name columns. */
 export const NAME_COLUMN_CHARS = 256;
+
+/**
+ * Ids kept per kind (hosts, services, types, resources, links): the least
+ * recently used beyond it are read again on their next use. Per entry
+ * ~60-100 bytes: 10,000 agents (a host, ~3 services, ~27 resource links
+ * each) need ~300,000 entries in all.
+ */
+export const DEFAULT_INVENTORY_ENTRIES = 500_000;
 
 /** How to create missing inventory rows (INSERT IGNORE) and read their ids back (a SELECT returning `id` and `k`). */
 type InventoryStatements = (missing: string[]) => {
@@ -15,16 +24,26 @@ type InventoryStatements = (missing: string[]) => {
  * Ids of hosts, services, service types and resources, created on first
  * sight with INSERT IGNORE against their unique keys (safe when several
  * workers see the same name at once) and cached in memory: names never
- * change id while the row exists.
+ * change id while the row exists. Each cache is bounded (least recently
+ * used forgotten first): a forgotten id is read again, never lost.
  */
 export class Inventory {
-  private readonly hosts = new Map<string, number>();
-  private readonly types = new Map<string, number>();
-  private readonly services = new Map<string, number>();
-  private readonly resources = new Map<string, number>();
-  private readonly links = new Set<string>();
+  private readonly hosts: LRUCache<string, number>;
+  private readonly types: LRUCache<string, number>;
+  private readonly services: LRUCache<string, number>;
+  private readonly resources: LRUCache<string, number>;
+  private readonly links: LRUCache<string, true>;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    maxEntries = DEFAULT_INVENTORY_ENTRIES,
+  ) {
+    this.hosts = new LRUCache({ max: maxEntries });
+    this.types = new LRUCache({ max: maxEntries });
+    this.services = new LRUCache({ max: maxEntries });
+    this.resources = new LRUCache({ max: maxEntries });
+    this.links = new LRUCache({ max: maxEntries });
+  }
 
   /** Forgets every cached id (after an admin deleted rows, or in tests). */
   clear(): void {
@@ -85,29 +104,36 @@ export class Inventory {
     const ownerColumn = table === 'h$ressources' ? 'host_id' : 'serv_id';
     fresh.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
     await retryOnDeadlock(() => insertBatched(this.pool, { table, columns: [ownerColumn, 'res_id'], rows: fresh, mode: 'ignore' }, 1000));
-    for (const [owner, res] of fresh) this.links.add(`${table}/${owner}/${res}`);
+    for (const [owner, res] of fresh) this.links.set(`${table}/${owner}/${res}`, true);
   }
 
   /** Creations under way in this process, by cache and key: concurrent agents wait instead of racing. */
-  private readonly pending = new Map<Map<string, number>, Map<string, Promise<void>>>();
+  private readonly pending = new Map<LRUCache<string, number>, Map<string, Promise<Map<string, number>>>>();
 
   /**
    * Ids for `keys`, creating the missing rows. Within this process one
    * creation per key is in flight at a time; across processes, rows are
    * inserted in key order (so concurrent INSERT IGNOREs lock in the same
-   * order) and a deadlock victim simply runs again.
+   * order) and a deadlock victim simply runs again. The answer is built from
+   * what this call found and read, not re-read from the cache, which may
+   * have dropped an entry meanwhile.
    */
   private async resolve(
-    cache: Map<string, number>,
+    cache: LRUCache<string, number>,
     keys: string[],
     statements: InventoryStatements,
   ): Promise<Map<string, number>> {
     let inFlight = this.pending.get(cache);
     if (!inFlight) this.pending.set(cache, (inFlight = new Map()));
-    const waits = new Set<Promise<void>>();
+    const found = new Map<string, number>();
+    const waits = new Set<Promise<Map<string, number>>>();
     const missing: string[] = [];
     for (const key of new Set(keys)) {
-      if (cache.has(key)) continue;
+      const id = cache.get(key);
+      if (id !== undefined) {
+        found.set(key, id);
+        continue;
+      }
       const pending = inFlight.get(key);
       if (pending) waits.add(pending);
       else missing.push(key);
@@ -117,26 +143,28 @@ export class Inventory {
       const creation = this.create(cache, missing, statements);
       for (const key of missing) inFlight.set(key, creation);
       try {
-        await creation;
+        for (const [key, id] of await creation) found.set(key, id);
       } finally {
         for (const key of missing) inFlight.delete(key);
       }
     }
-    await Promise.all(waits);
-    const unresolved = keys.filter((k) => !cache.has(k));
+    for (const created of await Promise.all(waits)) for (const [key, id] of created) found.set(key, id);
+    const unresolved = keys.filter((k) => !found.has(k));
     if (unresolved.length > 0) throw new Error(`could not create inventory rows for ${unresolved.slice(0, 3).join(', ')}`);
-    return new Map(keys.map((k) => [k, cache.get(k)!]));
+    return new Map(keys.map((k) => [k, found.get(k)!]));
   }
 
   private async create(
-    cache: Map<string, number>,
+    cache: LRUCache<string, number>,
     missing: string[],
     statements: InventoryStatements,
-  ): Promise<void> {
+  ): Promise<Map<string, number>> {
     const { insert, select } = statements(missing);
     await retryOnDeadlock(() => insertBatched(this.pool, { ...insert, mode: 'ignore' }, 1000));
     const [rows] = await this.pool.query<RowDataPacket[]>(select[0], select[1]);
-    for (const row of rows) cache.set(String(row.k), Number(row.id));
+    const ids = new Map(rows.map((row) => [String(row.k), Number(row.id)]));
+    for (const [key, id] of ids) cache.set(key, id);
+    return ids;
   }
 }
 

@@ -1,19 +1,27 @@
-import type { Logger, PollJobData, PollJobResult, Pool } from '@watched/core';
+import { errorMessage, type Logger, type PollJobData, type PollJobResult, type Pool } from '@watched/core';
 import { loadAgents } from './agent-directory.js';
-import type { AgentPoller } from './agent-poller.js';
+import type { AgentPoller, AgentPollOutcome, PreparedPoll } from './agent-poller.js';
+import { readAgentStates } from './agent-state.js';
 import { mapWithConcurrency } from './concurrency.js';
+import type { PollStore } from './poll-store.js';
 
 export interface PollProcessorDeps {
   pool: Pool;
   poller: AgentPoller;
+  store: PollStore;
   logger: Logger;
   agentConcurrency: number;
+  /** Rows of several agents gathered before they are written in one transaction. */
+  writeBatchRows: number;
 }
 
 /**
- * One poll job: every agent of the group, in parallel up to a bound. A
- * broken agent fails its own poll only; a MySQL failure fails the job (all
- * its agents are retried, and rows already committed are absorbed by keys).
+ * One poll job: every agent of the group, fetched in parallel up to a
+ * bound; their answers are gathered and written together, one transaction
+ * per `writeBatchRows` rows (each agent's rows and cursor always in the same
+ * one). A broken agent fails its own poll only; a MySQL failure fails the
+ * job (all its agents are retried, and rows already committed are absorbed
+ * by keys and cursors).
  */
 export class PollProcessor {
   constructor(private readonly deps: PollProcessorDeps) {}
@@ -21,24 +29,50 @@ export class PollProcessor {
   async process(job: PollJobData): Promise<PollJobResult> {
     const started = Date.now();
     const agents = await loadAgents(this.deps.pool, job.agentIds);
+    const states = await readAgentStates(this.deps.pool, agents.map((a) => a.id));
+    const outcomes: AgentPollOutcome[] = [];
     let firstError: unknown;
-    const outcomes = await mapWithConcurrency(agents, this.deps.agentConcurrency, async (agent) => {
+    let pending: PreparedPoll[] = [];
+    let pendingRows = 0;
+    // Not an agent fault (MySQL, a bug): keep polling the others, then fail the job.
+    const failed = (err: unknown, what: string, meta: Record<string, unknown> = {}) => {
+      firstError ??= err;
+      this.deps.logger.error(`${what} failed: ${errorMessage(err)}`, meta);
+    };
+    const flush = async () => {
+      const batch = pending;
+      pending = [];
+      pendingRows = 0;
+      if (batch.length === 0) return;
       try {
-        return await this.deps.poller.poll(agent, job.slot);
+        outcomes.push(...(await this.deps.store.store(batch)));
       } catch (err) {
-        // Not an agent fault (MySQL, a bug): keep polling the others, then fail the job.
-        firstError ??= err;
-        this.deps.logger.error(`storing agent ${agent.host}:${agent.port} failed: ${(err as Error).message}`, { agent: agent.id });
-        return undefined;
+        failed(err, `storing ${batch.length} agents`);
       }
+    };
+    await mapWithConcurrency(agents, this.deps.agentConcurrency, async (agent) => {
+      try {
+        const prepared = await this.deps.poller.prepare(agent, job.slot, states.get(agent.id) ?? { failing: false });
+        if ('ok' in prepared) {
+          outcomes.push(prepared);
+          return;
+        }
+        pending.push(prepared);
+        pendingRows += prepared.rows;
+      } catch (err) {
+        failed(err, `polling agent ${agent.host}:${agent.port}`, { agent: agent.id });
+        return;
+      }
+      // Bounded batches: memory and transaction size stay flat however much an agent had buffered.
+      if (pendingRows >= this.deps.writeBatchRows) await flush();
     });
+    await flush();
     if (firstError) throw firstError;
-    const done = outcomes.filter((o) => o !== undefined);
     return {
       agents: agents.length,
-      ok: done.filter((o) => o.ok).length,
-      failed: done.filter((o) => !o.ok).length,
-      rows: done.reduce((sum, o) => sum + o.rows, 0),
+      ok: outcomes.filter((o) => o.ok).length,
+      failed: outcomes.filter((o) => !o.ok).length,
+      rows: outcomes.reduce((sum, o) => sum + o.rows, 0),
       durationMs: Date.now() - started,
     };
   }

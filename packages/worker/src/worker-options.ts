@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { boolean, duration, integer } from '@watched/core';
+import { boolean, duration, filePath, integer, TLS_VERSIONS } from '@watched/core';
+import { alertLogLevelOption } from './events/log-alerts.js';
 
 /** Options of the worker role (flags `--worker-concurrency`, env `WATCHED_WORKER_CONCURRENCY`, ...). */
 export const workerOptionsShape = {
@@ -13,16 +14,31 @@ export const workerOptionsShape = {
   agentTimeout: duration('30s').describe('total timeout per agent call (e.g. 30s)'),
   /** Responses larger than this are cut off and counted as an error for that agent. */
   agentMaxResponseBytes: integer(32 * 1024 * 1024, 1024).describe('largest agent response accepted, in bytes'),
+  /** CA bundle (PEM) agents' certificates must chain to, for agents with use_ssl; default: the system CAs. */
+  agentTlsCa: filePath('CA bundle (PEM) that signs the certificates of agents with use_ssl (default: system CAs)'),
+  /** Client certificate (PEM) the worker presents to agents with use_ssl (mTLS). */
+  agentTlsCert: filePath('client certificate (PEM) presented to agents with use_ssl (mTLS)'),
+  /** Key of that certificate; a file only, so it never sits in the environment. */
+  agentTlsKey: filePath('key (PEM) of the agent client certificate'),
+  /** Lowest TLS version accepted from agents. */
+  agentTlsMinVersion: z.enum(TLS_VERSIONS).default('TLSv1.2').describe('lowest TLS version accepted from agents: TLSv1.2 or TLSv1.3'),
   /** How long a discovery document is trusted before it is read again. */
   discoveryRefresh: duration('1h').describe('how long an agent discovery document is trusted (e.g. 1h)'),
   /** Rows per multi-row INSERT statement. */
   insertBatchRows: integer(1000, 1, 100_000).describe('rows per multi-row INSERT'),
+  /**
+   * Rows of several agents of one job written in one transaction (one commit
+   * instead of one per agent); an agent's rows and cursor are never split.
+   */
+  writeBatchRows: integer(20_000, 1, 1_000_000).describe('rows of several agents written in one transaction'),
   /** Threshold rules are re-read this often, so edits in the front apply without a restart. */
   rulesRefresh: duration('30s').describe('how often threshold rules (h$/s$event_factory) are re-read'),
   /** Consecutive failed polls of an agent that open an agent-failed event. */
   agentFailureThreshold: integer(3, 1, 1000).describe('consecutive failed polls that open an agent-failed event'),
   /** Events go to the alerter's queue; without an alerter running, leave this off or the queue only grows. */
   publishAlerts: boolean(true).describe('hand opened/closed events to the alerter queue (off: only log them)'),
+  /** Log lines of this severity or worse (c$event_types) become alerts; `off` = none. */
+  alertLogLevel: alertLogLevelOption,
   /** Upstream's front calls process/socket rows older than 900 s missing: the same default. */
   missingAfter: duration('15m').describe('how long a host or service may go unreported before a missing event opens'),
   /**

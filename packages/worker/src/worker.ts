@@ -13,6 +13,7 @@ import {
   type Pool,
   type Redis,
   type Service,
+  type Reloadable,
   type ServiceState,
   type WatchedMetrics,
 } from '@watched/core';
@@ -24,7 +25,9 @@ import { Inventory } from './inventory.js';
 import { LoggingEventSink, type EventSink } from './events/event-sink.js';
 import { QueueEventSink } from './events/queue-event-sink.js';
 import { ThresholdRules } from './events/threshold-rules.js';
+import { LogAlerts } from './events/log-alerts.js';
 import { PollProcessor } from './poll-processor.js';
+import { PollStore } from './poll-store.js';
 import type { WorkerOptions } from './worker-options.js';
 
 export interface WorkerConnections {
@@ -46,7 +49,7 @@ export interface WorkerStats {
  * The worker role: a BullMQ consumer of poll jobs. Stateless: any worker can
  * take any job, and everything it caches is re-read from MySQL on a miss.
  */
-export class PollWorker implements Service {
+export class PollWorker implements Service, Reloadable<WorkerOptions> {
   readonly name = 'worker';
   readonly stats: WorkerStats = { jobs: 0, polls: 0, failedPolls: 0, rows: 0, failedJobs: 0 };
   private state: ServiceState = 'INITIALIZED';
@@ -59,6 +62,7 @@ export class PollWorker implements Service {
   private alertRedis?: Redis;
   private memberRedis?: Redis;
   private closing?: Promise<void>;
+  private rules?: ThresholdRules;
   private active = 0;
   readonly nodeId: string;
 
@@ -69,11 +73,23 @@ export class PollWorker implements Service {
 
   constructor(
     private readonly connections: WorkerConnections,
-    private readonly options: WorkerOptions,
+    private options: WorkerOptions,
     private readonly logger: Logger,
     nodeId = defaultNodeId(),
   ) {
     this.nodeId = nodeId;
+  }
+
+  /**
+   * SIGHUP: the threshold rules are read again at the next poll (whatever
+   * changed), and the concurrency and rules refresh period change live.
+   * The other options need a restart.
+   */
+  reload(options: WorkerOptions): readonly string[] {
+    this.options = { ...this.options, workerConcurrency: options.workerConcurrency, rulesRefresh: options.rulesRefresh };
+    if (this.bull) this.bull.concurrency = options.workerConcurrency;
+    this.rules?.refresh(options.rulesRefresh);
+    return ['workerConcurrency', 'rulesRefresh'];
   }
 
   /** The lifecycle state (tests, status). */
@@ -96,26 +112,37 @@ export class PollWorker implements Service {
       connectTimeoutMs: this.options.agentConnectTimeout,
       timeoutMs: this.options.agentTimeout,
       maxResponseBytes: this.options.agentMaxResponseBytes,
+      tls: { ca: this.options.agentTlsCa, cert: this.options.agentTlsCert, key: this.options.agentTlsKey, minVersion: this.options.agentTlsMinVersion },
     });
+    const events = this.events ?? this.defaultEventSink();
     const poller = new AgentPoller({
       pool: this.pool,
       client: this.client,
       dataTables: new DataTables(this.pool, this.logger),
       inventory: new Inventory(this.pool),
-      discovery: new DiscoveryCache(this.options.discoveryRefresh),
+      discovery: new DiscoveryCache({ refreshMs: this.options.discoveryRefresh }),
+      logger: this.logger,
+      events,
+      agentFailureThreshold: this.options.agentFailureThreshold,
+      metrics: this.metrics,
+    });
+    const store = new PollStore({
+      pool: this.pool,
       logger: this.logger,
       insertBatchRows: this.options.insertBatchRows,
-      rules: new ThresholdRules(this.pool, this.options.rulesRefresh),
-      events: this.events ?? this.defaultEventSink(),
-      agentFailureThreshold: this.options.agentFailureThreshold,
+      rules: (this.rules = new ThresholdRules(this.pool, this.options.rulesRefresh)),
+      events,
+      logAlerts: new LogAlerts(this.pool, events, this.options.alertLogLevel, this.logger),
       missingAfterMs: this.options.missingAfter,
       metrics: this.metrics,
     });
     const processor = new PollProcessor({
       pool: this.pool,
       poller,
+      store,
       logger: this.logger,
       agentConcurrency: this.options.agentConcurrency,
+      writeBatchRows: this.options.writeBatchRows,
     });
     const keys = new RedisKeys(this.connections.prefix);
     this.bull = new BullWorker<PollJobData, PollJobResult>(

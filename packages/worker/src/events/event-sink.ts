@@ -2,9 +2,9 @@ import type { Logger } from '@watched/core';
 
 /** An event opened or closed by ingestion, handed to alerting after its transaction commits. */
 export interface MonitoringEvent {
-  kind: 'threshold' | 'agent-failed' | 'host-missing' | 'service-failed' | 'service-missing';
+  kind: 'threshold' | 'agent-failed' | 'host-missing' | 'service-failed' | 'service-missing' | 'log-event';
   transition: 'opened' | 'closed';
-  /** Row id in its table (`h$res_events`, `s$res_events`, `agt$events`). */
+  /** Row id in its table (`h$res_events`, `s$res_events`, `agt$events`, `c$state_events`, `s$log_events`). */
   id: number;
   table: string;
   time: number;

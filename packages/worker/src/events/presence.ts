@@ -24,31 +24,49 @@ export interface PresenceInput {
  * row counting its process/socket rows as missing (as upstream) and, past the
  * limit, a `service-missing` event; a host of the agent that stopped being
  * reported past the limit gets `host-missing`.
+ *
+ * Every agent of a write batch is evaluated together: the same reads and
+ * writes as for one agent, with IN lists over all of them (about six
+ * statements per batch instead of per agent), then each agent's decisions
+ * in order, as if they had run one after the other. The costly count of an
+ * absent service's process and socket rows runs only for services that are
+ * absent (none, while every agent reports all its services).
  */
-export async function applyPresence(conn: PoolConnection, input: PresenceInput): Promise<MonitoringEvent[]> {
-  const changes: MonitoringEvent[] = [];
-  const cutoff = input.pollTime - input.missingAfterMs;
+export async function applyPresence(conn: PoolConnection, inputs: PresenceInput[]): Promise<MonitoringEvent[]> {
+  if (inputs.length === 0) return [];
+  const seenRows: Array<[number, number, number]> = [];
+  for (const input of inputs) for (const h of new Set(input.hostIds)) seenRows.push([input.agentId, h, input.pollTime]);
+  seenRows.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   await insertBatched(
     conn,
-    {
-      table: 'agt$hosts',
-      columns: ['agt_id', 'host_id', 'last_seen'],
-      rows: [...new Set(input.hostIds)].sort((a, b) => a - b).map((h) => [input.agentId, h, input.pollTime]),
-      mode: 'upsert',
-      updateColumns: ['last_seen'],
-    },
+    { table: 'agt$hosts', columns: ['agt_id', 'host_id', 'last_seen'], rows: seenRows, mode: 'upsert', updateColumns: ['last_seen'] },
     1000,
   );
-  const [hosts] = await conn.query<RowDataPacket[]>('SELECT host_id, last_seen FROM `agt$hosts` WHERE agt_id = ?', [input.agentId]);
-  const [absentServices] = hosts.length
-    ? await conn.query<RowDataPacket[]>('SELECT id FROM `s$services` WHERE host_id IN (?)', [hosts.map((h) => h.host_id)])
+  const agentIds = [...new Set(inputs.map((i) => i.agentId))];
+  const [hostRows] = await conn.query<RowDataPacket[]>('SELECT agt_id, host_id, last_seen FROM `agt$hosts` WHERE agt_id IN (?)', [agentIds]);
+  const hostsOf = new Map<number, Array<{ hostId: number; lastSeen: number }>>();
+  for (const row of hostRows) {
+    const list = hostsOf.get(Number(row.agt_id)) ?? [];
+    list.push({ hostId: Number(row.host_id), lastSeen: Number(row.last_seen) });
+    hostsOf.set(Number(row.agt_id), list);
+  }
+  const allHosts = [...new Set(hostRows.map((r) => Number(r.host_id)))];
+  const [serviceRows] = allHosts.length
+    ? await conn.query<RowDataPacket[]>('SELECT id, host_id FROM `s$services` WHERE host_id IN (?)', [allHosts])
     : [[] as RowDataPacket[]];
-  // Open events of this agent's hosts and services, read once (and locked) instead of per owner.
-  const serviceIds = [...new Set([...input.services.map((s) => s.servId), ...absentServices.map((s) => Number(s.id))])];
+  const servicesOfHost = new Map<number, number[]>();
+  for (const row of serviceRows) {
+    const list = servicesOfHost.get(Number(row.host_id)) ?? [];
+    list.push(Number(row.id));
+    servicesOfHost.set(Number(row.host_id), list);
+  }
+  // Open events of every agent's hosts and services, read once (and locked) instead of per owner.
+  const allServices = [...new Set([...inputs.flatMap((i) => i.services.map((s) => s.servId)), ...serviceRows.map((r) => Number(r.id))])];
   const [openRows] = await conn.query<RowDataPacket[]>(
     "SELECT id, kind, owner_id FROM `c$state_events` WHERE end_time IS NULL AND " +
-      "((kind = 'host-missing' AND owner_id IN (?)) OR (kind <> 'host-missing' AND owner_id IN (?))) FOR UPDATE",
-    [hosts.length ? hosts.map((h) => h.host_id) : [0], serviceIds.length ? serviceIds : [0]],
+      // `kind IN (...)`, not `kind <> ...`: a key range, where `<>` scans (and FOR UPDATE locks) every event ever recorded.
+      "((kind = 'host-missing' AND owner_id IN (?)) OR (kind IN ('service-failed', 'service-missing') AND owner_id IN (?))) FOR UPDATE",
+    [allHosts.length ? allHosts : [0], allServices.length ? allServices : [0]],
   );
   const openIds = new Map(openRows.map((r) => [`${r.kind}/${r.owner_id}`, Number(r.id)]));
   const close = async (kind: StateEventKind, ownerId: number, time: number): Promise<MonitoringEvent[]> => {
@@ -58,39 +76,55 @@ export async function applyPresence(conn: PoolConnection, input: PresenceInput):
     await conn.query('UPDATE `c$state_events` SET end_time = ? WHERE id = ?', [time, id]);
     return [{ kind, transition: 'closed', id, table: 'c$state_events', time, detail: { ownerId } }];
   };
-  const open = async (kind: StateEventKind, ownerId: number, start: number, detail: string): Promise<MonitoringEvent[]> =>
-    openIds.has(`${kind}/${ownerId}`) ? [] : openEvent(conn, kind, ownerId, start, detail);
-  for (const host of hosts) {
-    if (host.last_seen < cutoff) changes.push(...(await open('host-missing', host.host_id, host.last_seen, 'no data from this host')));
-    else changes.push(...(await close('host-missing', host.host_id, input.pollTime)));
-  }
+  const open = async (kind: StateEventKind, ownerId: number, start: number, detail: string): Promise<MonitoringEvent[]> => {
+    if (openIds.has(`${kind}/${ownerId}`)) return [];
+    const opened = await openEvent(conn, kind, ownerId, start, detail);
+    // Seen by the next agents of the batch, as a later transaction would have seen it.
+    for (const event of opened) openIds.set(`${kind}/${ownerId}`, event.id);
+    return opened;
+  };
 
-  const reported = new Set(input.services.map((s) => s.servId));
-  for (const service of input.services) {
-    changes.push(...(await close('service-missing', service.servId, input.pollTime)));
-    if (service.notOk.length) {
-      changes.push(...(await open('service-failed', service.servId, input.pollTime, `not ok: ${service.notOk.join(', ')}`)));
-    } else {
-      changes.push(...(await close('service-failed', service.servId, input.pollTime)));
-    }
+  // Services of each agent's hosts that the agent did not report; counted below, only if there are any.
+  const absentOf = new Map<PresenceInput, number[]>();
+  for (const input of inputs) {
+    const reported = new Set(input.services.map((s) => s.servId));
+    const absent = (hostsOf.get(input.agentId) ?? []).flatMap((h) => servicesOfHost.get(h.hostId) ?? []).filter((id) => !reported.has(id));
+    if (absent.length) absentOf.set(input, absent);
   }
+  const absentIds = [...new Set([...absentOf.values()].flat())];
+  const [absentRows] = absentIds.length
+    ? await conn.query<RowDataPacket[]>(
+        'SELECT s.id, ' +
+          '(SELECT COUNT(*) FROM `s$process` p WHERE p.serv_id = s.id) + (SELECT COUNT(*) FROM `s$sockets` k WHERE k.serv_id = s.id) AS items, ' +
+          'GREATEST(COALESCE((SELECT MAX(p.timestamp) FROM `s$process` p WHERE p.serv_id = s.id), 0), ' +
+          'COALESCE((SELECT MAX(k.timestamp) FROM `s$sockets` k WHERE k.serv_id = s.id), 0)) AS last_seen ' +
+          'FROM `s$services` s WHERE s.id IN (?)',
+        [absentIds],
+      )
+    : [[] as RowDataPacket[]];
+  const absentInfo = new Map(absentRows.map((r) => [Number(r.id), { items: Number(r.items), lastSeen: Number(r.last_seen) }]));
 
-  const hostIds = hosts.map((h) => Number(h.host_id));
-  if (hostIds.length === 0) return changes;
-  const [absent] = await conn.query<RowDataPacket[]>(
-    'SELECT s.id, ' +
-      '(SELECT COUNT(*) FROM `s$process` p WHERE p.serv_id = s.id) + (SELECT COUNT(*) FROM `s$sockets` k WHERE k.serv_id = s.id) AS items, ' +
-      'GREATEST(COALESCE((SELECT MAX(p.timestamp) FROM `s$process` p WHERE p.serv_id = s.id), 0), ' +
-      'COALESCE((SELECT MAX(k.timestamp) FROM `s$sockets` k WHERE k.serv_id = s.id), 0)) AS last_seen ' +
-      'FROM `s$services` s WHERE s.host_id IN (?)',
-    [hostIds],
-  );
+  const changes: MonitoringEvent[] = [];
   const history: Array<Array<number>> = [];
-  for (const service of absent) {
-    if (reported.has(Number(service.id))) continue;
-    history.push([service.id, input.slot, 0, Number(service.items), 0]);
-    if (service.last_seen < cutoff) {
-      changes.push(...(await open('service-missing', service.id, service.last_seen, 'service no longer reported')));
+  for (const input of inputs) {
+    const cutoff = input.pollTime - input.missingAfterMs;
+    for (const host of hostsOf.get(input.agentId) ?? []) {
+      if (host.lastSeen < cutoff) changes.push(...(await open('host-missing', host.hostId, host.lastSeen, 'no data from this host')));
+      else changes.push(...(await close('host-missing', host.hostId, input.pollTime)));
+    }
+    for (const service of input.services) {
+      changes.push(...(await close('service-missing', service.servId, input.pollTime)));
+      if (service.notOk.length) {
+        changes.push(...(await open('service-failed', service.servId, input.pollTime, `not ok: ${service.notOk.join(', ')}`)));
+      } else {
+        changes.push(...(await close('service-failed', service.servId, input.pollTime)));
+      }
+    }
+    for (const servId of absentOf.get(input) ?? []) {
+      const info = absentInfo.get(servId);
+      if (!info) continue;
+      history.push([servId, input.slot, 0, info.items, 0]);
+      if (info.lastSeen < cutoff) changes.push(...(await open('service-missing', servId, info.lastSeen, 'service no longer reported')));
     }
   }
   await insertBatched(

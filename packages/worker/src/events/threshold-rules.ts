@@ -15,8 +15,14 @@ export class ThresholdRules {
 
   constructor(
     private readonly pool: Pool,
-    private readonly refreshMs: number,
+    private refreshMs: number,
   ) {}
+
+  /** Forgets the rules read (the next `current()` reads them again) and takes a new refresh period (SIGHUP). */
+  refresh(refreshMs = this.refreshMs): void {
+    this.refreshMs = refreshMs;
+    this.loadedAt = Number.NEGATIVE_INFINITY;
+  }
 
   async current(now = Date.now()): Promise<ThresholdRule[]> {
     if (now - this.loadedAt < this.refreshMs) return this.rules;

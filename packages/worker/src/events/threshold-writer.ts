@@ -76,11 +76,19 @@ export async function applyThresholds(
 
 async function readStates(conn: PoolConnection, targets: Target[]): Promise<Map<string, RuleState>> {
   const states = new Map<string, RuleState>();
-  const [rows] = await conn.query<RowDataPacket[]>(
-    'SELECT scope, owner_id, res_id, rule_id, last_ts, pending_since FROM `c$threshold_state` ' +
-      'WHERE (scope, owner_id, res_id, rule_id) IN (?) FOR UPDATE',
-    [targets.map((t) => [t.scope, t.ownerId, t.resId, t.rule.id])],
-  );
+  // One query per scope: MariaDB reads `(enum, ...) IN (...)` with a full scan, which FOR UPDATE
+  // turns into a lock on every row (all workers' transactions queue up); `scope = ? AND (...) IN` is a key range.
+  const rows: RowDataPacket[] = [];
+  for (const scope of ['host', 'service'] as const) {
+    const keys = targets.filter((t) => t.scope === scope).map((t) => [t.ownerId, t.resId, t.rule.id]);
+    if (keys.length === 0) continue;
+    const [found] = await conn.query<RowDataPacket[]>(
+      'SELECT scope, owner_id, res_id, rule_id, last_ts, pending_since FROM `c$threshold_state` ' +
+        'WHERE scope = ? AND (owner_id, res_id, rule_id) IN (?) FOR UPDATE',
+      [scope, keys],
+    );
+    rows.push(...found);
+  }
   for (const r of rows) {
     states.set(stateKey(r.scope, r.owner_id, r.res_id, r.rule_id), {
       lastTs: r.last_ts,

@@ -31,7 +31,7 @@ export function eventTypeOfLevel(level: string): number {
 
 /** Column sizes of `s$log_events`: longer values are cut, never rejected. */
 const TEXT_CHARS = 4096;
-const KEY_CHARS = 256;
+export const KEY_CHARS = 256;
 
 /** Log lines, stored once per (service, source, date_mark, line_no). */
 export function logInserts(services: Array<{ service: ServiceSnapshot; servId: number }>): BatchInsert {

@@ -6,6 +6,11 @@ export function isOkStatus(status: string): boolean {
   return status.startsWith('ok');
 }
 
+/** The names of a service's processes and sockets that are not ok (service-failed events). */
+export function notOkItems(service: ServiceSnapshot): string[] {
+  return [...service.process, ...service.sockets].filter((x) => !isOkStatus(x.status)).map((x) => x.name);
+}
+
 const NAME_CHARS = 256;
 
 function cut(value: string | null): string | null {

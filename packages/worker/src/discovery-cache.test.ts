@@ -1,0 +1,55 @@
+import { describe, expect, it } from '@jest/globals';
+import { DiscoveryCache } from './discovery-cache.js';
+import { parseCatalog } from './ingest/catalog.js';
+
+/** The same document for every agent but its host name, as a fleet of one agent version serves it. */
+function discovery(host: string, userType: 'number' | 'string' = 'number') {
+  const history = (type: string) => ({
+    'x-host': host,
+    get: { responses: { '200': { schema: { type: 'array', items: { $ref: `#/definitions/${type}` } } } } },
+  });
+  return {
+    paths: { '/system/cpuuse/all/history': history('cpu_usage'), '/system/memory/memory/history': history('memory') },
+    definitions: {
+      cpu_usage: { properties: { timestamp: { type: 'number' }, user: { type: userType }, system: { type: 'number' } } },
+      memory: { properties: { timestamp: { type: 'number' }, free: { type: 'integer' } } },
+    },
+  };
+}
+
+describe('DiscoveryCache', () => {
+  it('shares identical data types and names between agents, keeping each agent its own hosts', () => {
+    const cache = new DiscoveryCache({ refreshMs: 60_000 });
+    const a = cache.set(1, parseCatalog(discovery('host-a')));
+    const b = cache.set(2, parseCatalog(discovery('host-b')));
+    expect(b.types.get('cpu_usage')).toBe(a.types.get('cpu_usage'));
+    expect(b.types.get('memory')).toBe(a.types.get('memory'));
+    expect(a.resources.get('system/cpuuse/all')).toMatchObject({ host: 'host-a', dataType: 'cpu_usage', name: 'cpuuse/all' });
+    expect(b.resources.get('system/cpuuse/all')).toMatchObject({ host: 'host-b', dataType: 'cpu_usage', name: 'cpuuse/all' });
+    // What polling adds to one agent's catalog stays that agent's.
+    a.undeclared.add('cpu_usage.nice');
+    expect(b.undeclared.has('cpu_usage.nice')).toBe(false);
+  });
+
+  it('does not share a type whose definition differs', () => {
+    const cache = new DiscoveryCache({ refreshMs: 60_000 });
+    const a = cache.set(1, parseCatalog(discovery('h')));
+    const b = cache.set(2, parseCatalog(discovery('h', 'string')));
+    expect(b.types.get('cpu_usage')).not.toBe(a.types.get('cpu_usage'));
+    expect(b.types.get('cpu_usage')?.properties).toEqual(['system']);
+    expect(a.types.get('cpu_usage')?.properties).toEqual(['user', 'system']);
+  });
+
+  it('forgets expired catalogs and the least recently used agents beyond its bound', () => {
+    const cache = new DiscoveryCache({ refreshMs: 1000, maxAgents: 2 });
+    cache.set(1, parseCatalog(discovery('h1')), 0);
+    cache.set(2, parseCatalog(discovery('h2')), 0);
+    expect(cache.get(1, 10)).toBeDefined(); // agent 1 used last: agent 2 is the one to go
+    cache.set(3, parseCatalog(discovery('h3')), 10);
+    expect(cache.size).toBe(2);
+    expect(cache.get(2, 20)).toBeUndefined();
+    expect(cache.get(1, 20)).toBeDefined();
+    expect(cache.get(3, 20)).toBeDefined();
+    expect(cache.get(1, 1000)).toBeUndefined();
+  });
+});

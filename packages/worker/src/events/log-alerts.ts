@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { errorMessage, type Logger, type Pool, type RowDataPacket } from '@watched/core';
+import { EventType, eventTypeOfLevel, KEY_CHARS } from '../ingest/logs.js';
+import type { ServiceSnapshot } from '../ingest/snapshot.js';
+import type { EventSink, MonitoringEvent } from './event-sink.js';
+
+const LEVEL_NAMES: Record<string, number> = {
+  off: 0,
+  none: 0,
+  critical: EventType.Critical,
+  error: EventType.Error,
+  warning: EventType.Warning,
+  notice: EventType.Notice,
+  information: EventType.Information,
+  info: EventType.Information,
+};
+
+/**
+ * `--alert-log-level`: log lines of this `c$event_types` severity or worse
+ * (Critical 1 ... Information 5) become alerts; `off` turns it off. A name
+ * or the type id; returned as the id (0 = off). Shared by the worker (which
+ * publishes) and the alerter (whose reconciler looks for lost publishes).
+ */
+export const alertLogLevelOption = z
+  .union([z.string(), z.number()])
+  .default('Error')
+  .transform((value, ctx) => {
+    const text = String(value).trim().toLowerCase();
+    const level = /^[0-5]$/.test(text) ? Number(text) : LEVEL_NAMES[text];
+    if (level === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected off, Critical, Error, Warning, Notice, Information or 0-5, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return level;
+  })
+  .describe('log lines of this severity or worse become alerts (Critical, Error, Warning, Notice, Information, off)');
+
+/** Rows looked up per statement (the unique key has four columns). */
+const LOOKUP_ROWS = 500;
+
+/** What a log alert carries besides its id; the alerter reads the rest from the row. */
+const DETAIL_TEXT_CHARS = 512;
+
+/**
+ * Log lines at or above the alert level become `log-event` alerts. Called
+ * once per poll, after the transaction that stored the lines committed: the
+ * lines are looked up by their unique key (service, source, date mark, line
+ * number) to get the `s$log_events` id the alert is deduplicated by, so a
+ * line a replayed poll sends again (the row is written once) is the same
+ * alert: same job id in the queue, same ledger row at the alerter. A failure
+ * is logged, never thrown: the rows are committed, and the alerter's
+ * reconciler publishes transitions it never saw.
+ */
+export class LogAlerts {
+  constructor(
+    private readonly pool: Pool,
+    private readonly sink: EventSink,
+    /** `c$event_types` id: lines of this type or a lower (worse) one alert; 0 = off. */
+    private readonly level: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async announce(services: Array<{ service: ServiceSnapshot; servId: number }>): Promise<void> {
+    if (this.level <= 0) return;
+    const keys: Array<[number, string, string, number]> = [];
+    for (const { service, servId } of services) {
+      for (const entry of service.logs) {
+        if (eventTypeOfLevel(entry.level) > this.level) continue;
+        // The same cuts as the insert (logInserts): the key must match the stored row.
+        keys.push([servId, entry.source.slice(0, KEY_CHARS), entry.dateMark.slice(0, KEY_CHARS), entry.lineNo]);
+      }
+    }
+    if (keys.length === 0) return;
+    try {
+      const events: MonitoringEvent[] = [];
+      for (let i = 0; i < keys.length; i += LOOKUP_ROWS) events.push(...(await this.lookup(keys.slice(i, i + LOOKUP_ROWS))));
+      if (events.length) await this.sink.publish(events);
+    } catch (err) {
+      this.logger.error(`could not hand ${keys.length} log alerts to alerting: ${errorMessage(err)}`);
+    }
+  }
+
+  private async lookup(keys: Array<[number, string, string, number]>): Promise<MonitoringEvent[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      'SELECT id, serv_id, `timestamp`, event_type, source_name, LEFT(`text`, ?) AS text FROM `s$log_events` ' +
+        'WHERE (serv_id, source_name, date_field, line_no) IN (?) AND event_type <= ?',
+      [DETAIL_TEXT_CHARS, keys, this.level],
+    );
+    return rows.map((r) => logAlertEvent(r));
+  }
+}
+
+/** The transition of one stored log line (log events only open: each line is one alert). */
+export function logAlertEvent(r: RowDataPacket): MonitoringEvent {
+  return {
+    kind: 'log-event',
+    transition: 'opened',
+    id: Number(r.id),
+    table: 's$log_events',
+    time: Number(r.timestamp),
+    detail: { servId: Number(r.serv_id), eventType: Number(r.event_type), source: r.source_name, text: r.text ?? '' },
+  };
+}
