@@ -1,23 +1,25 @@
-// Times the rollup of one day of 5-second data for N hosts (default 1000),
-// one resource each, two metrics: 17,280 rows per host.
-//   node packages/aggregator/bench/rollup-day.mjs [hosts]   (after npm run build)
-// Uses a scratch database wb_rollup_bench on WATCHED_TEST_MYSQL_SERVER (dropped at the end).
-import { createLogger, createMysqlConnection, createMysqlPool, Migrator } from '@watched/core';
+#!/usr/bin/env node
+// Scenario `rollup`: the time to aggregate one day of 5-second data for N
+// hosts (default 1,000), one resource each, two metrics: 17,280 rows per
+// host, generated with MariaDB's SEQUENCE engine in a scratch database, then
+// rolled up by the aggregator's RollupPass into minute, hour and day tables.
+// Usage: npm run bench -- rollup [--hosts=1000]   (after npm run build; MariaDB only: seq_ tables)
+// Set KEEP=1 to keep the scratch database. Bounded: ~3 min for 1,000 hosts on 2 cores.
+import { createLogger } from '@watched/core';
 import { RollupPass, DAY_MS, HOUR_MS, MINUTE_MS } from '@watched/aggregator';
+import { scratchDatabase } from './lib/mysql-data.mjs';
+import { loadAverage, machineInfo, parseFlags, writeResult } from './lib/report.mjs';
 
-const hosts = Number(process.argv[2] ?? 1000);
-const server = (process.env.WATCHED_TEST_MYSQL_SERVER ?? 'mysql://root@127.0.0.1:3306').replace(/\/$/, '');
-const database = 'wb_rollup_bench';
-const mysqlUrl = `${server}/${database}`;
+const DEFAULTS = { hosts: 1000 };
+const { hosts } = parseFlags(process.argv.slice(2), DEFAULTS, 'usage: npm run bench -- rollup [--hosts=1000]');
 const T0 = Date.UTC(2026, 0, 10);
 const logger = createLogger({ level: 'info', format: 'pretty' });
-const seconds = (t) => ((performance.now() - t) / 1000).toFixed(1);
+const seconds = (t) => +((performance.now() - t) / 1000).toFixed(1);
+const steps = [];
 
-const admin = await createMysqlConnection(server);
-await admin.query(`DROP DATABASE IF EXISTS ${database}`);
-await admin.end();
-await new Migrator({ mysqlUrl }).migrate();
-const pool = createMysqlPool(mysqlUrl, { connectionLimit: 4 });
+const database = await scratchDatabase('rollup');
+const pool = database.pool;
+const machine = await machineInfo(pool);
 try {
   let t = performance.now();
   await pool.query("INSERT INTO `c$ressources` (id, name, origin, data_type) VALUES (1, 'cpuuse/all', 'host', 'cpu_usage')");
@@ -36,6 +38,7 @@ try {
     );
   }
   const [[{ n }]] = await pool.query('SELECT COUNT(*) AS n FROM `d$cpu_usage`');
+  steps.push({ step: `generate ${n} raw rows (not the aggregator's work)`, seconds: seconds(t), load: loadAverage() });
   logger.info(`generated ${n} rows in ${seconds(t)} s`);
 
   const pass = new RollupPass(
@@ -46,6 +49,7 @@ try {
   const timed = async (label, now) => {
     const t1 = performance.now();
     await pass.run({ now, term: 1, active: () => true });
+    steps.push({ step: label, seconds: seconds(t1), load: loadAverage() });
     logger.info(`${label}: ${seconds(t1)} s`);
   };
   // 1. The first day's rollup as a catch-up (includes building the d$ time index).
@@ -57,16 +61,22 @@ try {
   await timed(`pass 3 (repair of ${hosts} late rows)`, T0 + DAY_MS + 2 * MINUTE_MS);
   // 4. The rest: every level to the end of the data.
   await timed('pass 4 (hour and day levels to the end)', T0 + 2 * DAY_MS + HOUR_MS);
-  logger.info('stats', pass.stats);
+  const tables = {};
   for (const table of ['am$cpu_usage', 'ah$cpu_usage', 'ad$cpu_usage']) {
     const [[{ c }]] = await pool.query(`SELECT COUNT(*) AS c FROM \`${table}\``);
-    logger.info(`${table}: ${c} rows`);
+    tables[table] = Number(c);
   }
+  const rollupSeconds = +steps.slice(1).reduce((s, x) => s + x.seconds, 0).toFixed(1);
+  console.log(`\nrollup: one day of 5-second data, ${hosts} hosts x 1 resource x 2 metrics (${hosts * 17_280} raw rows)\n`);
+  console.table(steps);
+  console.table([{ ...tables, 'rollup seconds (passes 1-4)': rollupSeconds }]);
+  const path = writeResult('rollup', {
+    machine,
+    parameters: { hosts, rowsPerHost: 17_280, metrics: 2, chunks: { am: '10m', ah: '2h', ad: '1d' } },
+    results: { steps, tables, rollupSeconds, passStats: pass.stats },
+  });
+  console.log(`\nwritten: ${path}`);
 } finally {
-  await pool.end();
-  if (!process.env.KEEP) {
-    const conn = await createMysqlConnection(server);
-    await conn.query(`DROP DATABASE IF EXISTS ${database}`);
-    await conn.end();
-  }
+  if (process.env.KEEP) await pool.end();
+  else await database.drop();
 }

@@ -1,0 +1,22 @@
+// Preloaded into a role (NODE_OPTIONS=--import=<this file>) by `--profile=1`:
+// Node refuses `--cpu-prof` in NODE_OPTIONS, so the profile is taken through
+// the inspector and written as <WATCHED_CPU_PROFILE_DIR>/<pid>.cpuprofile
+// when the process exits (open it in Chrome DevTools or speedscope).
+import { Session } from 'node:inspector';
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+const dir = process.env.WATCHED_CPU_PROFILE_DIR;
+if (dir) {
+  const session = new Session();
+  session.connect();
+  session.post('Profiler.enable');
+  session.post('Profiler.start');
+  // A session of the same thread answers synchronously, so this works in 'exit'.
+  process.on('exit', () => {
+    session.post('Profiler.stop', (err, result) => {
+      if (err) return;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(`${dir}/${process.pid}.cpuprofile`, JSON.stringify(result.profile));
+    });
+  });
+}
