@@ -1,7 +1,9 @@
+import { escape } from 'mysql2';
 import type { Logger } from '../logger.js';
 import { MigrationError } from '../errors.js';
 import { createMysqlConnection, mysqlDatabaseName, parseMysqlUrl, type Connection, type RowDataPacket } from '../mysql.js';
 import { type MigrationFile, readMigrationFiles } from './migration-files.js';
+import { quoteName } from './schema-catalog.js';
 import { detectDatabase, type DatabaseKind } from './upstream-detector.js';
 import { UpstreamUpgrade } from './upstream-upgrade.js';
 
@@ -108,7 +110,7 @@ export class Migrator {
     const lines: string[] = [];
     if (!(await this.databaseExists())) {
       lines.push(`-- database ${database} does not exist: it is created, then every migration runs`);
-      lines.push(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`);
+      lines.push(`CREATE DATABASE IF NOT EXISTS ${quoteName(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`);
       for (const file of this.files) lines.push(`-- apply ${file.name}`, file.sql.trimEnd());
       return lines;
     }
@@ -120,7 +122,7 @@ export class Migrator {
         lines.push(`-- database ${database} was written by watched.back${kind === 'upgrade-unfinished' ? ' (upgrade started, not finished)' : ''}: in-place conversion`);
         const plan = await upgrade.plan();
         for (const host of plan.duplicateHosts) {
-          lines.push(`-- h$hosts ${host.id} '${host.name}' differs from host ${host.keptId} only by case: renamed`, `UPDATE \`h$hosts\` SET name = '${host.newName.replace(/'/g, "''")}' WHERE id = ${host.id};`);
+          lines.push(`-- h$hosts ${host.id} '${host.name}' differs from host ${host.keptId} only by case: renamed`, `UPDATE \`h$hosts\` SET name = ${escape(host.newName)} WHERE id = ${host.id};`);
         }
         for (const q of plan.quarantine) {
           lines.push(`-- ${q.table}: ${q.rows} row(s) ${q.reason}: set aside (${q.action})`, ...q.statements.map((s) => `${s};`));
@@ -203,7 +205,7 @@ export class Migrator {
     const conn = await createMysqlConnection(serverUrl.toString());
     try {
       await conn.query(
-        `CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, '``')}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+        `CREATE DATABASE IF NOT EXISTS ${quoteName(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
       );
     } catch (err) {
       throw new MigrationError(`cannot create database ${database} on ${user}@${host}:${port}: ${(err as Error).message}`);

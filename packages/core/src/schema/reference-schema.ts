@@ -1,6 +1,6 @@
 import { createMysqlConnection, type Connection } from '../mysql.js';
 import { dataTableDdl, rollupTableDdl, type OwnerColumn } from './dynamic-table-shapes.js';
-import { readSchemaCatalog, type SchemaCatalog, type TableInfo } from './schema-catalog.js';
+import { quoteName, readSchemaCatalog, type SchemaCatalog, type TableInfo } from './schema-catalog.js';
 
 /** A run-time table of the database being upgraded, and the shape our code gives such a table. */
 export interface DynamicTableSpec {
@@ -77,8 +77,8 @@ export async function buildReferenceCatalog(mysqlUrl: string, database: string, 
   server.pathname = '/';
   const admin = await createMysqlConnection(server.toString());
   try {
-    await admin.query(`DROP DATABASE IF EXISTS \`${refName}\``);
-    await admin.query(`CREATE DATABASE \`${refName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteName(refName)}`);
+    await admin.query(`CREATE DATABASE ${quoteName(refName)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     const refUrl = new URL(mysqlUrl);
     refUrl.pathname = `/${encodeURIComponent(refName)}`;
     let ref: Connection | undefined;
@@ -95,7 +95,7 @@ export async function buildReferenceCatalog(mysqlUrl: string, database: string, 
       return await readSchemaCatalog(ref, refName);
     } finally {
       await ref?.end();
-      await admin.query(`DROP DATABASE IF EXISTS \`${refName}\``);
+      await admin.query(`DROP DATABASE IF EXISTS ${quoteName(refName)}`);
     }
   } finally {
     await admin.end();

@@ -1,3 +1,4 @@
+import { escape } from 'mysql2';
 import type { Connection, ResultSetHeader, RowDataPacket } from '../mysql.js';
 import { quoteName, type ForeignKeyInfo, type TableInfo } from './schema-catalog.js';
 import { QUARANTINE_TABLE } from './upgrade-log.js';
@@ -86,10 +87,10 @@ export class RowQuarantine {
   }
 
   private copySql(table: TableInfo, where: string, reason: string): string {
-    const json = `JSON_OBJECT(${table.columns.map((c) => `'${c.name.replace(/'/g, "''")}', c.${quoteName(c.name)}`).join(', ')})`;
+    const json = `JSON_OBJECT(${table.columns.map((c) => `${escape(c.name)}, c.${quoteName(c.name)}`).join(', ')})`;
     return (
       `INSERT INTO \`${QUARANTINE_TABLE}\` (table_name, reason, row_data, moved_at) ` +
-      `SELECT '${table.name.replace(/'/g, "''")}', '${reason.replace(/'/g, "''")}', ${json}, UNIX_TIMESTAMP(NOW(3)) * 1000 ` +
+      `SELECT ${escape(table.name)}, ${escape(reason)}, ${json}, UNIX_TIMESTAMP(NOW(3)) * 1000 ` +
       `FROM ${quoteName(table.name)} c WHERE ${where}`
     );
   }
