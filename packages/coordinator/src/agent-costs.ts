@@ -31,8 +31,9 @@ export class AgentCosts {
   }
 
   private directTable(): Float64Array | undefined {
-    if (this.direct === undefined && IdIndex.directLength(this.ids) > 0) {
-      this.direct = new Float64Array(IdIndex.directLength(this.ids)).fill(Number.NaN);
+    const length = this.direct === undefined ? IdIndex.directLength(this.ids) : 0;
+    if (length > 0) {
+      this.direct = new Float64Array(length).fill(Number.NaN);
       for (let p = 0; p < this.ids.length; p += 1) if (Number.isInteger(this.ids[p]) && this.ids[p] >= 0) this.direct[this.ids[p]] = this.ms[p];
     }
     return this.direct;

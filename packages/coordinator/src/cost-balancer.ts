@@ -39,11 +39,12 @@ export class CostBalancer {
     private readonly logger: Logger,
   ) {}
 
-  /** A plan of `agents` close to the current groups, or to the schedule's assignment after a failover. */
-  plan(agents: PlannedAgent[], current: readonly PollGroup[], schedule: ReadonlyMap<string, { frequencyMs: number; agentIds?: number[] }>): PollGroup[] {
-    const previous: readonly PreviousGroup[] = current.length
-      ? current
-      : [...schedule.entries()].flatMap(([id, e]) => (Array.isArray(e.agentIds) ? [{ id, frequencyMs: e.frequencyMs, agentIds: e.agentIds }] : []));
+  /**
+   * A plan of `agents` close to the `previous` groups: the leader's current
+   * plan, which after a failover is the schedule's assignment (the scheduler
+   * adopts it as its groups).
+   */
+  plan(agents: PlannedAgent[], previous: readonly PreviousGroup[]): PollGroup[] {
     this.fresh = previous.length === 0;
     if (this.fresh && this.phase.name === 'idle') this.balancedAt = Number.NEGATIVE_INFINITY; // balance the new plan at once
     return planGroups(agents, this.options.groupSize, { previous, costs: this.costs });

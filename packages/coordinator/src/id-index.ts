@@ -14,13 +14,13 @@ const DENSE_MIN_SLOTS = 65_536;
 export class IdIndex {
   private readonly direct?: Int32Array;
 
-  /** `ids` must ascend; it is kept, not copied. */
   /** Whether ascending `ids` are dense enough for a table indexed by id (its length, or 0). */
   static directLength(ids: ArrayLike<number>): number {
     const last = ids.length ? ids[ids.length - 1] : -1;
     return last >= 0 && last < Math.max(DENSE_MIN_SLOTS, ids.length * DENSE_SLOTS_PER_ID) ? last + 1 : 0;
   }
 
+  /** `ids` must ascend; it is kept, not copied. */
   constructor(private readonly ids: ArrayLike<number>) {
     const length = IdIndex.directLength(ids);
     if (length > 0) {

@@ -313,7 +313,7 @@ export class Scheduler {
 
   private replan(agents: PlannedAgent[], work: WorkBudget): void {
     this.pending = undefined;
-    this.groups = this.balancer.plan(agents, this.groups, this.schedule);
+    this.groups = this.balancer.plan(agents, this.groups);
     work.spend(agents.length, 'plan');
     this.regrouped = true;
     const ids = new Set(this.groups.map((g) => g.id));
