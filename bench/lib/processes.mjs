@@ -2,21 +2,13 @@
 // what they cost: CPU seconds and RSS read from /proc.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FLEET_SCRIPT = fileURLToPath(new URL('./fleet-process.mjs', import.meta.url));
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-/** A port free at the time of asking. */
-export async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from '@watched/core/testing';
 
 /** A child process with its output kept (the tail is shown if it dies). */
 export class Child {

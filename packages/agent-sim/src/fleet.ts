@@ -97,10 +97,15 @@ export class AgentFleet {
     return this.options.bindAddress;
   }
 
+  /** `https` when the fleet serves TLS, else `http`. */
+  private get scheme(): 'http' | 'https' {
+    return this.options.tls ? 'https' : 'http';
+  }
+
   /** Base URL of the control API (`/_sim/...`). */
   get controlUrl(): string {
     const host = this.options.mode === 'loopback' ? '127.0.0.1' : this.options.advertiseHost;
-    return `${this.options.tls ? 'https' : 'http'}://${host}:${this.port}`;
+    return `${this.scheme}://${host}:${this.port}`;
   }
 
   /** The fleet clock. */
@@ -159,10 +164,10 @@ export class AgentFleet {
     return { index, host: this.options.advertiseHost, port, hostname };
   }
 
-  /** Base URL of host `index`, e.g. http://127.20.0.1:9080. */
+  /** Base URL of host `index`, e.g. http://127.20.0.1:9080 (https with `tls`). */
   url(index: number): string {
     const a = this.agent(index);
-    return `${this.options.tls ? 'https' : 'http'}://${a.host}:${a.port}`;
+    return `${this.scheme}://${a.host}:${a.port}`;
   }
 
   /** The fault-free model of host `index` (cached, cheap to rebuild). */

@@ -212,11 +212,7 @@ export class Alerter implements Service, Reloadable<AlerterOptions> {
    * backoff change live; receivers and plugins need a restart.
    */
   reload(options: AlerterOptions): readonly string[] {
-    for (const route of options.alertRoutes) {
-      for (const r of route.receivers) {
-        if (!this.senders.has(r)) throw new ConfigError('alertRoutes', `route names unknown receiver ${r} (receivers change after a restart)`);
-      }
-    }
+    this.checkRoutes(options.alertRoutes, ' (receivers change after a restart)');
     const { alertRoutes, alertRepeatSeverities, alertAttempts, alertBackoff } = options;
     this.options = { ...this.options, alertRoutes, alertRepeatSeverities, alertAttempts, alertBackoff };
     return ['alertRoutes', 'alertRepeatSeverities', 'alertAttempts', 'alertBackoff'];
@@ -259,13 +255,18 @@ export class Alerter implements Service, Reloadable<AlerterOptions> {
         throw new ConfigError('alertPermissionReceiver', `receiver ${receiver.name}: plugin ${plugin.name} cannot send to addresses (use email)`);
       }
     }
-    for (const route of this.options.alertRoutes) {
-      for (const r of route.receivers) {
-        if (!this.senders.has(r)) throw new ConfigError('alertRoutes', `route names unknown receiver ${r}`);
-      }
-    }
+    this.checkRoutes(this.options.alertRoutes);
     const perm = this.options.alertPermissionReceiver;
     if (perm !== undefined && !this.senders.has(perm)) throw new ConfigError('alertPermissionReceiver', `unknown receiver ${perm}`);
+  }
+
+  /** Every receiver a route names must be one of the running senders; `note` ends the error. */
+  private checkRoutes(routes: AlerterOptions['alertRoutes'], note = ''): void {
+    for (const route of routes) {
+      for (const r of route.receivers) {
+        if (!this.senders.has(r)) throw new ConfigError('alertRoutes', `route names unknown receiver ${r}${note}`);
+      }
+    }
   }
 
   private async process(job: Job, signal?: AbortSignal): Promise<unknown> {

@@ -37,8 +37,9 @@ export class Progress {
     }
   }
 
-  increment(n = 1): void {
-    this.done += n;
+  /** `done` of the total are finished now. */
+  update(done: number): void {
+    this.done = done;
     if (this.bar) this.bar.update(this.done);
     else if (Date.now() - this.lastLine >= (this.options.lineIntervalMs ?? 2000)) this.line();
   }

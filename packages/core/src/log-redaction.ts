@@ -44,6 +44,11 @@ export function redactUrl(url: string): string {
 
 const MAX_DEPTH = 8;
 
+/** A field named like a secret whose value could be one (not empty, not a boolean flag). */
+function isSecretField(key: string, value: unknown): boolean {
+  return SECRET_KEY.test(key) && value != null && value !== '' && typeof value !== 'boolean';
+}
+
 /**
  * A copy of `value` with secrets hidden: string leaves are scanned, values of
  * secret-named keys replaced. Objects are copied only where something changed,
@@ -71,7 +76,7 @@ export function redactValue(value: unknown, depth = 0, seen = new WeakSet<object
   let changed = false;
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    const redacted = SECRET_KEY.test(key) && item != null && item !== '' && typeof item !== 'boolean' ? REDACTED : redactValue(item, depth + 1, seen);
+    const redacted = isSecretField(key, item) ? REDACTED : redactValue(item, depth + 1, seen);
     if (redacted !== item) changed = true;
     out[key] = redacted;
   }
@@ -94,7 +99,7 @@ export const redactSecrets = winston.format((info) => {
   for (const key of Object.keys(record)) {
     if (WINSTON_FIELDS.has(key)) continue;
     const value = record[key];
-    record[key] = SECRET_KEY.test(key) && value != null && value !== '' && typeof value !== 'boolean' ? REDACTED : redactValue(value);
+    record[key] = isSecretField(key, value) ? REDACTED : redactValue(value);
   }
   return info;
 });

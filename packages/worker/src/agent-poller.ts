@@ -7,13 +7,12 @@ import { parseCatalog, type AgentCatalog } from './ingest/catalog.js';
 import { logInserts } from './ingest/logs.js';
 import { metricInserts, type SeriesIds } from './ingest/metrics.js';
 import { serviceInserts } from './ingest/services.js';
-import { parseSnapshot, type AgentSnapshot, type MetricSeries } from './ingest/snapshot.js';
+import { parseSnapshot, type AgentSnapshot, type MetricSeries, type ServiceSnapshot } from './ingest/snapshot.js';
 import { resourceCatalogKey, type Inventory } from './inventory.js';
 import type { BatchInsert } from './sql-batch.js';
 import { openAgentFailure } from './events/agent-failures.js';
 import type { EventSink } from './events/event-sink.js';
 import { announceEvents } from './poll-store.js';
-import type { ServiceSnapshot } from './ingest/snapshot.js';
 
 export interface AgentPollOutcome {
   agentId: number;

@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
-import { readSecretFile } from '@watched/core';
+import { errorMessage, readSecretFile } from '@watched/core';
 import { definePlugin } from '../plugin.js';
 
 const addresses = z.union([z.string().min(3), z.array(z.string().min(3)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
@@ -29,7 +29,7 @@ export const emailOptionsSchema = z
         try {
           return { user: auth.user, pass: readSecretFile(auth.passFile!) };
         } catch (err) {
-          ctx.addIssue({ code: 'custom', path: ['passFile'], message: (err as Error).message });
+          ctx.addIssue({ code: 'custom', path: ['passFile'], message: errorMessage(err) });
           return z.NEVER;
         }
       })

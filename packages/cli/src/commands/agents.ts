@@ -102,13 +102,7 @@ const importCsv: CommandModule<object, { file: string }> = {
     }
     for (const b of csv.bad) console.error(`${argv.file}:${b.line}: ${b.error}`);
     const progress = new Progress('importing agents', csv.agents.length, { unit: 'agents' });
-    let done = 0;
-    const counts = await withRegistry(argv, (r) =>
-      r.upsert(csv.agents, (n) => {
-        progress.increment(n - done);
-        done = n;
-      }),
-    ).finally(() => progress.stop());
+    const counts = await withRegistry(argv, (r) => r.upsert(csv.agents, (done) => progress.update(done))).finally(() => progress.stop());
     console.log(
       `${argv.file}: ${counts.added} added, ${counts.updated} updated, ${counts.unchanged} unchanged, ${csv.bad.length} bad row(s) skipped`,
     );

@@ -64,7 +64,8 @@ export interface ClusterStatus {
 export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, now = Date.now()): Promise<ClusterStatus> {
   const keys = new RedisKeys(prefix);
   const queue = new Queue(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
-  const alertsQueue = new Queue(ALERTS_QUEUE, { connection: redis, prefix: keys.bullPrefix });
+  // The alerting backlog is read with MySQL only (its ledger): no queue handle without it.
+  const alertsQueue = pool ? new Queue(ALERTS_QUEUE, { connection: redis, prefix: keys.bullPrefix }) : undefined;
   try {
     const [leaseValue, leaseTtl, redisTerm, members, counts, oldest, schedule] = await Promise.all([
       redis.get(keys.leaderLease),
@@ -129,7 +130,7 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
     };
   } finally {
     await queue.close().catch(() => undefined);
-    await alertsQueue.close().catch(() => undefined);
+    await alertsQueue?.close().catch(() => undefined);
   }
 }
 

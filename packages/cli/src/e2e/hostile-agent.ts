@@ -20,7 +20,7 @@ export function swaggerOf(host: string, extra: { paths?: Record<string, unknown>
     swagger: '2.0',
     paths: { '/system/cpuuse/all/history': historyOf(host, 'cpu_usage'), ...extra.paths },
     definitions: {
-      cpu_usage: { properties: { timestamp: { type: 'number' }, user: { type: 'number' }, system: { type: 'number' } } },
+      cpu_usage: numericType(['user', 'system']),
       ...extra.definitions,
     },
   };
