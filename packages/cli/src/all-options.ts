@@ -5,9 +5,16 @@ import { adminOptionsShape, baseOptionsShape } from '@watched/core';
 import { workerOptionsShape } from '@watched/worker';
 import { upOptionsShape } from './commands/up-options.js';
 
+/** The options of every role together: what `watched up` takes, and what one config file may hold. */
+export const allOptionsShape = {
+  ...baseOptionsShape,
+  ...adminOptionsShape,
+  ...coordinatorOptionsShape,
+  ...workerOptionsShape,
+  ...aggregatorOptionsShape,
+  ...alerterOptionsShape,
+  ...upOptionsShape,
+};
+
 /** Every option of every command, so one config file can serve all roles. */
-export const ALL_OPTION_KEYS: ReadonlySet<string> = new Set(
-  [baseOptionsShape, adminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape].flatMap(
-    (shape) => Object.keys(shape),
-  ),
-);
+export const ALL_OPTION_KEYS: ReadonlySet<string> = new Set(Object.keys(allOptionsShape));

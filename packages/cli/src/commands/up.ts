@@ -17,19 +17,12 @@ import { PollWorker, workerOptionsShape } from '@watched/worker';
 import { commandRuntime, withOptions } from '../options.js';
 import { StatusLine } from '../status-line.js';
 import { fleetService } from './sim.js';
+import { allOptionsShape } from '../all-options.js';
 import { runRoles } from '../role-runtime.js';
 import { upOptionsShape } from './up-options.js';
 
 
-const UpSchema = z.object({
-  ...baseOptionsShape,
-  ...adminOptionsShape,
-  ...coordinatorOptionsShape,
-  ...workerOptionsShape,
-  ...aggregatorOptionsShape,
-  ...alerterOptionsShape,
-  ...upOptionsShape,
-});
+const UpSchema = z.object(allOptionsShape);
 type UpOptions = z.output<typeof UpSchema>;
 
 /**

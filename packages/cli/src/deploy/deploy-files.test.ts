@@ -46,11 +46,9 @@ import {
   WatchedMetrics,
 } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { coordinatorOptionsShape } from '@watched/coordinator';
 import { workerOptionsShape } from '@watched/worker';
-import { aggregatorOptionsShape } from '@watched/aggregator';
-import { alerterOptionsShape, emailOptionsSchema } from '@watched/alerter';
-import { upOptionsShape } from '../commands/up-options.js';
+import { emailOptionsSchema } from '@watched/alerter';
+import { allOptionsShape } from '../all-options.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const COMMANDS_DIR = join(ROOT, 'packages/cli/src/commands');
@@ -72,17 +70,8 @@ for (const file of COMMAND_FILES) {
   }
 }
 
-/** Option shapes of the code: every WATCHED_* variable must belong to one of them. */
-const ALL_SHAPES = {
-  ...baseOptionsShape,
-  ...adminOptionsShape,
-  ...coordinatorOptionsShape,
-  ...workerOptionsShape,
-  ...aggregatorOptionsShape,
-  ...alerterOptionsShape,
-  ...upOptionsShape,
-};
-const KNOWN_ENV = new Map(Object.keys(ALL_SHAPES).map((key) => [envName(key), key]));
+/** Every WATCHED_* variable must name an option of some role. */
+const KNOWN_ENV = new Map(Object.keys(allOptionsShape).map((key) => [envName(key), key]));
 const camel = (kebab: string) => kebab.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /**
@@ -138,7 +127,7 @@ async function checkContainer(where: string, args: string[], env: Record<string,
   }
   const known = Object.fromEntries(Object.entries(env).filter(([k]) => KNOWN_ENV.has(k)));
   try {
-    loadOptions(z.object(ALL_SHAPES), { env: known });
+    loadOptions(z.object(allOptionsShape), { env: known });
   } catch (err) {
     problems.push(`${where}: ${(err as Error).message}`);
   }
