@@ -114,10 +114,9 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
     );
   });
 
-  it('kill a worker mid-job (SIGKILL): the job completes on another worker after stall detection', async () => {
-    // Slow agents: every poll job now takes 3 s, so a job that started under a second ago is mid-job.
-    for (let i = 0; i < HOSTS; i++) fleet.setFault(i, { kind: 'slow', on: 'all', delayMs: 3000 });
-    const victim = await waitFor(
+  /** A poll job one of the two workers started under a second ago: it is mid-job. */
+  const jobJustStarted = () =>
+    waitFor(
       'a job that has just started',
       async () => {
         const active = (await queue.getActive()) as Array<Job<PollJobData>>;
@@ -127,6 +126,11 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
       },
       15_000,
     );
+
+  it('kill a worker mid-job (SIGKILL): the job completes on another worker after stall detection', async () => {
+    // Slow agents: every poll job now takes 3 s, so a job that started under a second ago is mid-job.
+    for (let i = 0; i < HOSTS; i++) fleet.setFault(i, { kind: 'slow', on: 'all', delayMs: 3000 });
+    const victim = await jobJustStarted();
     const killed = pidOfNodeId(victim.processedBy) === w1.pid ? w1 : w2;
     const survivor = killed === w1 ? w2 : w1;
     const killedAt = Date.now();
@@ -147,16 +151,7 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
   });
 
   it('stop a worker mid-job (SIGTERM): it finishes its running job, then exits 0', async () => {
-    const victim = await waitFor(
-      'a job that has just started',
-      async () => {
-        const active = (await queue.getActive()) as Array<Job<PollJobData>>;
-        return active.find(
-          (j) => j.processedBy && [w1.pid, w2.pid].includes(pidOfNodeId(j.processedBy)!) && Date.now() - (j.processedOn ?? 0) < 1000,
-        );
-      },
-      15_000,
-    );
+    const victim = await jobJustStarted();
     const stopping = pidOfNodeId(victim.processedBy) === w1.pid ? w1 : w2;
     const stoppedAt = Date.now();
     expect(await stopping.stop('SIGTERM', 12_000)).toBe(0);
