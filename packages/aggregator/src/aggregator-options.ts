@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, integer, parseDurationMs } from '@watched/core';
+import { duration, integer, parseDurationMs, roleOptionsShape } from '@watched/core';
 
 /** A duration option without default: when absent, c$aggregate_config decides. */
 function optionalDuration() {
@@ -19,6 +19,7 @@ function optionalDuration() {
 
 /** Options of the aggregator role (names prefixed so they never clash with other roles in `watched up`). */
 export const aggregatorOptionsShape = {
+  ...roleOptionsShape,
   /** How often the active aggregator looks for complete buckets, late rows and expired data. */
   aggregatorInterval: duration('30s').describe('how often the active aggregator runs a rollup pass'),
   /** Lease time-to-live: a dead active aggregator is replaced after about this long. */

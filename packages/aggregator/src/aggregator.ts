@@ -1,15 +1,11 @@
 import {
-  createMysqlPool,
-  createRedis,
   defaultNodeId,
-  errorMessage,
-  IllegalStateError,
-  LeaderLease,
-  RedisKeys,
+  RoleContext,
+  type LeaderLoop,
   type Logger,
-  type Pool,
-  type Redis,
+  type PeriodicTask,
   type Reloadable,
+  type RoleConnections,
   type Service,
   type ServiceState,
   type WatchedMetrics,
@@ -21,33 +17,21 @@ import { FencedError } from './watermarks.js';
 /** Forward chunks per data type and level in one pass: a catch-up of one type then takes turns with the others. */
 const CHUNKS_PER_PASS = 60;
 
-export interface AggregatorConnections {
-  mysqlUrl: string;
-  redisUrl: string;
-  prefix: string;
-}
-
 /**
  * The aggregator role. Every replica competes for the aggregator lease
- * (`<prefix>:aggregator:leader`); the holder alone runs rollup passes,
- * every `aggregatorInterval` and at once when it becomes active. The lease
- * is renewed on its own timer (a catch-up pass may last long) and the pass
- * stops between statements as soon as the lease is no longer valid; every
- * write also checks the lease's term against the watermark row (fencing).
+ * (`<prefix>:aggregator:leader`, the kit's leader loop); the holder alone
+ * runs rollup passes, every `aggregatorInterval` and at once when it becomes
+ * active. The lease is renewed on its own timer (a catch-up pass may last
+ * long) and the pass stops between statements as soon as the lease is no
+ * longer valid; every write also checks the lease's term against the
+ * watermark row (fencing).
  */
 export class Aggregator implements Service, Reloadable<AggregatorOptions> {
   readonly name = 'aggregator';
-  readonly nodeId: string;
-  private state: ServiceState = 'INITIALIZED';
-  private pool?: Pool;
-  private redis?: Redis;
-  private lease?: LeaderLease;
+  private readonly ctx: RoleContext;
+  private leader?: LeaderLoop;
   private pass?: RollupPass;
-  private leaseTimer?: NodeJS.Timeout;
-  private passTimer?: NodeJS.Timeout;
-  private leaseRefresh?: Promise<void>;
-  private running?: Promise<void>;
-  private closing?: Promise<void>;
+  private passes?: PeriodicTask;
   /** Counters already added to the metrics (the pass's own counters only grow). */
   private reported: RollupStats | undefined;
 
@@ -55,119 +39,108 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
   metrics?: WatchedMetrics;
 
   constructor(
-    private readonly connections: AggregatorConnections,
+    connections: RoleConnections,
     private options: AggregatorOptions,
-    private readonly logger: Logger,
+    logger: Logger,
     nodeId = defaultNodeId(),
   ) {
-    this.nodeId = nodeId;
+    this.ctx = new RoleContext('aggregator', connections, logger, nodeId);
+  }
+
+  get nodeId(): string {
+    return this.ctx.nodeId;
+  }
+
+  get lifecycle(): ServiceState {
+    return this.ctx.lifecycle;
   }
 
   /** Whether this replica holds the lease (and so does the work). */
   get isActive(): boolean {
-    return this.state === 'RUNNING' && (this.lease?.isLeader() ?? false);
+    return this.ctx.running && (this.leader?.isLeader ?? false);
   }
 
   get term(): number {
-    return this.lease?.term ?? 0;
+    return this.leader?.term ?? 0;
   }
 
   get stats(): RollupStats | undefined {
     return this.pass?.stats;
   }
 
-  async start(): Promise<void> {
-    if (this.state !== 'INITIALIZED') throw new IllegalStateError(`aggregator cannot start from ${this.state}`);
-    const o = this.options;
-    this.pool = createMysqlPool(this.connections.mysqlUrl, { connectionLimit: 3 });
-    this.redis = createRedis(this.connections.redisUrl, { connectionName: 'watched-aggregator' });
-    this.pass = new RollupPass(
-      this.pool,
-      {
-        chunk: { am: o.aggregatorMinuteChunk, ah: o.aggregatorHourChunk, ad: o.aggregatorDayChunk },
-        lateWindow: o.aggregatorLateWindow,
-        lateCheckInterval: o.aggregatorLateCheckInterval,
-        deleteBatch: o.aggregatorDeleteBatch,
-        delays: { am: o.aggregatorDelayMinute, ah: o.aggregatorDelayHour, ad: o.aggregatorDelayDay },
-        chunksPerPass: CHUNKS_PER_PASS,
-      },
-      this.logger,
-    );
-    const pass = this.pass;
-    this.lease = new LeaderLease({
-      redis: this.redis,
-      key: new RedisKeys(this.connections.prefix).aggregatorLease,
-      nodeId: this.nodeId,
-      ttlMs: o.aggregatorLeaseTtl,
-      logger: this.logger,
-      termFloor: () => pass.maxTerm(),
+  start(): Promise<void> {
+    return this.ctx.start(async () => {
+      const { ctx, options: o } = this;
+      const pool = ctx.mysql({ connectionLimit: 3 });
+      const pass = new RollupPass(
+        pool,
+        {
+          chunk: { am: o.aggregatorMinuteChunk, ah: o.aggregatorHourChunk, ad: o.aggregatorDayChunk },
+          lateWindow: o.aggregatorLateWindow,
+          lateCheckInterval: o.aggregatorLateCheckInterval,
+          deleteBatch: o.aggregatorDeleteBatch,
+          delays: { am: o.aggregatorDelayMinute, ah: o.aggregatorDelayHour, ad: o.aggregatorDelayDay },
+          chunksPerPass: CHUNKS_PER_PASS,
+        },
+        ctx.logger,
+      );
+      this.pass = pass;
+      this.metrics?.setLeader('aggregator', null);
+      const membership = ctx.membership({
+        intervalMs: o.heartbeatInterval,
+        details: () => ({ active: this.isActive, term: this.term, passes: pass.stats.passes }),
+      });
+      this.leader = await ctx.leader({
+        key: ctx.keys.aggregatorLease,
+        ttlMs: o.aggregatorLeaseTtl,
+        termFloor: () => pass.maxTerm(),
+        standbyRetryMs: () => Math.max(100, Math.floor(this.options.aggregatorLeaseTtl / 3)),
+        onChange: (leading, term) => {
+          this.metrics?.setLeader('aggregator', leading ? term : null);
+          void membership.beat();
+          if (leading && ctx.running) {
+            ctx.logger.info('aggregator is active', { term });
+            this.passes?.trigger();
+          }
+        },
+      });
+      // Created after the leader loop so it stops first: a running pass ends before the lease is handed over.
+      // Its first run finds out whether we lead; becoming leader later kicks it.
+      this.passes = ctx.task({
+        name: 'rollup pass',
+        intervalMs: () => this.options.aggregatorInterval,
+        firstDelayMs: 0,
+        failureLevel: 'error',
+        run: () => this.runPass(),
+      });
     });
-    this.state = 'RUNNING';
-    this.metrics?.setLeader('aggregator', null);
-    this.scheduleLease(0);
-    this.logger.info('aggregator started', { nodeId: this.nodeId });
   }
 
   /** SIGHUP: the pass interval changes live (a waiting pass is rescheduled); the other options need a restart. */
   reload(options: AggregatorOptions): readonly string[] {
     const changed = options.aggregatorInterval !== this.options.aggregatorInterval;
     this.options = { ...this.options, aggregatorInterval: options.aggregatorInterval };
-    if (changed && this.passTimer && !this.running && this.lease?.isLeader()) this.schedulePass(options.aggregatorInterval);
+    if (changed) this.passes?.reschedule();
     return ['aggregatorInterval'];
   }
 
-  /** Renews (or tries to take) the lease every third of its TTL, independently of passes. */
-  private scheduleLease(delayMs: number): void {
-    if (this.state !== 'RUNNING') return;
-    this.leaseTimer = setTimeout(() => {
-      this.leaseRefresh = (async () => {
-        const wasActive = this.lease!.isLeader();
-        const active = await this.lease!.refresh();
-        this.metrics?.setLeader('aggregator', active ? this.lease!.term : null);
-        if (active && !wasActive && this.state === 'RUNNING') {
-          this.logger.info('aggregator is active', { term: this.lease!.term });
-          this.schedulePass(0);
-        }
-      })()
-        .catch((err: unknown) => {
-          this.logger.error(`aggregator lease refresh failed: ${errorMessage(err)}`);
-        })
-        .finally(() => this.scheduleLease(Math.max(100, Math.floor(this.options.aggregatorLeaseTtl / 3))));
-    }, delayMs);
-  }
-
-  private schedulePass(delayMs: number): void {
-    if (this.state !== 'RUNNING' || this.running) return;
-    clearTimeout(this.passTimer);
-    this.passTimer = setTimeout(() => {
-      this.running = this.runPass().then((behind) => {
-        this.running = undefined;
-        // Behind (catching up): the next pass starts at once, taking every type in turn.
-        if (this.lease?.isLeader()) this.schedulePass(behind ? 0 : this.options.aggregatorInterval);
-      });
-    }, delayMs);
-  }
-
-  private async runPass(): Promise<boolean> {
-    const lease = this.lease!;
-    if (!lease.isLeader() || this.state !== 'RUNNING') return false;
-    const term = lease.term;
+  /** One pass while active; behind (catching up): the next pass starts at once, taking every type in turn. */
+  private async runPass(): Promise<number | void> {
+    const leader = this.leader;
+    if (!leader?.isLeader || !this.ctx.running) return;
+    const term = leader.term;
     try {
       const { behind } = await this.pass!.run({
         now: Date.now(),
         term,
-        active: () => this.state === 'RUNNING' && lease.isLeader() && lease.term === term,
+        active: () => this.ctx.running && leader.isLeader && leader.term === term,
       });
       this.reportProgress();
-      return behind;
+      return behind ? 0 : undefined;
     } catch (err) {
-      if (err instanceof FencedError) {
-        this.logger.warn(`stopping rollups: ${err.message}`);
-        await lease.release();
-      } else {
-        this.logger.error(`rollup pass failed: ${errorMessage(err)}`);
-      }
-      return false;
+      if (!(err instanceof FencedError)) throw err;
+      this.ctx.logger.warn(`stopping rollups: ${err.message}`);
+      await leader.resign();
     }
   }
 
@@ -193,24 +166,8 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
     this.reported = stats;
   }
 
-  /** Stops the timers, lets the current statement finish, hands the lease over, closes connections. Idempotent. */
+  /** Stops the passes (the current statement finishes), hands the lease over, closes connections. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      if (this.state === 'INITIALIZED') {
-        this.state = 'STOPPED';
-        return;
-      }
-      this.state = 'STOPPING';
-      clearTimeout(this.leaseTimer);
-      clearTimeout(this.passTimer);
-      await this.leaseRefresh?.catch(() => undefined);
-      await this.running?.catch(() => undefined);
-      await this.lease?.release();
-      this.metrics?.setLeader('aggregator', null);
-      await this.redis?.quit().catch(() => undefined);
-      await this.pool?.end().catch(() => undefined);
-      this.state = 'STOPPED';
-    })();
-    return this.closing;
+    return this.ctx.close();
   }
 }

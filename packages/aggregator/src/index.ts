@@ -1,4 +1,4 @@
-export { Aggregator, type AggregatorConnections } from './aggregator.js';
+export { Aggregator } from './aggregator.js';
 export {
   aggregatorOptionsShape,
   AggregatorOptionsSchema,

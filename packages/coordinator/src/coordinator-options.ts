@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { duration, integer } from '@watched/core';
+import { duration, integer, roleOptionsShape } from '@watched/core';
 
 /** Options of the coordinator role. */
 export const coordinatorOptionsShape = {
+  ...roleOptionsShape,
   /** Agents per sub-group (one poll job per group and slot). */
   groupSize: integer(50, 1, 10_000).describe('agents per sub-group (one poll job per group and slot)'),
   /** How often the leader looks for due slots. */
@@ -19,8 +20,6 @@ export const coordinatorOptionsShape = {
   rebalanceInterval: duration('5m').describe('how often groups are rebalanced by measured poll cost (0 = by count only)'),
   /** A group within this share of the mean cost of its frequency's groups counts as balanced. */
   balanceTolerance: z.coerce.number().min(0).max(10).default(0.1).describe('cost spread tolerated between groups (0.1 = ±10 %)'),
-  /** Membership heartbeat period; a replica missing three heartbeats is gone from `watched status`. */
-  heartbeatInterval: duration('5s').describe('membership heartbeat period (gone after 3 missed)'),
 };
 
 export const CoordinatorOptionsSchema = z.object(coordinatorOptionsShape);

@@ -1,4 +1,4 @@
-export { Coordinator, leaseReleasedChannel, type CoordinatorConnections } from './coordinator.js';
+export { Coordinator } from './coordinator.js';
 export {
   coordinatorOptionsShape,
   CoordinatorOptionsSchema,

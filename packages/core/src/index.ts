@@ -24,3 +24,10 @@ export { Membership, readMembers, type MemberInfo, type MembershipOptions } from
 export { FENCED_HSET } from './lease/lease-scripts.js';
 export * from './lease/node-id.js';
 export * from './admin/index.js';
+export { CloseStack } from './role/close-stack.js';
+export { RoleState } from './role/role-state.js';
+export { drainWithDeadline } from './role/drain.js';
+export { PeriodicTask, type PeriodicTaskOptions } from './role/periodic-task.js';
+export { LeaderLoop, type LeaderLoopOptions } from './role/leader-loop.js';
+export { RoleContext, type RoleConnections, type MembershipSpec, type LeaderSpec } from './role/role-context.js';
+export { roleOptionsShape } from './role/role-options.js';

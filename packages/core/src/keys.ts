@@ -24,6 +24,11 @@ export class RedisKeys {
     return `${this.prefix}:aggregator:leader`;
   }
 
+  /** Where the holder of `lease` announces a graceful release, so a standby takes over at once. */
+  releasedChannel(lease: string): string {
+    return `${lease}:released`;
+  }
+
   /** Live members of the cluster: a sorted set of node ids scored by heartbeat expiry. */
   get members(): string {
     return `${this.prefix}:members`;

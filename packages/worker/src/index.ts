@@ -1,4 +1,4 @@
-export { PollWorker, type WorkerConnections, type WorkerStats } from './worker.js';
+export { PollWorker, type WorkerStats } from './worker.js';
 export { workerOptionsShape, WorkerOptionsSchema, compileWorkerOptions, type WorkerOptions } from './worker-options.js';
 export { AgentClient, AgentCallError, agentBaseUrl, formatSince, type AgentRecord } from './agent-client.js';
 export { parseCatalog, type AgentCatalog, type DataTypeSpec, type ResourceSpec } from './ingest/catalog.js';

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { boolean, duration, filePath, integer, TLS_VERSIONS } from '@watched/core';
+import { boolean, duration, filePath, integer, TLS_VERSIONS, roleOptionsShape } from '@watched/core';
 import { alertLogLevelOption } from './events/log-alerts.js';
 
 /** Options of the worker role (flags `--worker-concurrency`, env `WATCHED_WORKER_CONCURRENCY`, ...). */
 export const workerOptionsShape = {
+  ...roleOptionsShape,
   /** Poll jobs processed at once by one worker process. */
   workerConcurrency: integer(4, 1, 256).describe('poll jobs processed at once by one worker'),
   /** Agents of one job polled in parallel. */
@@ -53,8 +54,6 @@ export const workerOptionsShape = {
   stalledInterval: duration('30s').describe('how often stalled jobs of dead workers are looked for'),
   /** A job that stalls more often than this (it keeps killing workers) is failed. */
   maxStalledCount: integer(2, 0, 100).describe('times a job may stall before it is failed'),
-  /** Membership heartbeat period; a worker missing three heartbeats is gone from `watched status`. */
-  heartbeatInterval: duration('5s').describe('membership heartbeat period (gone after 3 missed)'),
 };
 
 export const WorkerOptionsSchema = z.object(workerOptionsShape);

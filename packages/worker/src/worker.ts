@@ -1,19 +1,16 @@
 import { Worker as BullWorker, type Job } from 'bullmq';
 import {
-  createMysqlPool,
-  createRedis,
   defaultNodeId,
-  IllegalStateError,
-  Membership,
+  drainWithDeadline,
   POLL_QUEUE,
-  RedisKeys,
+  RoleContext,
   type Logger,
+  type Membership,
   type PollJobData,
   type PollJobResult,
-  type Pool,
-  type Redis,
-  type Service,
   type Reloadable,
+  type RoleConnections,
+  type Service,
   type ServiceState,
   type WatchedMetrics,
 } from '@watched/core';
@@ -30,12 +27,6 @@ import { PollProcessor } from './poll-processor.js';
 import { PollStore } from './poll-store.js';
 import type { WorkerOptions } from './worker-options.js';
 
-export interface WorkerConnections {
-  mysqlUrl: string;
-  redisUrl: string;
-  prefix: string;
-}
-
 /** Counters a `watched up` status line and tests read. */
 export interface WorkerStats {
   jobs: number;
@@ -45,6 +36,9 @@ export interface WorkerStats {
   failedJobs: number;
 }
 
+/** After cancelling jobs still running at the drain deadline: how long BullMQ may take to record their retries. */
+const CANCEL_GRACE_MS = 5000;
+
 /**
  * The worker role: a BullMQ consumer of poll jobs. Stateless: any worker can
  * take any job, and everything it caches is re-read from MySQL on a miss.
@@ -52,19 +46,11 @@ export interface WorkerStats {
 export class PollWorker implements Service, Reloadable<WorkerOptions> {
   readonly name = 'worker';
   readonly stats: WorkerStats = { jobs: 0, polls: 0, failedPolls: 0, rows: 0, failedJobs: 0 };
-  private state: ServiceState = 'INITIALIZED';
-  private pool?: Pool;
-  private redis?: Redis;
+  private readonly ctx: RoleContext;
   private bull?: BullWorker<PollJobData, PollJobResult>;
-  private client?: AgentClient;
   private membership?: Membership;
-  private alertSink?: QueueEventSink;
-  private alertRedis?: Redis;
-  private memberRedis?: Redis;
-  private closing?: Promise<void>;
   private rules?: ThresholdRules;
   private active = 0;
-  readonly nodeId: string;
 
   /** Where opened/closed events go; set before start (the alerter, tests). Default: the log. */
   events?: EventSink;
@@ -72,12 +58,16 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
   metrics?: WatchedMetrics;
 
   constructor(
-    private readonly connections: WorkerConnections,
+    connections: RoleConnections,
     private options: WorkerOptions,
-    private readonly logger: Logger,
+    logger: Logger,
     nodeId = defaultNodeId(),
   ) {
-    this.nodeId = nodeId;
+    this.ctx = new RoleContext('worker', connections, logger, nodeId);
+  }
+
+  get nodeId(): string {
+    return this.ctx.nodeId;
   }
 
   /**
@@ -94,7 +84,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
 
   /** The lifecycle state (tests, status). */
   get lifecycle(): ServiceState {
-    return this.state;
+    return this.ctx.lifecycle;
   }
 
   /** Jobs running now. */
@@ -102,50 +92,65 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
     return this.active;
   }
 
-  async start(): Promise<void> {
-    if (this.state !== 'INITIALIZED') throw new IllegalStateError(`worker cannot start from ${this.state}`);
-    this.pool = createMysqlPool(this.connections.mysqlUrl, {
-      connectionLimit: Math.max(4, this.options.workerConcurrency * 2),
+  start(): Promise<void> {
+    return this.ctx.start(async () => {
+      const { ctx, options } = this;
+      const logger = ctx.logger;
+      const pool = ctx.mysql({ connectionLimit: Math.max(4, options.workerConcurrency * 2) });
+      const events = this.events ?? this.defaultEventSink();
+      const client = ctx.adopt(
+        'agent client',
+        new AgentClient({
+          connectTimeoutMs: options.agentConnectTimeout,
+          timeoutMs: options.agentTimeout,
+          maxResponseBytes: options.agentMaxResponseBytes,
+          tls: { ca: options.agentTlsCa, cert: options.agentTlsCert, key: options.agentTlsKey, minVersion: options.agentTlsMinVersion },
+        }),
+        (c) => c.close(),
+      );
+      const poller = new AgentPoller({
+        pool,
+        client,
+        dataTables: new DataTables(pool, logger),
+        inventory: new Inventory(pool),
+        discovery: new DiscoveryCache({ refreshMs: options.discoveryRefresh }),
+        logger,
+        events,
+        agentFailureThreshold: options.agentFailureThreshold,
+        metrics: this.metrics,
+      });
+      const store = new PollStore({
+        pool,
+        logger,
+        insertBatchRows: options.insertBatchRows,
+        rules: (this.rules = new ThresholdRules(pool, options.rulesRefresh)),
+        events,
+        logAlerts: new LogAlerts(pool, events, options.alertLogLevel, logger),
+        missingAfterMs: options.missingAfter,
+        metrics: this.metrics,
+      });
+      const processor = new PollProcessor({
+        pool,
+        poller,
+        store,
+        logger,
+        agentConcurrency: options.agentConcurrency,
+        writeBatchRows: options.writeBatchRows,
+      });
+      // Heartbeats on the command connection: the consumer's is blocked in BRPOPLPUSH-style waits.
+      // Joined before the consumer exists, so it leaves after the consumer drained.
+      this.membership = ctx.membership({
+        intervalMs: options.heartbeatInterval,
+        details: () => ({ state: ctx.lifecycle, active: this.active, concurrency: this.options.workerConcurrency, ...this.stats }),
+      });
+      this.bull = this.consumer(processor);
     });
-    this.redis = createRedis(this.connections.redisUrl, { blocking: true, connectionName: 'watched-worker' });
-    this.client = new AgentClient({
-      connectTimeoutMs: this.options.agentConnectTimeout,
-      timeoutMs: this.options.agentTimeout,
-      maxResponseBytes: this.options.agentMaxResponseBytes,
-      tls: { ca: this.options.agentTlsCa, cert: this.options.agentTlsCert, key: this.options.agentTlsKey, minVersion: this.options.agentTlsMinVersion },
-    });
-    const events = this.events ?? this.defaultEventSink();
-    const poller = new AgentPoller({
-      pool: this.pool,
-      client: this.client,
-      dataTables: new DataTables(this.pool, this.logger),
-      inventory: new Inventory(this.pool),
-      discovery: new DiscoveryCache({ refreshMs: this.options.discoveryRefresh }),
-      logger: this.logger,
-      events,
-      agentFailureThreshold: this.options.agentFailureThreshold,
-      metrics: this.metrics,
-    });
-    const store = new PollStore({
-      pool: this.pool,
-      logger: this.logger,
-      insertBatchRows: this.options.insertBatchRows,
-      rules: (this.rules = new ThresholdRules(this.pool, this.options.rulesRefresh)),
-      events,
-      logAlerts: new LogAlerts(this.pool, events, this.options.alertLogLevel, this.logger),
-      missingAfterMs: this.options.missingAfter,
-      metrics: this.metrics,
-    });
-    const processor = new PollProcessor({
-      pool: this.pool,
-      poller,
-      store,
-      logger: this.logger,
-      agentConcurrency: this.options.agentConcurrency,
-      writeBatchRows: this.options.writeBatchRows,
-    });
-    const keys = new RedisKeys(this.connections.prefix);
-    this.bull = new BullWorker<PollJobData, PollJobResult>(
+  }
+
+  /** The BullMQ consumer of poll jobs, on a blocking connection of its own; drained first on close. */
+  private consumer(processor: PollProcessor): BullWorker<PollJobData, PollJobResult> {
+    const { ctx, options } = this;
+    const bull = new BullWorker<PollJobData, PollJobResult>(
       POLL_QUEUE,
       async (job: Job<PollJobData, PollJobResult>, _token?: string, signal?: AbortSignal) => {
         this.active += 1;
@@ -156,98 +161,66 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         }
       },
       {
-        connection: this.redis,
-        prefix: keys.bullPrefix,
-        concurrency: this.options.workerConcurrency,
+        connection: ctx.openRedis('consumer', { blocking: true }),
+        prefix: ctx.keys.bullPrefix,
+        concurrency: options.workerConcurrency,
         autorun: false,
         // Recorded as the job's processedBy: which worker (and pid) ran it.
-        name: this.nodeId,
-        lockDuration: this.options.lockDuration,
-        stalledInterval: this.options.stalledInterval,
-        maxStalledCount: this.options.maxStalledCount,
+        name: ctx.nodeId,
+        lockDuration: options.lockDuration,
+        stalledInterval: options.stalledInterval,
+        maxStalledCount: options.maxStalledCount,
       },
     );
-    this.bull.on('completed', (job, result) => {
+    bull.on('completed', (job, result) => {
       this.stats.jobs += 1;
       this.stats.polls += result.agents;
       this.stats.failedPolls += result.failed;
       this.stats.rows += result.rows;
-      this.logger.debug(`job ${job.id} done`, result);
+      ctx.logger.debug(`job ${job.id} done`, result);
     });
-    this.bull.on('failed', (job, err) => {
+    bull.on('failed', (job, err) => {
       this.stats.failedJobs += 1;
       this.metrics?.jobsFailed.inc();
-      this.logger.error(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
+      ctx.logger.error(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
     });
-    this.bull.on('error', (err) => this.logger.error(`worker queue error: ${err.message}`));
-    void this.bull.run().catch((err: Error) => this.logger.error(`worker stopped: ${err.message}`));
-    // Heartbeats on their own connection: the consumer's is blocked in BRPOPLPUSH-style waits.
-    this.memberRedis = this.redis.duplicate({ connectionName: 'watched-worker-membership', maxRetriesPerRequest: 3 });
-    this.membership = new Membership({
-      redis: this.memberRedis,
-      prefix: keys.prefix,
-      role: 'worker',
-      nodeId: this.nodeId,
-      intervalMs: this.options.heartbeatInterval,
-      logger: this.logger,
-      details: () => ({ state: this.state, active: this.active, concurrency: this.options.workerConcurrency, ...this.stats }),
-    });
-    this.state = 'RUNNING';
-    this.membership.start();
-    this.logger.info('worker started', { concurrency: this.options.workerConcurrency });
+    bull.on('error', (err) => ctx.logger.error(`worker queue error: ${err.message}`));
+    ctx.adopt('poll consumer', bull, (b) => this.drain(b));
+    void bull.run().catch((err: Error) => ctx.logger.error(`worker stopped: ${err.message}`));
+    return bull;
   }
 
   /** The alerter's queue when `publishAlerts` is on, else the log. */
   private defaultEventSink(): EventSink {
-    if (!this.options.publishAlerts) return new LoggingEventSink(this.logger);
+    if (!this.options.publishAlerts) return new LoggingEventSink(this.ctx.logger);
     // Its own connection: the consumer's is blocking, and this one must fail fast rather than wait forever.
-    this.alertRedis = createRedis(this.connections.redisUrl, { connectionName: 'watched-worker-events' });
-    this.alertSink = new QueueEventSink(this.alertRedis, this.connections.prefix);
-    return this.alertSink;
+    const sink = new QueueEventSink(this.ctx.openRedis('events'), this.ctx.keys.prefix);
+    return this.ctx.adopt('alert publisher', sink, (s) => s.close());
   }
 
   /**
    * Stops taking jobs, lets running ones finish within `shutdownTimeout`,
    * then hands back those still running (they fail with a retry, so another
    * worker polls them again; the cursor and natural keys make that write
-   * nothing twice), unregisters and closes connections. Idempotent.
+   * nothing twice). The rest of the close stack (membership, connections)
+   * follows.
    */
+  private async drain(bull: BullWorker<PollJobData, PollJobResult>): Promise<void> {
+    const { logger } = this.ctx;
+    const timeoutMs = this.options.shutdownTimeout;
+    const closed = bull.close().catch((err: Error) => logger.error(`closing the queue consumer: ${err.message}`));
+    if (this.active > 0) logger.info(`stopping: waiting up to ${timeoutMs} ms for ${this.active} running jobs`);
+    if ((await drainWithDeadline(closed, timeoutMs)) === 'done') return;
+    logger.warn(`${this.active} jobs still running after ${timeoutMs} ms: handing them back`);
+    bull.cancelAllJobs('worker shutting down');
+    // Cancelled jobs fail with a retry at once; give BullMQ a moment to record that, then stop anyway.
+    await drainWithDeadline(closed, CANCEL_GRACE_MS);
+    await bull.close(true).catch(() => undefined);
+  }
+
+  /** Stops taking jobs and drains them (see `drain`), unregisters, closes connections. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.state = 'STOPPING';
-      void this.membership?.beat();
-      const bull = this.bull;
-      if (bull) {
-        const closed = bull.close().catch((err: Error) => this.logger.error(`closing the queue consumer: ${err.message}`));
-        let timer: NodeJS.Timeout | undefined;
-        const deadline = new Promise<'deadline'>((resolve) => {
-          timer = setTimeout(() => resolve('deadline'), this.options.shutdownTimeout);
-        });
-        if (this.active > 0) this.logger.info(`stopping: waiting up to ${this.options.shutdownTimeout} ms for ${this.active} running jobs`);
-        const outcome = await Promise.race([closed.then(() => 'closed' as const), deadline]);
-        clearTimeout(timer);
-        if (outcome === 'deadline') {
-          this.logger.warn(`${this.active} jobs still running after ${this.options.shutdownTimeout} ms: handing them back`);
-          bull.cancelAllJobs('worker shutting down');
-          // Cancelled jobs fail with a retry at once; give BullMQ a moment to record that, then stop anyway.
-          const grace = new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, 5000);
-          });
-          await Promise.race([closed, grace]);
-          clearTimeout(timer);
-          await bull.close(true).catch(() => undefined);
-        }
-      }
-      await this.membership?.stop();
-      await this.memberRedis?.quit().catch(() => undefined);
-      await this.alertSink?.close().catch(() => undefined);
-      await this.alertRedis?.quit().catch(() => undefined);
-      this.client?.close();
-      await this.pool?.end().catch(() => undefined);
-      await this.redis?.quit().catch(() => undefined);
-      this.state = 'STOPPED';
-    })();
-    return this.closing;
+    return this.ctx.close(() => this.membership?.beat());
   }
 }
 

@@ -1,21 +1,13 @@
-import type { CommandModule } from 'yargs';
 import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
-import { adminOptionsShape, baseOptionsShape } from '@watched/core';
-import { commandRuntime, withOptions } from '../options.js';
-import { runRoles } from '../role-runtime.js';
+import { roleCommand, type RoleDefinition } from '../role-command.js';
 
 /** `watched aggregator`: one aggregator replica (active or standby): rollups and retention. */
-export const aggregatorCommand: CommandModule = {
+export const aggregatorRole: RoleDefinition<typeof aggregatorOptionsShape, Aggregator> = {
   command: 'aggregator',
   describe: 'Run an aggregator replica: minute/hour/day rollups and retention (one replica is active)',
-  builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, aggregatorOptionsShape),
-  handler: async (argv) => {
-    const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...aggregatorOptionsShape }, 'aggregator');
-    const { options, logger, nodeId } = runtime;
-    await runRoles(runtime, (metrics) => {
-      const aggregator = new Aggregator(options, options, logger, nodeId);
-      aggregator.metrics = metrics;
-      return { services: [aggregator], reloadable: [aggregator] };
-    });
-  },
+  shape: aggregatorOptionsShape,
+  create: (options, logger, nodeId, metrics) => Object.assign(new Aggregator(options, options, logger, nodeId), { metrics }),
+  reload: (aggregator, options) => aggregator.reload(options),
 };
+
+export const aggregatorCommand = roleCommand(aggregatorRole);

@@ -1,9 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { z } from 'zod';
 import { AgentFleet } from '@watched/agent-sim';
-import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
+import { aggregatorOptionsShape } from '@watched/aggregator';
 import { Alerter, alerterOptionsShape } from '@watched/alerter';
-import { Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
+import { coordinatorOptionsShape } from '@watched/coordinator';
 import {
   adminOptionsShape,
   AgentRegistry,
@@ -11,15 +11,18 @@ import {
   createMysqlPool,
   Migrator,
   type Logger,
-  type Service,
 } from '@watched/core';
-import { PollWorker, workerOptionsShape } from '@watched/worker';
+import { workerOptionsShape } from '@watched/worker';
 import { commandRuntime, withOptions } from '../options.js';
 import { StatusLine } from '../status-line.js';
 import { fleetService } from './sim.js';
 import { allOptionsShape } from '../all-options.js';
 import { runRoles } from '../role-runtime.js';
 import { upOptionsShape } from './up-options.js';
+import { roleParts, type RoleDefinition, type RoleProcessOptions, type RoleService } from '../role-command.js';
+import { aggregatorRole } from './aggregator.js';
+import { coordinatorRole } from './coordinator.js';
+import { workerRole } from './worker.js';
 
 
 const UpSchema = z.object(allOptionsShape);
@@ -64,27 +67,26 @@ export const upCommand: CommandModule = {
 
     const fleet = await simulatedFleet(options, logger);
     await runRoles(runtime, (metrics) => {
-      const coordinator = new Coordinator(options, options, logger.child({ role: 'coordinator' }), nodeId);
-      const worker = new PollWorker(options, options, logger.child({ role: 'worker' }), nodeId);
+      const part = <S extends Record<string, z.ZodType>, R extends RoleService>(role: RoleDefinition<S, R>) =>
+        roleParts(role, role.create(options as unknown as RoleProcessOptions<S>, logger.child({ role: role.command }), nodeId, metrics));
+      const coordinator = part(coordinatorRole);
+      const worker = part(workerRole);
+      const aggregator = part(aggregatorRole);
       const alerter = new Alerter(options, options, logger.child({ role: 'alerter' }));
-      const aggregator = new Aggregator(options, options, logger.child({ role: 'aggregator' }), nodeId);
-      coordinator.metrics = metrics;
-      worker.metrics = metrics;
       alerter.metrics = metrics;
-      aggregator.metrics = metrics;
-      const services: Service[] = [
-        ...(fleet ? [fleetService(fleet)] : []),
-        alerter,
-        worker,
-        coordinator,
-        aggregator,
-        new StatusLine({ ...options, intervalMs: options.statusInterval, coordinator, worker, logger: logger.child({ role: 'status' }) }),
-      ];
+      const status = new StatusLine({
+        ...options,
+        intervalMs: options.statusInterval,
+        coordinator: coordinator.service,
+        worker: worker.service,
+        logger: logger.child({ role: 'status' }),
+      });
       return {
-        services,
-        ready: { worker: () => worker.lifecycle === 'RUNNING', coordinator: () => coordinator.lifecycle === 'RUNNING' },
-        shutdownTimeoutMs: options.shutdownTimeout + 10_000,
-        reloadable: [coordinator, worker, alerter, aggregator],
+        // Started in this order, closed in reverse: the fleet outlives the worker polling it.
+        services: [...(fleet ? [fleetService(fleet)] : []), alerter, worker.service, coordinator.service, aggregator.service, status],
+        ready: { ...worker.ready, ...coordinator.ready },
+        shutdownTimeoutMs: workerRole.shutdownTimeoutMs?.(options as unknown as RoleProcessOptions<typeof workerOptionsShape>),
+        reloadable: [coordinator.reloadable, worker.reloadable, alerter, aggregator.reloadable],
       };
     });
   },

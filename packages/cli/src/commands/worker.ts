@@ -1,29 +1,17 @@
-import type { CommandModule } from 'yargs';
-import { adminOptionsShape, baseOptionsShape } from '@watched/core';
 import { PollWorker, workerOptionsShape } from '@watched/worker';
-import { commandRuntime, withOptions } from '../options.js';
-import { runRoles } from '../role-runtime.js';
+import { roleCommand, type RoleDefinition } from '../role-command.js';
 
 /** Room after the worker's drain deadline for handing jobs back and closing connections. */
 const CLOSE_MARGIN_MS = 10_000;
 
 /** `watched worker`: one stateless poll worker. */
-export const workerCommand: CommandModule = {
+export const workerRole: RoleDefinition<typeof workerOptionsShape, PollWorker> = {
   command: 'worker',
   describe: 'Run a worker: consume poll jobs, fetch agents, write to MySQL',
-  builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, workerOptionsShape),
-  handler: async (argv) => {
-    const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...workerOptionsShape }, 'worker');
-    const { options, logger, nodeId } = runtime;
-    await runRoles(runtime, (metrics) => {
-      const worker = new PollWorker(options, options, logger, nodeId);
-      worker.metrics = metrics;
-      return {
-        services: [worker],
-        reloadable: [worker],
-        ready: { worker: () => worker.lifecycle === 'RUNNING' },
-        shutdownTimeoutMs: options.shutdownTimeout + CLOSE_MARGIN_MS,
-      };
-    });
-  },
+  shape: workerOptionsShape,
+  create: (options, logger, nodeId, metrics) => Object.assign(new PollWorker(options, options, logger, nodeId), { metrics }),
+  reload: (worker, options) => worker.reload(options),
+  shutdownTimeoutMs: (options) => options.shutdownTimeout + CLOSE_MARGIN_MS,
 };
+
+export const workerCommand = roleCommand(workerRole);

@@ -57,6 +57,8 @@ export class Membership {
   private readonly startedAt = Date.now();
   private readonly keys: ReturnType<typeof membershipKeys>;
   private beating?: Promise<void>;
+  /** After stop(), a late beat (a leadership change while closing) must not register the process again. */
+  private stopped = false;
 
   constructor(private readonly options: MembershipOptions) {
     this.keys = membershipKeys(options.prefix);
@@ -67,16 +69,21 @@ export class Membership {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.beating = this.beat();
-    this.timer = setInterval(() => {
-      this.beating = this.beat();
-    }, this.options.intervalMs);
+    if (this.timer || this.stopped) return;
+    void this.beat();
+    this.timer = setInterval(() => void this.beat(), this.options.intervalMs);
     this.timer.unref();
   }
 
   /** Writes one heartbeat now (also called on state changes, e.g. on becoming leader). */
-  async beat(): Promise<void> {
+  beat(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    // stop() waits for the latest write, so no heartbeat lands after the removal.
+    this.beating = this.write();
+    return this.beating;
+  }
+
+  private async write(): Promise<void> {
     const { redis, nodeId, role } = this.options;
     const now = Date.now();
     const info: MemberInfo = {
@@ -103,6 +110,7 @@ export class Membership {
 
   /** Stops the heartbeat and unregisters (a killed process disappears after the TTL instead). */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
     await this.beating;

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { IllegalStateError } from '../errors.js';
+import { readMembers } from '../lease/membership.js';
+import { createMysqlConnection } from '../mysql.js';
+import { createTestEnvironment, type TestEnvironment } from '../testing/test-environment.js';
+import { CloseStack } from './close-stack.js';
+import { PeriodicTask } from './periodic-task.js';
+import { RoleContext } from './role-context.js';
+
+/** Redis connections whose CLIENT LIST name carries this node id (RoleContext names them `...@<nodeId>`). */
+async function redisClientsOf(env: TestEnvironment, nodeId: string): Promise<string[]> {
+  const list = String(await env.redis.client('LIST'));
+  return list.split('\n').filter((line) => line.includes(`@${nodeId}`));
+}
+
+/** MySQL connections to the test's own database (nothing else in this file uses it: the environment's pool stays unused). */
+async function mysqlConnectionsTo(env: TestEnvironment): Promise<number> {
+  const server = new URL(env.mysqlUrl);
+  server.pathname = '/';
+  const conn = await createMysqlConnection(server.toString());
+  try {
+    const [rows] = await conn.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ?', [env.database]);
+    return Number((rows as Array<{ n: number }>)[0].n);
+  } finally {
+    await conn.end();
+  }
+}
+
+const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+describe('CloseStack', () => {
+  const logger = { warn: () => undefined } as never;
+
+  it('closes in reverse order of opening, past a failing step, once', async () => {
+    const closed: string[] = [];
+    const stack = new CloseStack(logger);
+    stack.push('a', 'A', (r) => void closed.push(r));
+    stack.defer('b', () => {
+      closed.push('B');
+      throw new Error('b failed');
+    });
+    stack.push('c', 'C', async (r) => void closed.push(r));
+    expect(stack.names).toEqual(['c', 'b', 'a']);
+    await Promise.all([stack.close(), stack.close()]);
+    expect(closed).toEqual(['C', 'B', 'A']);
+    // Opened after closing started: closed at once rather than leaked.
+    stack.push('late', 'L', (r) => void closed.push(r));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toEqual(['C', 'B', 'A', 'L']);
+  });
+});
+
+describe('PeriodicTask', () => {
+  it('never overlaps runs, runs again when triggered mid-run, and stop waits for the run in progress', async () => {
+    let running = 0;
+    let overlapped = false;
+    let runs = 0;
+    let release: () => void = () => undefined;
+    const task = new PeriodicTask({
+      name: 'test task',
+      intervalMs: () => 60_000,
+      firstDelayMs: 0,
+      logger: { warn: () => undefined } as never,
+      run: async () => {
+        running += 1;
+        overlapped ||= running > 1;
+        runs += 1;
+        await new Promise<void>((resolve) => (release = resolve));
+        running -= 1;
+      },
+    });
+    task.start();
+    await until('the first run', async () => runs === 1);
+    task.trigger();
+    task.trigger();
+    release();
+    await until('the triggered run', async () => runs === 2);
+    expect(overlapped).toBe(false);
+    const stopped = task.stop();
+    let done = false;
+    void stopped.then(() => (done = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(done).toBe(false); // still waiting for the run in progress
+    release();
+    await stopped;
+    expect(runs).toBe(2); // the interval is a minute: nothing else ran
+  });
+});
+
+describe('RoleContext (real MariaDB and Redis)', () => {
+  let env: TestEnvironment;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment('role-context', { migrate: true });
+  });
+  afterAll(async () => {
+    await env.cleanup();
+  });
+
+  const context = (role = 'kit') => new RoleContext(role, env, env.logger, `test-${randomBytes(4).toString('hex')}`);
+
+  it('a start-up that fails half-way closes every connection it opened, and the role is FAILED', async () => {
+    const ctx = context();
+    const failure = new Error('start-up step 6 failed');
+    await expect(
+      ctx.start(async () => {
+        const pool = ctx.mysql({ connectionLimit: 2 });
+        await Promise.all([pool.query('SELECT 1'), pool.query('SELECT SLEEP(0.05)')]);
+        await ctx.redis.ping();
+        await ctx.openRedis('extra', { blocking: true }).ping();
+        await ctx.queue('kit-test').getJobCounts();
+        ctx.membership({ intervalMs: 1000 });
+        await ctx.leader({ key: ctx.keys.leaderLease, ttlMs: 2000, standbyRetryMs: () => 100 });
+        ctx.task({ name: 'kit task', intervalMs: () => 60_000, run: async () => undefined });
+        // Everything above is open and connected now.
+        await until('the lease', async () => (await env.redis.get(ctx.keys.leaderLease)) !== null);
+        expect(await redisClientsOf(env, ctx.nodeId)).toHaveLength(3);
+        expect(await mysqlConnectionsTo(env)).toBeGreaterThanOrEqual(2);
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+
+    expect(ctx.lifecycle).toBe('FAILED');
+    await until('every Redis connection of the role to close', async () => (await redisClientsOf(env, ctx.nodeId)).length === 0);
+    await until('every MySQL connection of the role to close', async () => (await mysqlConnectionsTo(env)) === 0);
+    expect(await env.redis.get(ctx.keys.leaderLease)).toBeNull(); // the lease was handed back
+    expect((await readMembers(env.redis, env.prefix)).map((m) => m.nodeId)).not.toContain(ctx.nodeId);
+    await expect(ctx.start(async () => undefined)).rejects.toBeInstanceOf(IllegalStateError);
+    await ctx.close(); // idempotent after a failed start
+  });
+
+  it('runs, then closes in reverse order once; a standby leader takes over on the announced release', async () => {
+    const first = context('leader-kit');
+    const second = context('leader-kit');
+    const elected: string[] = [];
+    const start = (ctx: RoleContext) =>
+      ctx.start(async () => {
+        ctx.membership({ intervalMs: 1000 });
+        // A long standby retry and TTL: only the release announcement explains a fast takeover.
+        await ctx.leader({ key: ctx.keys.aggregatorLease, ttlMs: 30_000, standbyRetryMs: () => 30_000, onChange: (leading) => leading && elected.push(ctx.nodeId) });
+      });
+    await start(first);
+    await until('the first leader', async () => elected.length === 1);
+    await start(second);
+    expect(first.lifecycle).toBe('RUNNING');
+    expect(elected).toEqual([first.nodeId]);
+    const members = await readMembers(env.redis, env.prefix);
+    expect(members.map((m) => m.nodeId)).toEqual(expect.arrayContaining([first.nodeId, second.nodeId]));
+
+    const closedAt = Date.now();
+    await Promise.all([first.close(), first.close()]);
+    expect(first.lifecycle).toBe('STOPPED');
+    await until('the standby to lead', async () => elected.length === 2, 5000);
+    expect(elected[1]).toBe(second.nodeId);
+    expect(Date.now() - closedAt).toBeLessThan(5000);
+    expect((await readMembers(env.redis, env.prefix)).map((m) => m.nodeId)).not.toContain(first.nodeId);
+    expect(await redisClientsOf(env, first.nodeId)).toHaveLength(0);
+    await second.close();
+  });
+});

@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
+import { compileWorkerOptions } from './worker-options.js';
+import { PollWorker } from './worker.js';
+
+describe('PollWorker start-up', () => {
+  let env: TestEnvironment;
+  let dir: string;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment('worker-start');
+    dir = mkdtempSync(join(tmpdir(), 'watched-worker-start-'));
+  });
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await env.cleanup();
+  });
+
+  it('fails half-way (the agent CA file vanished after the options were read) and closes what it had opened', async () => {
+    const ca = join(dir, 'agents-ca.pem');
+    writeFileSync(ca, 'not read before start');
+    const options = compileWorkerOptions({ agentTlsCa: ca, publishAlerts: true });
+    rmSync(ca); // e.g. a Secret unmounted between start-up checks and start
+    const worker = new PollWorker(env, options, env.logger, `worker-start-${process.pid}`);
+
+    await expect(worker.start()).rejects.toThrow(/agentTlsCa/);
+
+    expect(worker.lifecycle).toBe('FAILED');
+    // The alert publisher's Redis connection was opened before the agent client: a leak would have
+    // connected and named itself by now (CLIENT SETNAME follows the connect within milliseconds).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const left = String(await env.redis.client('LIST'))
+      .split('\n')
+      .filter((line) => line.includes(`@${worker.nodeId}`));
+    expect(left).toEqual([]);
+    await worker.close(); // idempotent after a failed start
+  });
+});
