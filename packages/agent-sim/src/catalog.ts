@@ -4,10 +4,6 @@
  */
 import type { LogLevel } from './types.js';
 
-// Module-local aliases: global lookups are ~100x slower inside Jest's vm contexts, and these run per value.
-const Math = globalThis.Math;
-const String = globalThis.String;
-
 /** Per-host constants, derived once from (seed, host index). */
 export interface HostTraits {
   cores: number;

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
-import { AgentFleet, IllegalStateError, startFleet } from './fleet.js';
+import { IllegalStateError } from '@watched/core';
+import { AgentFleet, startFleet } from './fleet.js';
 import { FleetOptionError } from './fleet-options.js';
 import { loopbackAddress, loopbackIndex } from './addressing.js';
 import { get, getJson } from './test-client.js';

@@ -13,17 +13,12 @@ import { seedOf } from './random.js';
 import {
   createAgentServer, guarded, handleAgentRequest, handleControlRequest, resetSocket, type AgentAddress, type FleetContext,
 } from './server.js';
+import { IllegalStateError } from '@watched/core';
 import { buildSwagger } from './swagger.js';
 import type { AllResponse, Row, ServiceLogs, ServiceStatus, SwaggerDocument } from './types.js';
 
 export type FleetState = 'INITIALIZED' | 'STARTING' | 'RUNNING' | 'CLOSING' | 'CLOSED' | 'FAILED';
 
-export class IllegalStateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IllegalStateError';
-  }
-}
 
 /**
  * What host `index` serves, with the fleet's current faults of that host

@@ -14,11 +14,6 @@ import type {
   AllResponse, CollectorData, LogEntry, LogLevel, Row, ServiceLogs, ServiceStatus,
 } from './types.js';
 
-// Module-local aliases: global lookups are ~100x slower inside Jest's vm contexts, and these run per value.
-const Math = globalThis.Math;
-const Object = globalThis.Object;
-const String = globalThis.String;
-const Array = globalThis.Array;
 
 export interface HostModelParams {
   /** 32-bit seed (see seedOf). */

@@ -1,4 +1,4 @@
-export { AgentFleet, IllegalStateError, startFleet, type AgentModel, type FleetState } from './fleet.js';
+export { AgentFleet, startFleet, type AgentModel, type FleetState } from './fleet.js';
 export {
   compileFleetOptions, defaultClock, FleetOptionError, MAX_LOOPBACK_HOSTS,
   type AddressingMode, type AgentFleetOptions, type FleetTlsOptions, type CompiledFleetOptions,

@@ -4,9 +4,6 @@
  * on every machine; only the final float conversions use Math functions.
  */
 
-// Module-local aliases: global lookups are ~100x slower inside Jest's vm contexts, and these run per value.
-const Math = globalThis.Math;
-
 const TWO_32 = 4294967296;
 
 /** FNV-1a 32-bit hash of a string (UTF-16 code units). */
