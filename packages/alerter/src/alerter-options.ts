@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { duration, integer } from '@watched/core';
-import { alertLogLevelOption } from '@watched/worker';
+import { alertLogLevelOption, duration, integer } from '@watched/core';
 
 /** A value that may arrive as JSON text (environment, flags) or as structured YAML/JSON (config file). */
 function structured<T extends z.ZodType>(schema: T) {

@@ -1,12 +1,18 @@
 import { createHash } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker as BullWorker, type Job, type JobsOptions } from 'bullmq';
 import {
+  ALERTS_QUEUE,
+  ALERT_DELIVER_JOB,
+  ALERT_EVENT_JOB,
   ConfigError,
   IllegalStateError,
+  monitoringEventSchema,
+  QueueEventSink,
   RedisKeys,
   createMysqlPool,
   createRedis,
   errorMessage,
+  type DeliverJobData,
   type Logger,
   type Pool,
   type Redis,
@@ -15,9 +21,8 @@ import {
   type ServiceState,
   type WatchedMetrics,
 } from '@watched/core';
-import { ALERTS_QUEUE, ALERT_EVENT_JOB, QueueEventSink } from '@watched/worker';
 import type { AlerterOptions } from './alerter-options.js';
-import { enrichEvent, monitoringEventSchema } from './enrich.js';
+import { enrichEvent } from './enrich.js';
 import {
   addReminder,
   claimDeliveries,
@@ -38,13 +43,6 @@ import { htmlOf, subjectOf, textOf } from './render.js';
 import { PERMISSION_PREFIX, routeByConfig, routeByPermissions } from './routing.js';
 import { Silences } from './silences.js';
 import { Reconciler } from './reconciler.js';
-
-/** Job name of a delivery (one message to one receiver, grouping what is pending). */
-export const ALERT_DELIVER_JOB = 'deliver';
-
-export interface DeliverJobData {
-  receiver: string;
-}
 
 export interface AlerterConnections {
   mysqlUrl: string;

@@ -1,4 +1,4 @@
-export { Alerter, ALERT_DELIVER_JOB, BUILTIN_PLUGINS, type AlerterConnections, type AlerterStats, type DeliverJobData } from './alerter.js';
+export { Alerter, BUILTIN_PLUGINS, type AlerterConnections, type AlerterStats } from './alerter.js';
 export {
   alerterOptionsShape,
   AlerterOptionsSchema,
@@ -16,6 +16,5 @@ export { luaPlugin, luaOptionsSchema, luaLevel, LUA_LEVELS } from './plugins/lua
 export { webhookPlugin, webhookOptionsSchema, webhookSignature, type WebhookBody } from './plugins/webhook.js';
 export { Silences, silenceMatches, SILENCE_KINDS, type Silence, type NewSilence } from './silences.js';
 export { routeByConfig, routeByPermissions, PERMISSION_PREFIX } from './routing.js';
-export { enrichEvent, monitoringEventSchema, KIND_SEVERITY } from './enrich.js';
-export { ALERTS_QUEUE, ALERT_EVENT_JOB, QueueEventSink, alertJobId } from '@watched/worker';
+export { enrichEvent, KIND_SEVERITY } from './enrich.js';
 export { readAlertStatus, type AlertStatus } from './alert-status.js';

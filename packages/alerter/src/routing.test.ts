@@ -2,14 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createRedis, type Redis, type ResultSetHeader } from '@watched/core';
+import { createRedis, QueueEventSink, type MonitoringEvent, type Redis, type ResultSetHeader } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { QueueEventSink } from '@watched/worker';
 import { Alerter } from './alerter.js';
 import { compileAlerterOptions } from './alerter-options.js';
 import { routeByConfig } from './routing.js';
 import { Reconciler } from './reconciler.js';
-import type { MonitoringEvent } from '@watched/worker';
 import type { AlertEvent } from './notification.js';
 import { SmtpPeer, waitFor } from './testing/smtp-peer.js';
 

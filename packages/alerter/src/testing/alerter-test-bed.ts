@@ -1,7 +1,6 @@
 import { Queue } from 'bullmq';
-import { RedisKeys, createRedis, type Redis, type WatchedMetrics } from '@watched/core';
+import { ALERTS_QUEUE, QueueEventSink, RedisKeys, createRedis, type Redis, type WatchedMetrics } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { ALERTS_QUEUE, QueueEventSink } from '@watched/worker';
 import { Alerter } from '../alerter.js';
 import { compileAlerterOptions } from '../alerter-options.js';
 import { SmtpPeer } from './smtp-peer.js';
