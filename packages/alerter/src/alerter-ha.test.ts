@@ -5,7 +5,7 @@ import { alertJobId, WatchedMetrics, type MonitoringEvent, type QueueEventSink, 
 import type { TestEnvironment } from '@watched/core/testing';
 import { readAlertStatus } from './alert-status.js';
 import { purgeLedger } from './ledger.js';
-import { Reconciler } from './reconciler.js';
+import { Reconciler } from './maintenance/reconciler.js';
 import { Silences } from './silences.js';
 import type { WebhookBody } from './plugins/webhook.js';
 import { waitFor } from './testing/smtp-peer.js';

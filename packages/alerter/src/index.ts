@@ -1,11 +1,16 @@
-export { Alerter, BUILTIN_PLUGINS, type AlerterConnections, type AlerterStats } from './alerter.js';
+export { Alerter, type AlerterConnections } from './alerter.js';
+export { AlerterStats } from './alerter-stats.js';
+export { BUILTIN_PLUGINS, Receivers, type Receiver, type ReceiversOptions } from './receivers.js';
 export {
   alerterOptionsShape,
   AlerterOptionsSchema,
   compileAlerterOptions,
+  RECONCILE_GRACE_MS,
   receiverSchema,
   routeSchema,
   type AlerterOptions,
+  type AlerterOptionsInput,
+  type RawAlerterOptions,
   type ReceiverConfig,
   type RouteConfig,
 } from './alerter-options.js';

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { Alerter, alerterOptionsShape } from '@watched/alerter';
+import { Alerter, alerterOptionsShape, compileAlerterOptions } from '@watched/alerter';
 import { adminOptionsShape, baseOptionsShape } from '@watched/core';
 import { commandRuntime, withOptions } from '../options.js';
 import { runRoles } from '../role-runtime.js';
@@ -13,9 +13,9 @@ export const alerterCommand: CommandModule = {
     const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...alerterOptionsShape }, 'alerter');
     const { options, logger } = runtime;
     await runRoles(runtime, (metrics) => {
-      const alerter = new Alerter(options, options, logger);
+      const alerter = new Alerter(options, compileAlerterOptions(options), logger);
       alerter.metrics = metrics;
-      return { services: [alerter], reloadable: [alerter] };
+      return { services: [alerter], reloadable: [{ reload: (o) => alerter.reload(compileAlerterOptions(o)) }] };
     });
   },
 };

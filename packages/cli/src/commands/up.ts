@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { z } from 'zod';
 import { AgentFleet } from '@watched/agent-sim';
 import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
-import { Alerter, alerterOptionsShape } from '@watched/alerter';
+import { Alerter, alerterOptionsShape, compileAlerterOptions } from '@watched/alerter';
 import { Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
 import {
   adminOptionsShape,
@@ -66,7 +66,7 @@ export const upCommand: CommandModule = {
     await runRoles(runtime, (metrics) => {
       const coordinator = new Coordinator(options, options, logger.child({ role: 'coordinator' }), nodeId);
       const worker = new PollWorker(options, options, logger.child({ role: 'worker' }), nodeId);
-      const alerter = new Alerter(options, options, logger.child({ role: 'alerter' }));
+      const alerter = new Alerter(options, compileAlerterOptions(options), logger.child({ role: 'alerter' }));
       const aggregator = new Aggregator(options, options, logger.child({ role: 'aggregator' }), nodeId);
       coordinator.metrics = metrics;
       worker.metrics = metrics;
@@ -84,7 +84,7 @@ export const upCommand: CommandModule = {
         services,
         ready: { worker: () => worker.lifecycle === 'RUNNING', coordinator: () => coordinator.lifecycle === 'RUNNING' },
         shutdownTimeoutMs: options.shutdownTimeout + 10_000,
-        reloadable: [coordinator, worker, alerter, aggregator],
+        reloadable: [coordinator, worker, { reload: (o) => alerter.reload(compileAlerterOptions(o)) }, aggregator],
       };
     });
   },
