@@ -1,12 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { WatchedMetrics, type ResultSetHeader, type RowDataPacket } from '@watched/core';
+import { alertJobId, WatchedMetrics, type MonitoringEvent, type QueueEventSink, type ResultSetHeader, type RowDataPacket } from '@watched/core';
 import type { TestEnvironment } from '@watched/core/testing';
-import { alertJobId, type MonitoringEvent, type QueueEventSink } from '@watched/worker';
 import { readAlertStatus } from './alert-status.js';
 import { purgeLedger } from './ledger.js';
-import { Reconciler } from './reconciler.js';
+import { Reconciler } from './maintenance/reconciler.js';
 import { Silences } from './silences.js';
 import type { WebhookBody } from './plugins/webhook.js';
 import { waitFor } from './testing/smtp-peer.js';

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { duration, integer } from '@watched/core';
-import { alertLogLevelOption } from '@watched/worker';
+import { alertLogLevelOption, ConfigError, duration, integer, roleOptionsShape } from '@watched/core';
 
 /** A value that may arrive as JSON text (environment, flags) or as structured YAML/JSON (config file). */
 function structured<T extends z.ZodType>(schema: T) {
@@ -60,6 +59,7 @@ const pathList = z.preprocess(
 
 /** Options of the alerter role (flags `--alert-group-window`, env `WATCHED_ALERT_GROUP_WINDOW`, ...). */
 export const alerterOptionsShape = {
+  ...roleOptionsShape,
   /** Named receivers: a plugin and its options (validated at start-up). */
   alertReceivers: structured(z.array(receiverSchema))
     .default([])
@@ -122,9 +122,90 @@ export const alerterOptionsShape = {
 };
 
 export const AlerterOptionsSchema = z.object(alerterOptionsShape);
-export type AlerterOptions = z.output<typeof AlerterOptionsSchema>;
 
-/** Fills defaults for callers that build an alerter in code (tests, `watched up`). */
-export function compileAlerterOptions(options: Partial<z.input<typeof AlerterOptionsSchema>> = {}): AlerterOptions {
-  return AlerterOptionsSchema.parse(options);
+/** The alerter's options as given in code or a config file (`'30s'`, `'Error'`...); absent keys take their default. */
+export type AlerterOptionsInput = Partial<z.input<typeof AlerterOptionsSchema>>;
+
+/** What the option loader yields for the alerter's keys: defaults filled, durations in ms, under the flags' names. */
+export type RawAlerterOptions = z.output<typeof AlerterOptionsSchema>;
+
+/**
+ * The alerter's options once compiled: every value filled, durations in
+ * milliseconds and named so, cross-field rules checked. The only options
+ * type the alerter reads.
+ */
+export interface AlerterOptions {
+  alertReceivers: ReceiverConfig[];
+  alertRoutes: RouteConfig[];
+  alertPlugins: string[];
+  /** Unset: upstream's permission views are not read. */
+  alertPermissionReceiver?: string;
+  alertGroupWindowMs: number;
+  /** 0 = no reminders. */
+  alertRepeatIntervalMs: number;
+  alertRepeatSeverities: string[];
+  alertConcurrency: number;
+  alertAttempts: number;
+  alertBackoffMs: number;
+  alertSendTimeoutMs: number;
+  /** 0 = no reconciliation. */
+  alertReconcileIntervalMs: number;
+  /** `c$event_types` id, 0 = off. */
+  alertLogLevel: number;
+  alertReconcileLookbackMs: number;
+  alertJobRetentionMs: number;
+  /** 0 = the ledger is kept forever. */
+  alertLedgerRetentionMs: number;
+  alertFailedRetentionMs: number;
+  /** Membership heartbeat period. */
+  heartbeatIntervalMs: number;
+}
+
+/** Transitions younger than this are left to the normal path by the reconciliation. */
+export const RECONCILE_GRACE_MS = 60_000;
+
+/**
+ * Compiles loaded options (`RawAlerterOptions`, as the CLI's loader returns
+ * them) into `AlerterOptions`, checking every rule between fields that needs
+ * no plugin code; a ConfigError names the field. Receivers' own options are
+ * checked by their plugins' schemas when the alerter starts.
+ */
+export function compileAlerterOptions(raw: RawAlerterOptions): AlerterOptions {
+  const retention = raw.alertLedgerRetention;
+  if (retention > 0 && retention <= raw.alertReconcileLookback + RECONCILE_GRACE_MS) {
+    // A purged transition found again by the reconciliation would be sent a second time.
+    throw new ConfigError('alertLedgerRetention', 'must be longer than --alert-reconcile-lookback (plus one minute)');
+  }
+  const seen = new Set<string>();
+  for (const receiver of raw.alertReceivers) {
+    if (seen.has(receiver.name)) throw new ConfigError('alertReceivers', `receiver ${receiver.name} is defined twice`);
+    seen.add(receiver.name);
+  }
+  for (const route of raw.alertRoutes) {
+    for (const r of route.receivers) {
+      if (!seen.has(r)) throw new ConfigError('alertRoutes', `route names unknown receiver ${r}`);
+    }
+  }
+  const perm = raw.alertPermissionReceiver;
+  if (perm !== undefined && !seen.has(perm)) throw new ConfigError('alertPermissionReceiver', `unknown receiver ${perm}`);
+  return {
+    alertReceivers: raw.alertReceivers,
+    alertRoutes: raw.alertRoutes,
+    alertPlugins: raw.alertPlugins,
+    alertPermissionReceiver: perm,
+    alertGroupWindowMs: raw.alertGroupWindow,
+    alertRepeatIntervalMs: raw.alertRepeatInterval,
+    alertRepeatSeverities: raw.alertRepeatSeverities,
+    alertConcurrency: raw.alertConcurrency,
+    alertAttempts: raw.alertAttempts,
+    alertBackoffMs: raw.alertBackoff,
+    alertSendTimeoutMs: raw.alertSendTimeout,
+    alertReconcileIntervalMs: raw.alertReconcileInterval,
+    alertLogLevel: raw.alertLogLevel,
+    alertReconcileLookbackMs: raw.alertReconcileLookback,
+    alertJobRetentionMs: raw.alertJobRetention,
+    alertLedgerRetentionMs: retention,
+    alertFailedRetentionMs: raw.alertFailedRetention,
+    heartbeatIntervalMs: raw.heartbeatInterval,
+  };
 }

@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ResultSetHeader, RowDataPacket } from '@watched/core';
+import { alertJobId, type MonitoringEvent, type QueueEventSink, type ResultSetHeader, type RowDataPacket } from '@watched/core';
 import type { TestEnvironment } from '@watched/core/testing';
-import { alertJobId, type MonitoringEvent, type QueueEventSink } from '@watched/worker';
 import { Silences } from './silences.js';
 import { readAlertStatus } from './alert-status.js';
 import { webhookSignature, type WebhookBody } from './plugins/webhook.js';

@@ -1,18 +1,6 @@
-import { z } from 'zod';
-import type { Pool, RowDataPacket } from '@watched/core';
-import type { MonitoringEvent } from '@watched/worker';
+import type { MonitoringEvent, Pool, RowDataPacket } from '@watched/core';
 import type { AlertEvent } from './notification.js';
 import { summarize } from './render.js';
-
-/** What a job of the `alerts` queue carries (the worker's MonitoringEvent), checked on arrival. */
-export const monitoringEventSchema = z.object({
-  kind: z.enum(['threshold', 'agent-failed', 'host-missing', 'service-failed', 'service-missing', 'log-event']),
-  transition: z.enum(['opened', 'closed']),
-  id: z.number().int().nonnegative(),
-  table: z.enum(['h$res_events', 's$res_events', 'agt$events', 'c$state_events', 's$log_events']),
-  time: z.number(),
-  detail: z.record(z.string(), z.unknown()).default({}),
-});
 
 /** Severity of the other kinds (threshold and log events carry their own event type). */
 export const KIND_SEVERITY: Record<Exclude<MonitoringEvent['kind'], 'threshold' | 'log-event'>, string> = {
@@ -57,7 +45,7 @@ const LOG_SQL =
  * Turns an event (ids) into what receivers read (names), from MySQL; fields of
  * a row deleted meanwhile fall back to the event's own detail.
  */
-export async function enrichEvent(pool: Pool, event: z.output<typeof monitoringEventSchema>): Promise<AlertEvent> {
+export async function enrichEvent(pool: Pool, event: MonitoringEvent): Promise<AlertEvent> {
   const d = event.detail;
   const base: Omit<AlertEvent, 'summary'> = {
     kind: event.kind,

@@ -1,11 +1,16 @@
-export { Alerter, ALERT_DELIVER_JOB, BUILTIN_PLUGINS, type AlerterConnections, type AlerterStats, type DeliverJobData } from './alerter.js';
+export { Alerter } from './alerter.js';
+export { AlerterStats } from './alerter-stats.js';
+export { BUILTIN_PLUGINS, Receivers, type Receiver, type ReceiversOptions } from './receivers.js';
 export {
   alerterOptionsShape,
   AlerterOptionsSchema,
   compileAlerterOptions,
+  RECONCILE_GRACE_MS,
   receiverSchema,
   routeSchema,
   type AlerterOptions,
+  type AlerterOptionsInput,
+  type RawAlerterOptions,
   type ReceiverConfig,
   type RouteConfig,
 } from './alerter-options.js';
@@ -16,6 +21,5 @@ export { luaPlugin, luaOptionsSchema, luaLevel, LUA_LEVELS } from './plugins/lua
 export { webhookPlugin, webhookOptionsSchema, webhookSignature, type WebhookBody } from './plugins/webhook.js';
 export { Silences, silenceMatches, SILENCE_KINDS, type Silence, type NewSilence } from './silences.js';
 export { routeByConfig, routeByPermissions, PERMISSION_PREFIX } from './routing.js';
-export { enrichEvent, monitoringEventSchema, KIND_SEVERITY } from './enrich.js';
-export { ALERTS_QUEUE, ALERT_EVENT_JOB, QueueEventSink, alertJobId } from '@watched/worker';
+export { enrichEvent, KIND_SEVERITY } from './enrich.js';
 export { readAlertStatus, type AlertStatus } from './alert-status.js';

@@ -1,4 +1,4 @@
-import type { MonitoringEvent } from '@watched/worker';
+import type { MonitoringEvent } from '@watched/core';
 
 /** An event transition as receivers see it: names rather than ids. */
 export interface AlertEvent {

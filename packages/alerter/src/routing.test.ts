@@ -2,14 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createRedis, type Redis, type ResultSetHeader } from '@watched/core';
+import { createRedis, QueueEventSink, type MonitoringEvent, type Redis, type ResultSetHeader } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { QueueEventSink } from '@watched/worker';
 import { Alerter } from './alerter.js';
-import { compileAlerterOptions } from './alerter-options.js';
+import { AlerterOptionsSchema, compileAlerterOptions } from './alerter-options.js';
 import { routeByConfig } from './routing.js';
-import { Reconciler } from './reconciler.js';
-import type { MonitoringEvent } from '@watched/worker';
+import { Reconciler } from './maintenance/reconciler.js';
 import type { AlertEvent } from './notification.js';
 import { SmtpPeer, waitFor } from './testing/smtp-peer.js';
 
@@ -65,11 +63,13 @@ describe('routing', () => {
 
     const alerter = new Alerter(
       { mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix },
-      compileAlerterOptions({
-        alertGroupWindow: '200ms',
-        alertReceivers: [{ name: 'front', plugin: 'email', options: { host: '127.0.0.1', port: smtp.port, from: 'watched@example.org' } }],
-        alertPermissionReceiver: 'front',
-      }),
+      compileAlerterOptions(
+        AlerterOptionsSchema.parse({
+          alertGroupWindow: '200ms',
+          alertReceivers: [{ name: 'front', plugin: 'email', options: { host: '127.0.0.1', port: smtp.port, from: 'watched@example.org' } }],
+          alertPermissionReceiver: 'front',
+        }),
+      ),
       env.logger,
     );
     await alerter.start();
@@ -102,12 +102,14 @@ describe('routing', () => {
     const eventId = await insert("INSERT INTO `agt$events` (agt_id, start_time, failures, reason) VALUES (?, ?, 3, 'refused')", [agentId, Date.now()]);
     const alerter = new Alerter(
       { mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix },
-      compileAlerterOptions({
-        alertGroupWindow: '200ms',
-        alertPlugins: modulePath,
-        alertReceivers: [{ name: 'log', plugin: 'file', options: { file: out } }],
-        alertRoutes: [{ match: { kind: 'agent-failed' }, receivers: ['log'] }],
-      }),
+      compileAlerterOptions(
+        AlerterOptionsSchema.parse({
+          alertGroupWindow: '200ms',
+          alertPlugins: modulePath,
+          alertReceivers: [{ name: 'log', plugin: 'file', options: { file: out } }],
+          alertRoutes: [{ match: { kind: 'agent-failed' }, receivers: ['log'] }],
+        }),
+      ),
       env.logger,
     );
     await alerter.start();

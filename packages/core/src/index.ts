@@ -2,6 +2,21 @@ export * from './errors.js';
 export * from './identifiers.js';
 export * from './keys.js';
 export * from './queues.js';
+export {
+  ALERTS_QUEUE,
+  ALERT_EVENT_JOB,
+  ALERT_DELIVER_JOB,
+  alertJobId,
+  alertLogLevelOption,
+  logAlertEvent,
+  monitoringEventSchema,
+  type DeliverJobData,
+  type EventSink,
+  type MonitoringEvent,
+} from './contracts/alerts.js';
+export { EventType } from './contracts/event-types.js';
+export { retriedJobOptions, type RetriedJobOptions } from './contracts/job-options.js';
+export { QueueEventSink, type QueueEventSinkOptions } from './alerts/queue-event-sink.js';
 export * from './logger.js';
 export * from './mysql.js';
 export * from './redis.js';

@@ -11,7 +11,7 @@ import { parseSnapshot, type AgentSnapshot, type MetricSeries, type ServiceSnaps
 import { resourceCatalogKey, type Inventory } from './inventory.js';
 import type { BatchInsert } from './sql-batch.js';
 import { openAgentFailure } from './events/agent-failures.js';
-import type { EventSink } from './events/event-sink.js';
+import type { EventSink } from '@watched/core';
 import { announceEvents } from './poll-store.js';
 
 export interface AgentPollOutcome {

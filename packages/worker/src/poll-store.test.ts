@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AgentRegistry, type RowDataPacket } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import type { PreparedPoll } from './agent-poller.js';
-import { LoggingEventSink } from './events/event-sink.js';
+import { LoggingEventSink } from './events/logging-event-sink.js';
 import { ThresholdRules } from './events/threshold-rules.js';
 import { PollStore } from './poll-store.js';
 import type { BatchInsert } from './sql-batch.js';

@@ -4,7 +4,7 @@ import type { AgentPollOutcome, PreparedPoll } from './agent-poller.js';
 import { notOkItems } from './ingest/services.js';
 import { insertBatched, mergeInserts } from './sql-batch.js';
 import { closeAgentFailure } from './events/agent-failures.js';
-import type { EventSink, MonitoringEvent } from './events/event-sink.js';
+import type { EventSink, MonitoringEvent } from '@watched/core';
 import type { LogAlerts } from './events/log-alerts.js';
 import { applyPresence } from './events/presence.js';
 import type { ThresholdRules } from './events/threshold-rules.js';

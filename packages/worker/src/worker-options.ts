@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { boolean, duration, filePath, integer, TLS_VERSIONS, roleOptionsShape } from '@watched/core';
-import { alertLogLevelOption } from './events/log-alerts.js';
+import { alertLogLevelOption, boolean, duration, filePath, integer, roleOptionsShape, TLS_VERSIONS } from '@watched/core';
 
 /** Options of the worker role (flags `--worker-concurrency`, env `WATCHED_WORKER_CONCURRENCY`, ...). */
 export const workerOptionsShape = {

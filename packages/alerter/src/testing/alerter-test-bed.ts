@@ -1,9 +1,8 @@
 import { Queue } from 'bullmq';
-import { RedisKeys, createRedis, type Redis, type WatchedMetrics } from '@watched/core';
+import { ALERTS_QUEUE, QueueEventSink, RedisKeys, createRedis, type Redis, type WatchedMetrics } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { ALERTS_QUEUE, QueueEventSink } from '@watched/worker';
 import { Alerter } from '../alerter.js';
-import { compileAlerterOptions } from '../alerter-options.js';
+import { AlerterOptionsSchema, compileAlerterOptions, type AlerterOptionsInput } from '../alerter-options.js';
 import { SmtpPeer } from './smtp-peer.js';
 
 /** An email receiver named `ops` sending to an SmtpPeer's port. */
@@ -40,14 +39,15 @@ export class AlerterTestBed {
   }
 
   /** An alerter with short windows and retries, routing everything to `ops` unless overridden. */
-  async startAlerter(overrides: Parameters<typeof compileAlerterOptions>[0] = {}, metrics?: WatchedMetrics): Promise<Alerter> {
-    const options = compileAlerterOptions({
+  async startAlerter(overrides: AlerterOptionsInput = {}, metrics?: WatchedMetrics): Promise<Alerter> {
+    const raw = AlerterOptionsSchema.parse({
       alertGroupWindow: '300ms',
       alertBackoff: '200ms',
       alertSendTimeout: '3s',
       alertRoutes: [{ match: {}, receivers: ['ops'] }],
       ...overrides,
     });
+    const options = compileAlerterOptions(raw);
     const alerter = new Alerter({ mysqlUrl: this.env.mysqlUrl, redisUrl: this.env.redisUrl, prefix: this.env.prefix }, options, this.env.logger);
     alerter.metrics = metrics;
     this.alerters.push(alerter);

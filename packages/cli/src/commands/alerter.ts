@@ -1,21 +1,13 @@
-import type { CommandModule } from 'yargs';
-import { Alerter, alerterOptionsShape } from '@watched/alerter';
-import { adminOptionsShape, baseOptionsShape } from '@watched/core';
-import { commandRuntime, withOptions } from '../options.js';
-import { runRoles } from '../role-runtime.js';
+import { Alerter, alerterOptionsShape, compileAlerterOptions } from '@watched/alerter';
+import { roleCommand, type RoleDefinition } from '../role-command.js';
 
 /** `watched alerter`: one alerter (any number may run): events to notifications through the receivers' plugins. */
-export const alerterCommand: CommandModule = {
+export const alerterRole: RoleDefinition<typeof alerterOptionsShape, Alerter> = {
   command: 'alerter',
   describe: 'Run an alerter: route events to receivers (email, webhook, plugins), with grouping, silences and retries',
-  builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, alerterOptionsShape),
-  handler: async (argv) => {
-    const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...alerterOptionsShape }, 'alerter');
-    const { options, logger } = runtime;
-    await runRoles(runtime, (metrics) => {
-      const alerter = new Alerter(options, options, logger);
-      alerter.metrics = metrics;
-      return { services: [alerter], reloadable: [alerter] };
-    });
-  },
+  shape: alerterOptionsShape,
+  create: (options, logger, nodeId, metrics) => Object.assign(new Alerter(options, compileAlerterOptions(options), logger, [], nodeId), { metrics }),
+  reload: (alerter, options) => alerter.reload(compileAlerterOptions(options)),
 };
+
+export const alerterCommand = roleCommand(alerterRole);

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { Queue } from 'bullmq';
-import { ALERTS_QUEUE, readAlertStatus, type AlertStatus } from '@watched/alerter';
+import { ALERTS_QUEUE } from '@watched/core';
+import { readAlertStatus, type AlertStatus } from '@watched/alerter';
 import { dueSlot, groupLagMs, type GroupSchedule } from '@watched/coordinator';
 import {
   baseOptionsShape,

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { z } from 'zod';
 import { AgentFleet } from '@watched/agent-sim';
 import { aggregatorOptionsShape } from '@watched/aggregator';
-import { Alerter, alerterOptionsShape } from '@watched/alerter';
+import { alerterOptionsShape } from '@watched/alerter';
 import { coordinatorOptionsShape } from '@watched/coordinator';
 import {
   adminOptionsShape,
@@ -21,6 +21,7 @@ import { runRoles } from '../role-runtime.js';
 import { upOptionsShape } from './up-options.js';
 import { roleParts, type RoleDefinition, type RoleProcessOptions, type RoleService } from '../role-command.js';
 import { aggregatorRole } from './aggregator.js';
+import { alerterRole } from './alerter.js';
 import { coordinatorRole } from './coordinator.js';
 import { workerRole } from './worker.js';
 
@@ -72,8 +73,7 @@ export const upCommand: CommandModule = {
       const coordinator = part(coordinatorRole);
       const worker = part(workerRole);
       const aggregator = part(aggregatorRole);
-      const alerter = new Alerter(options, options, logger.child({ role: 'alerter' }));
-      alerter.metrics = metrics;
+      const alerter = part(alerterRole);
       const status = new StatusLine({
         ...options,
         intervalMs: options.statusInterval,
@@ -83,10 +83,10 @@ export const upCommand: CommandModule = {
       });
       return {
         // Started in this order, closed in reverse: the fleet outlives the worker polling it.
-        services: [...(fleet ? [fleetService(fleet)] : []), alerter, worker.service, coordinator.service, aggregator.service, status],
-        ready: { ...worker.ready, ...coordinator.ready },
+        services: [...(fleet ? [fleetService(fleet)] : []), alerter.service, worker.service, coordinator.service, aggregator.service, status],
+        ready: { ...alerter.ready, ...worker.ready, ...coordinator.ready, ...aggregator.ready },
         shutdownTimeoutMs: workerRole.shutdownTimeoutMs?.(options as unknown as RoleProcessOptions<typeof workerOptionsShape>),
-        reloadable: [coordinator.reloadable, worker.reloadable, alerter, aggregator.reloadable],
+        reloadable: [coordinator.reloadable, worker.reloadable, alerter.reloadable, aggregator.reloadable],
       };
     });
   },

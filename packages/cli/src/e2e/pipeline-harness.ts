@@ -2,7 +2,8 @@ import { Queue, QueueEvents } from 'bullmq';
 import { AgentFleet, type AgentFleetOptions } from '@watched/agent-sim';
 import { AgentRegistry, createRedis, POLL_QUEUE, RedisKeys, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { compileWorkerOptions, PollWorker, type MonitoringEvent, type WorkerOptions } from '@watched/worker';
+import type { MonitoringEvent } from '@watched/core';
+import { compileWorkerOptions, PollWorker, type WorkerOptions } from '@watched/worker';
 
 /**
  * A test's own pipeline: a fresh database and prefix, a simulated fleet on a

@@ -10,8 +10,12 @@ export interface PeriodicTaskOptions {
    * catch-up that wants to go on at once returns 0).
    */
   intervalMs: () => number;
-  /** One run; never overlaps the previous one. Errors are logged, the task goes on. */
-  run: () => Promise<number | void>;
+  /**
+   * One run; never overlaps the previous one. Errors are logged, the task
+   * goes on. `signal` aborts when the task stops (a long run checks it
+   * between steps).
+   */
+  run: (signal: AbortSignal) => Promise<number | void>;
   logger: Logger;
   /** Delay before the first run (default: one interval). */
   firstDelayMs?: number;
@@ -33,6 +37,7 @@ export class PeriodicTask {
   private running?: Promise<void>;
   private again = false;
   private active = false;
+  private readonly stopped = new AbortController();
 
   constructor(private readonly options: PeriodicTaskOptions) {}
 
@@ -41,7 +46,7 @@ export class PeriodicTask {
   }
 
   start(): void {
-    if (this.active) return;
+    if (this.active || this.stopped.signal.aborted) return;
     this.active = true;
     const jitter = this.options.jitterMs ? Math.floor(Math.random() * this.options.jitterMs) : 0;
     this.wait((this.options.firstDelayMs ?? this.options.intervalMs()) + jitter);
@@ -62,8 +67,10 @@ export class PeriodicTask {
     if (this.active && !this.running) this.wait(this.options.intervalMs());
   }
 
+  /** No run starts after this, and the running one's signal aborts; resolves once it has ended. */
   async stop(): Promise<void> {
     this.active = false;
+    this.stopped.abort();
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
@@ -81,7 +88,7 @@ export class PeriodicTask {
   private async once(): Promise<void> {
     let next: number | void = undefined;
     try {
-      next = await this.options.run();
+      next = await this.options.run(this.stopped.signal);
     } catch (err) {
       this.options.logger[this.options.failureLevel ?? 'warn'](`${this.options.name} failed: ${errorMessage(err)}`);
     }

@@ -1,3 +1,4 @@
+import { waitFor } from '../testing/wait-for.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { IllegalStateError } from '../errors.js';
@@ -5,7 +6,6 @@ import { readMembers } from '../lease/membership.js';
 import { createMysqlConnection } from '../mysql.js';
 import { createTestEnvironment, type TestEnvironment } from '../testing/test-environment.js';
 import { CloseStack } from './close-stack.js';
-import { PeriodicTask } from './periodic-task.js';
 import { RoleContext } from './role-context.js';
 
 /** Redis connections whose CLIENT LIST name carries this node id (RoleContext names them `...@<nodeId>`). */
@@ -27,14 +27,6 @@ async function mysqlConnectionsTo(env: TestEnvironment): Promise<number> {
   }
 }
 
-const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
-
 describe('CloseStack', () => {
   const logger = { warn: () => undefined } as never;
 
@@ -54,43 +46,6 @@ describe('CloseStack', () => {
     stack.push('late', 'L', (r) => void closed.push(r));
     await new Promise((resolve) => setImmediate(resolve));
     expect(closed).toEqual(['C', 'B', 'A', 'L']);
-  });
-});
-
-describe('PeriodicTask', () => {
-  it('never overlaps runs, runs again when triggered mid-run, and stop waits for the run in progress', async () => {
-    let running = 0;
-    let overlapped = false;
-    let runs = 0;
-    let release: () => void = () => undefined;
-    const task = new PeriodicTask({
-      name: 'test task',
-      intervalMs: () => 60_000,
-      firstDelayMs: 0,
-      logger: { warn: () => undefined } as never,
-      run: async () => {
-        running += 1;
-        overlapped ||= running > 1;
-        runs += 1;
-        await new Promise<void>((resolve) => (release = resolve));
-        running -= 1;
-      },
-    });
-    task.start();
-    await until('the first run', async () => runs === 1);
-    task.trigger();
-    task.trigger();
-    release();
-    await until('the triggered run', async () => runs === 2);
-    expect(overlapped).toBe(false);
-    const stopped = task.stop();
-    let done = false;
-    void stopped.then(() => (done = true));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(done).toBe(false); // still waiting for the run in progress
-    release();
-    await stopped;
-    expect(runs).toBe(2); // the interval is a minute: nothing else ran
   });
 });
 
@@ -120,7 +75,7 @@ describe('RoleContext (real MariaDB and Redis)', () => {
         await ctx.leader({ key: ctx.keys.leaderLease, ttlMs: 2000, standbyRetryMs: () => 100 });
         ctx.task({ name: 'kit task', intervalMs: () => 60_000, run: async () => undefined });
         // Everything above is open and connected now.
-        await until('the lease', async () => (await env.redis.get(ctx.keys.leaderLease)) !== null);
+        await waitFor('the lease', async () => (await env.redis.get(ctx.keys.leaderLease)) !== null, 5000);
         expect(await redisClientsOf(env, ctx.nodeId)).toHaveLength(3);
         expect(await mysqlConnectionsTo(env)).toBeGreaterThanOrEqual(2);
         throw failure;
@@ -128,8 +83,8 @@ describe('RoleContext (real MariaDB and Redis)', () => {
     ).rejects.toBe(failure);
 
     expect(ctx.lifecycle).toBe('FAILED');
-    await until('every Redis connection of the role to close', async () => (await redisClientsOf(env, ctx.nodeId)).length === 0);
-    await until('every MySQL connection of the role to close', async () => (await mysqlConnectionsTo(env)) === 0);
+    await waitFor('every Redis connection of the role to close', async () => (await redisClientsOf(env, ctx.nodeId)).length === 0, 5000);
+    await waitFor('every MySQL connection of the role to close', async () => (await mysqlConnectionsTo(env)) === 0, 5000);
     expect(await env.redis.get(ctx.keys.leaderLease)).toBeNull(); // the lease was handed back
     expect((await readMembers(env.redis, env.prefix)).map((m) => m.nodeId)).not.toContain(ctx.nodeId);
     await expect(ctx.start(async () => undefined)).rejects.toBeInstanceOf(IllegalStateError);
@@ -147,7 +102,7 @@ describe('RoleContext (real MariaDB and Redis)', () => {
         await ctx.leader({ key: ctx.keys.aggregatorLease, ttlMs: 30_000, standbyRetryMs: () => 30_000, onChange: (leading) => leading && elected.push(ctx.nodeId) });
       });
     await start(first);
-    await until('the first leader', async () => elected.length === 1);
+    await waitFor('the first leader', async () => elected.length === 1, 5000);
     await start(second);
     expect(first.lifecycle).toBe('RUNNING');
     expect(elected).toEqual([first.nodeId]);
@@ -157,7 +112,7 @@ describe('RoleContext (real MariaDB and Redis)', () => {
     const closedAt = Date.now();
     await Promise.all([first.close(), first.close()]);
     expect(first.lifecycle).toBe('STOPPED');
-    await until('the standby to lead', async () => elected.length === 2, 5000);
+    await waitFor('the standby to lead', async () => elected.length === 2, 5000);
     expect(elected[1]).toBe(second.nodeId);
     expect(Date.now() - closedAt).toBeLessThan(5000);
     expect((await readMembers(env.redis, env.prefix)).map((m) => m.nodeId)).not.toContain(first.nodeId);

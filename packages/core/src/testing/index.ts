@@ -3,3 +3,4 @@ export { TestPki, type IssueOptions, type TestCertificate } from './test-pki.js'
 export { freePort, ServerUnavailableError, startTlsMariadb, startTlsRedis, type TlsMariadb, type TlsServer } from './tls-servers.js';
 export { TcpProxy } from './tcp-proxy.js';
 export { parseExposition } from './exposition.js';
+export { waitFor } from './wait-for.js';

@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, RowDataPacket } from '@watched/core';
-import type { MonitoringEvent } from './event-sink.js';
+import type { MonitoringEvent } from '@watched/core';
 
 /**
  * Agent-failed events (upstream TODO): opened when an agent's run of failed

@@ -1,39 +1,6 @@
-import { z } from 'zod';
-import { errorMessage, type Logger, type Pool, type RowDataPacket } from '@watched/core';
-import { EventType, eventTypeOfLevel, KEY_CHARS } from '../ingest/logs.js';
+import { errorMessage, logAlertEvent, type EventSink, type Logger, type MonitoringEvent, type Pool, type RowDataPacket } from '@watched/core';
+import { eventTypeOfLevel, KEY_CHARS } from '../ingest/logs.js';
 import type { ServiceSnapshot } from '../ingest/snapshot.js';
-import type { EventSink, MonitoringEvent } from './event-sink.js';
-
-const LEVEL_NAMES: Record<string, number> = {
-  off: 0,
-  none: 0,
-  critical: EventType.Critical,
-  error: EventType.Error,
-  warning: EventType.Warning,
-  notice: EventType.Notice,
-  information: EventType.Information,
-  info: EventType.Information,
-};
-
-/**
- * `--alert-log-level`: log lines of this `c$event_types` severity or worse
- * (Critical 1 ... Information 5) become alerts; `off` turns it off. A name
- * or the type id; returned as the id (0 = off). Shared by the worker (which
- * publishes) and the alerter (whose reconciler looks for lost publishes).
- */
-export const alertLogLevelOption = z
-  .union([z.string(), z.number()])
-  .default('Error')
-  .transform((value, ctx) => {
-    const text = String(value).trim().toLowerCase();
-    const level = /^[0-5]$/.test(text) ? Number(text) : LEVEL_NAMES[text];
-    if (level === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected off, Critical, Error, Warning, Notice, Information or 0-5, got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return level;
-  })
-  .describe('log lines of this severity or worse become alerts (Critical, Error, Warning, Notice, Information, off)');
 
 /** Rows looked up per statement (the unique key has four columns). */
 const LOOKUP_ROWS = 500;
@@ -88,16 +55,4 @@ export class LogAlerts {
     );
     return rows.map((r) => logAlertEvent(r));
   }
-}
-
-/** The transition of one stored log line (log events only open: each line is one alert). */
-export function logAlertEvent(r: RowDataPacket): MonitoringEvent {
-  return {
-    kind: 'log-event',
-    transition: 'opened',
-    id: Number(r.id),
-    table: 's$log_events',
-    time: Number(r.timestamp),
-    detail: { servId: Number(r.serv_id), eventType: Number(r.event_type), source: r.source_name, text: r.text ?? '' },
-  };
 }

@@ -1,8 +1,6 @@
+import { EventType } from '@watched/core';
 import type { BatchInsert } from '../sql-batch.js';
 import type { ServiceSnapshot } from './snapshot.js';
-
-/** `c$event_types` ids seeded by the first migration. */
-export const EventType = { Critical: 1, Error: 2, Warning: 3, Notice: 4, Information: 5 } as const;
 
 const LEVELS: Record<string, number> = {
   emerg: EventType.Critical,

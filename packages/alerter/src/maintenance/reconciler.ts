@@ -1,5 +1,4 @@
-import type { Pool, RowDataPacket } from '@watched/core';
-import { logAlertEvent, type EventSink, type MonitoringEvent } from '@watched/worker';
+import { logAlertEvent, type EventSink, type MonitoringEvent, type Pool, type RowDataPacket } from '@watched/core';
 
 export interface ReconcilerOptions {
   /** Transitions published again per table and pass at most (default 1000; log lines: ten times that checked). */
@@ -42,7 +41,7 @@ export class Reconciler {
     const to = now - this.graceMs;
     if (to <= from) return [];
     const found: MonitoringEvent[] = [];
-    const scan = async (table: string, kindSql: string, transition: 'opened' | 'closed') => {
+    const scan = async (table: MonitoringEvent['table'], kindSql: string, transition: 'opened' | 'closed') => {
       const column = transition === 'opened' ? 'start_time' : 'end_time';
       const [rows] = await this.pool.query<(RowDataPacket & { id: number; t: number; kind: MonitoringEvent['kind'] })[]>(
         `SELECT e.id, e.${column} AS t, ${kindSql} AS kind FROM \`${table}\` e ` +
