@@ -1,7 +1,6 @@
 export * from './errors.js';
 export * from './identifiers.js';
 export * from './keys.js';
-export * from './queues.js';
 export * from './logger.js';
 export * from './mysql.js';
 export * from './redis.js';
@@ -24,3 +23,16 @@ export { Membership, readMembers, type MemberInfo, type MembershipOptions } from
 export { FENCED_HSET } from './lease/lease-scripts.js';
 export * from './lease/node-id.js';
 export * from './admin/index.js';
+export { POLL_QUEUE, pollJobId, type PollJobData, type PollJobResult } from './contracts/poll-queue.js';
+export {
+  DAY_MS,
+  dataTypeOf,
+  HOUR_MS,
+  levelTableName,
+  MINUTE_MS,
+  ROLLUP_LEVELS,
+  rollupLevel,
+  type DataLevelName,
+  type RollupLevel,
+  type RollupLevelName,
+} from './contracts/rollups.js';
