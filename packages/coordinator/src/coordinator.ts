@@ -60,7 +60,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
   private wasLeader = false;
   private leaseKey?: string;
   /** Our own copy, shared with the scheduler: `reload` changes some fields in place. */
-  private readonly options: CoordinatorOptions;
+  private readonly options: { -readonly [K in keyof CoordinatorOptions]: CoordinatorOptions[K] };
 
   /** Prometheus metrics to update (leader gauge, skipped slots, queue depth); set before start. */
   metrics?: WatchedMetrics;
@@ -75,12 +75,16 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
     this.options = { ...options };
   }
 
-  /** Options the scheduler reads at each use, so they change live on SIGHUP; the others (group size, lease) need a restart. */
-  static readonly LIVE_OPTIONS = ['tickInterval', 'agentRefresh', 'jobAttempts', 'jobRetention'] as const;
+  /**
+   * Options the scheduler reads at each use, so they change live on SIGHUP; the others (group size, lease) need a restart.
+   * Compiled field -> the option's name as given (what `reload` reports applied).
+   */
+  static readonly LIVE_OPTIONS = { tickIntervalMs: 'tickInterval', agentRefreshMs: 'agentRefresh', jobAttempts: 'jobAttempts', jobRetentionMs: 'jobRetention' } as const;
 
   reload(options: CoordinatorOptions): readonly string[] {
-    for (const key of Coordinator.LIVE_OPTIONS) this.options[key] = options[key];
-    return Coordinator.LIVE_OPTIONS;
+    const live = Object.keys(Coordinator.LIVE_OPTIONS) as Array<keyof typeof Coordinator.LIVE_OPTIONS>;
+    for (const key of live) this.options[key] = options[key];
+    return Object.values(Coordinator.LIVE_OPTIONS);
   }
 
   /** The lifecycle state (readiness, tests). */
@@ -112,7 +116,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
       redis: this.redis,
       key: keys.leaderLease,
       nodeId: this.nodeId,
-      ttlMs: this.options.leaseTtl,
+      ttlMs: this.options.leaseTtlMs,
       logger: this.logger,
       terms: new TermStore(this.pool, keys.leaderLease),
     });
@@ -129,7 +133,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
       prefix: keys.prefix,
       role: 'coordinator',
       nodeId: this.nodeId,
-      intervalMs: this.options.heartbeatInterval,
+      intervalMs: this.options.heartbeatIntervalMs,
       logger: this.logger,
       details: () => ({ leader: this.isLeader, term: this.term, ...this.scheduler?.stats }),
     });
@@ -152,7 +156,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
       this.timer = undefined;
       this.running = this.loop().then(
         (delayMs) => this.schedule(delayMs),
-        () => this.schedule(this.options.tickInterval),
+        () => this.schedule(this.options.tickIntervalMs),
       );
     }, delayMs);
   }
@@ -169,7 +173,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
     try {
       const lease = this.lease!;
       // Renew at a third of the TTL; a standby tries every tick, or sooner when the lease expires sooner.
-      if (!lease.isLeader() || now - this.lastLeaseRefresh >= this.options.leaseTtl / 3) {
+      if (!lease.isLeader() || now - this.lastLeaseRefresh >= this.options.leaseTtlMs / 3) {
         await lease.refresh();
         this.lastLeaseRefresh = now;
       }
@@ -194,7 +198,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
     } catch (err) {
       this.logger.error(`scheduling tick failed: ${errorMessage(err)}`);
     }
-    return this.options.tickInterval;
+    return this.options.tickIntervalMs;
   }
 
   /**
@@ -204,7 +208,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
    */
   private async untilLeaseExpiry(): Promise<number> {
     const ttl = await this.redis!.pttl(this.leaseKey!).catch(() => -1); // Redis down: the lease refresh has said so already
-    return ttl > 0 ? Math.min(this.options.tickInterval, ttl + LEASE_EXPIRY_SLACK_MS) : this.options.tickInterval;
+    return ttl > 0 ? Math.min(this.options.tickIntervalMs, ttl + LEASE_EXPIRY_SLACK_MS) : this.options.tickIntervalMs;
   }
 
   /** Stops ticking, hands the lease over at once (and says so), unregisters, closes connections. Idempotent. */

@@ -4,6 +4,7 @@ export {
   CoordinatorOptionsSchema,
   compileCoordinatorOptions,
   type CoordinatorOptions,
+  type CoordinatorRawOptions,
 } from './coordinator-options.js';
 export { Scheduler, groupLagMs, type GroupSchedule, type LeaseView, type SchedulerStats, type TickResult } from './scheduler.js';
 export { planGroups, dueSlot, GROUP_COUNT_CAP, type PollGroup, type PlannedAgent, type PlanInput, type PreviousGroup } from './group-planner.js';

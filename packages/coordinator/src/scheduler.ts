@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { errorMessage, FENCED_HSET, pollJobId, type Logger, type PollJobData, type Pool, type Redis } from '@watched/core';
-import { AgentDirectory } from './agent-directory.js';
+import { AgentChangeProbe } from './agent-change-probe.js';
 import type { CoordinatorOptions } from './coordinator-options.js';
 import { dueSlot, type PlannedAgent, type PollGroup } from './group-planner.js';
 import { CostBalancer } from './cost-balancer.js';
@@ -92,7 +92,7 @@ const MAX_REGROUPED_PER_TICK = 2_000;
 export class Scheduler {
   readonly stats: SchedulerStats = { agents: 0, groups: 0, enqueued: 0, skipped: 0, refused: 0 };
   private groups: PollGroup[] = [];
-  private readonly directory: AgentDirectory;
+  private readonly directory: AgentChangeProbe;
   private readonly balancer: CostBalancer;
   /** The plan changed since the schedule hash was last written (see recordRegrouped). */
   private regrouped = false;
@@ -114,7 +114,7 @@ export class Scheduler {
     private readonly options: CoordinatorOptions,
     private readonly logger: Logger,
   ) {
-    this.directory = new AgentDirectory(pool);
+    this.directory = new AgentChangeProbe(pool);
     this.balancer = new CostBalancer(pool, options, logger);
   }
 
@@ -137,13 +137,13 @@ export class Scheduler {
     const work = new WorkBudget(TICK_WORK);
     this.lastWork = work;
     if (lease.term !== this.scheduleTerm) await this.adoptSchedule(lease.term, work);
-    const refreshDue = now >= this.retryAt && (this.directory.rebuilding || now - this.loadedAt >= this.options.agentRefresh);
+    const refreshDue = now >= this.retryAt && (this.directory.rebuilding || now - this.loadedAt >= this.options.agentRefreshMs);
     if (this.pending === undefined && work.left && refreshDue) {
       try {
         await this.refresh(now, work);
       } catch (err) {
         // MySQL unreachable: keep scheduling the agents already known, try again at the next refresh.
-        this.retryAt = now + this.options.agentRefresh;
+        this.retryAt = now + this.options.agentRefreshMs;
         if (this.groups.length === 0) throw err;
         this.logger.warn(`re-reading c$agents failed, scheduling the ${this.stats.agents} known agents: ${errorMessage(err)}`);
       }
@@ -233,7 +233,7 @@ export class Scheduler {
             jobId: pollJobId(group.id, slot),
             attempts: this.options.jobAttempts,
             backoff: { type: 'exponential', delay: 1000 },
-            removeOnComplete: { age: Math.ceil(this.options.jobRetention / 1000) },
+            removeOnComplete: { age: Math.ceil(this.options.jobRetentionMs / 1000) },
             removeOnFail: { age: 24 * 3600 },
           },
         })),

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
+import { compileCoordinatorOptions, Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
 import { adminOptionsShape, baseOptionsShape } from '@watched/core';
 import { commandRuntime, withOptions } from '../options.js';
 import { runRoles } from '../role-runtime.js';
@@ -13,10 +13,10 @@ export const coordinatorCommand: CommandModule = {
     const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...coordinatorOptionsShape }, 'coordinator');
     const { options, logger, nodeId } = runtime;
     await runRoles(runtime, (metrics) => {
-      const coordinator = new Coordinator(options, options, logger, nodeId);
+      const coordinator = new Coordinator(options, compileCoordinatorOptions(options), logger, nodeId);
       coordinator.metrics = metrics;
       // A standby is ready too: readiness says the process works, not that it leads.
-      return { services: [coordinator], ready: { coordinator: () => coordinator.lifecycle === 'RUNNING' }, reloadable: [coordinator] };
+      return { services: [coordinator], ready: { coordinator: () => coordinator.lifecycle === 'RUNNING' }, reloadable: [{ reload: (o) => coordinator.reload(compileCoordinatorOptions(o)) }] };
     });
   },
 };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AgentFleet } from '@watched/agent-sim';
 import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
 import { Alerter, alerterOptionsShape } from '@watched/alerter';
-import { Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
+import { compileCoordinatorOptions, Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
 import {
   adminOptionsShape,
   AgentRegistry,
@@ -64,7 +64,7 @@ export const upCommand: CommandModule = {
 
     const fleet = await simulatedFleet(options, logger);
     await runRoles(runtime, (metrics) => {
-      const coordinator = new Coordinator(options, options, logger.child({ role: 'coordinator' }), nodeId);
+      const coordinator = new Coordinator(options, compileCoordinatorOptions(options), logger.child({ role: 'coordinator' }), nodeId);
       const worker = new PollWorker(options, options, logger.child({ role: 'worker' }), nodeId);
       const alerter = new Alerter(options, options, logger.child({ role: 'alerter' }));
       const aggregator = new Aggregator(options, options, logger.child({ role: 'aggregator' }), nodeId);
@@ -84,7 +84,7 @@ export const upCommand: CommandModule = {
         services,
         ready: { worker: () => worker.lifecycle === 'RUNNING', coordinator: () => coordinator.lifecycle === 'RUNNING' },
         shutdownTimeoutMs: options.shutdownTimeout + 10_000,
-        reloadable: [coordinator, worker, alerter, aggregator],
+        reloadable: [{ reload: (o) => coordinator.reload(compileCoordinatorOptions(o)) }, worker, alerter, aggregator],
       };
     });
   },

@@ -68,7 +68,7 @@ type Rebuild =
  * SEED_STEP agents), one per call, so no call takes much more than a quarter
  * of a second.
  */
-export class AgentDirectory {
+export class AgentChangeProbe {
   private chunks = new Map<number, Chunk>();
   private forced = true;
   /** Whether `chunks` holds a complete view yet (else the next calls rebuild one). */

@@ -1,23 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AgentRegistry } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { AgentDirectory } from './agent-directory.js';
+import { AgentChangeProbe } from './agent-change-probe.js';
 
 /**
  * The leader sees what the web front writes straight into `c$agents` (no
  * notification) at its next refresh, and re-plans only then.
  */
-describe('AgentDirectory (real MySQL)', () => {
+describe('AgentChangeProbe (real MySQL)', () => {
   let env: TestEnvironment;
-  let directory: AgentDirectory;
+  let directory: AgentChangeProbe;
   const ids = async (): Promise<number[]> => ((await directory.changes()) ?? []).map((a) => a.id);
 
   beforeAll(async () => {
-    env = await createTestEnvironment('agent-directory');
+    env = await createTestEnvironment('agent-change-probe');
     // Ids spread over several probe chunks (4,096 ids each).
     await new AgentRegistry(env.pool).add(Array.from({ length: 20 }, (_, i) => ({ host: `10.1.0.${i + 1}`, frequency: 60 })));
     await env.pool.query('UPDATE `c$agents` SET id = id + 5000 WHERE id > 10 ORDER BY id DESC');
-    directory = new AgentDirectory(env.pool);
+    directory = new AgentChangeProbe(env.pool);
   });
 
   afterAll(async () => {
@@ -82,12 +82,12 @@ describe('AgentDirectory (real MySQL)', () => {
   it('seeded from an assignment (a new leader adopting its predecessor\'s schedule), reads only what differs from it', async () => {
     // A NULL frequency is planned as 300 s but checksummed as NULL: its chunk would be re-read once (test above).
     await env.pool.query('UPDATE `c$agents` SET pool_freq = 300 WHERE pool_freq IS NULL');
-    const agents = (await new AgentDirectory(env.pool).changes())!;
+    const agents = (await new AgentChangeProbe(env.pool).changes())!;
     const byFrequency = new Map<number, number[]>();
     for (const a of agents) byFrequency.set(a.frequencyMs, [...(byFrequency.get(a.frequencyMs) ?? []), a.id]);
     const assignment = [...byFrequency].map(([frequencyMs, agentIds]) => ({ frequencyMs, agentIds: [...agentIds].reverse() }));
 
-    const same = new AgentDirectory(env.pool);
+    const same = new AgentChangeProbe(env.pool);
     same.seed(assignment);
     expect(same.rebuilding).toBe(true);
     expect(await same.changes()).toBeUndefined(); // the seed itself: no read
@@ -100,7 +100,7 @@ describe('AgentDirectory (real MySQL)', () => {
     const retimed = agents[0];
     const stale = assignment.map((g) => ({ ...g, agentIds: g.agentIds.filter((id) => id !== last.id && id !== retimed.id) }));
     stale.push({ frequencyMs: retimed.frequencyMs + 1000, agentIds: [retimed.id] });
-    const behind = new AgentDirectory(env.pool);
+    const behind = new AgentChangeProbe(env.pool);
     behind.seed(stale);
     expect(await behind.changes()).toBeUndefined();
     const seen = await behind.changes();
