@@ -180,7 +180,7 @@ async function measureOneSize({ agents, steadyTicks, intervalSeconds, groupSize 
     await pool.query('UPDATE `c$agents` SET pool_freq = ? WHERE id = 1', [intervalSeconds * 2]);
     const pickedUp = () => {
       const planned = scheduler.plan;
-      return planned.some((g) => g.agentIds.includes(inserted.insertId)) && planned.some((g) => g.frequencyMs === intervalSeconds * 2000 && g.agentIds.includes(1));
+      return planned.some((g) => g.agentIds.includes(inserted.insertId)) && planned.some((g) => g.pollIntervalMs === intervalSeconds * 2000 && g.agentIds.includes(1));
     };
     // Ticks go on each second until the change is planned (the probe runs every agentRefresh; the re-plan may take the next tick).
     let second = FRESH_TICKS + 2 * steadyTicks + 1;

@@ -15,7 +15,7 @@ describe('AgentChangeProbe (real MySQL)', () => {
   beforeAll(async () => {
     env = await createTestEnvironment('agent-change-probe');
     // Ids spread over several probe chunks (4,096 ids each).
-    await new AgentRegistry(env.pool).add(Array.from({ length: 20 }, (_, i) => ({ host: `10.1.0.${i + 1}`, frequency: 60 })));
+    await new AgentRegistry(env.pool).add(Array.from({ length: 20 }, (_, i) => ({ host: `10.1.0.${i + 1}`, pollIntervalS: 60 })));
     await env.pool.query('UPDATE `c$agents` SET id = id + 5000 WHERE id > 10 ORDER BY id DESC');
     directory = new AgentChangeProbe(env.pool);
   });
@@ -28,7 +28,7 @@ describe('AgentChangeProbe (real MySQL)', () => {
     const first = await directory.changes();
     expect(first).toHaveLength(20);
     expect(first!.map((a) => a.id)).toEqual([...Array.from({ length: 10 }, (_, i) => i + 1), ...Array.from({ length: 10 }, (_, i) => i + 5011)]);
-    expect(first!.every((a) => a.frequencyMs === 60_000)).toBe(true);
+    expect(first!.every((a) => a.pollIntervalMs === 60_000)).toBe(true);
     expect(await directory.changes()).toBeUndefined();
   });
 
@@ -42,7 +42,7 @@ describe('AgentChangeProbe (real MySQL)', () => {
 
     await env.pool.query('UPDATE `c$agents` SET pool_freq = 30 WHERE id = 5011');
     const changed = await directory.changes();
-    expect(changed?.find((a) => a.id === 5011)?.frequencyMs).toBe(30_000);
+    expect(changed?.find((a) => a.id === 5011)?.pollIntervalMs).toBe(30_000);
     expect(changed).toHaveLength(20);
   });
 
@@ -61,7 +61,7 @@ describe('AgentChangeProbe (real MySQL)', () => {
 
   it('a NULL frequency is upstream default (300 s); invalidate() returns the agents again though unchanged', async () => {
     await env.pool.query('UPDATE `c$agents` SET pool_freq = NULL WHERE id = 1');
-    expect((await directory.changes())?.find((a) => a.id === 1)?.frequencyMs).toBe(300_000);
+    expect((await directory.changes())?.find((a) => a.id === 1)?.pollIntervalMs).toBe(300_000);
     expect(await directory.changes()).toBeUndefined();
     directory.invalidate();
     expect(await directory.changes()).toHaveLength(10);
@@ -76,7 +76,7 @@ describe('AgentChangeProbe (real MySQL)', () => {
     const changed = await directory.changes();
     expect(changed).toHaveLength(17);
     expect(changed!.at(-1)!.id).toBe(4294967295);
-    expect(changed!.find((a) => a.id === 60_000)?.frequencyMs).toBe(90_000);
+    expect(changed!.find((a) => a.id === 60_000)?.pollIntervalMs).toBe(90_000);
   });
 
   it('seeded from an assignment (a new leader adopting its predecessor\'s schedule), reads only what differs from it', async () => {
@@ -84,8 +84,8 @@ describe('AgentChangeProbe (real MySQL)', () => {
     await env.pool.query('UPDATE `c$agents` SET pool_freq = 300 WHERE pool_freq IS NULL');
     const agents = (await new AgentChangeProbe(env.pool).changes())!;
     const byFrequency = new Map<number, number[]>();
-    for (const a of agents) byFrequency.set(a.frequencyMs, [...(byFrequency.get(a.frequencyMs) ?? []), a.id]);
-    const assignment = [...byFrequency].map(([frequencyMs, agentIds]) => ({ frequencyMs, agentIds: [...agentIds].reverse() }));
+    for (const a of agents) byFrequency.set(a.pollIntervalMs, [...(byFrequency.get(a.pollIntervalMs) ?? []), a.id]);
+    const assignment = [...byFrequency].map(([pollIntervalMs, agentIds]) => ({ pollIntervalMs, agentIds: [...agentIds].reverse() }));
 
     const same = new AgentChangeProbe(env.pool);
     same.seed(assignment);
@@ -99,7 +99,7 @@ describe('AgentChangeProbe (real MySQL)', () => {
     const last = agents.at(-1)!;
     const retimed = agents[0];
     const stale = assignment.map((g) => ({ ...g, agentIds: g.agentIds.filter((id) => id !== last.id && id !== retimed.id) }));
-    stale.push({ frequencyMs: retimed.frequencyMs + 1000, agentIds: [retimed.id] });
+    stale.push({ pollIntervalMs: retimed.pollIntervalMs + 1000, agentIds: [retimed.id] });
     const behind = new AgentChangeProbe(env.pool);
     behind.seed(stale);
     expect(await behind.changes()).toBeUndefined();

@@ -5,7 +5,8 @@ import { createTestEnvironment, type TestEnvironment } from '@watched/core/testi
 import { AgentCostsReader } from './agent-costs-reader.js';
 import { compileCoordinatorOptions } from './coordinator-options.js';
 import type { PollGroup } from './group-planner.js';
-import { Scheduler, type GroupSchedule } from './scheduler.js';
+import type { GroupSchedule } from './schedule-hash.js';
+import { Scheduler } from './scheduler.js';
 
 /** The leader balances groups by the poll cost the workers record (`agt$state.poll_ms`), visible in the schedule hash. */
 describe('Scheduler: groups balanced by measured cost (real MySQL and Redis)', () => {
@@ -20,7 +21,7 @@ describe('Scheduler: groups balanced by measured cost (real MySQL and Redis)', (
     keys = new RedisKeys(env.prefix);
     bull = createRedis(env.redisUrl, { blocking: true });
     queue = new Queue<PollJobData>(POLL_QUEUE, { connection: bull, prefix: keys.bullPrefix });
-    await new AgentRegistry(env.pool).add(Array.from({ length: 40 }, (_, i) => ({ host: `10.1.0.${i + 1}`, frequency: 60 })));
+    await new AgentRegistry(env.pool).add(Array.from({ length: 40 }, (_, i) => ({ host: `10.1.0.${i + 1}`, pollIntervalS: 60 })));
     // One agent in eight is slow (2 s per poll), as the workers measured it.
     const [agents] = await env.pool.query<RowDataPacket[]>('SELECT id FROM `c$agents` ORDER BY id');
     for (const [i, a] of agents.entries()) {
@@ -64,7 +65,7 @@ describe('Scheduler: groups balanced by measured cost (real MySQL and Redis)', (
 
     // An agent added: the next refresh places it (in the cheapest group) and moves no one else.
     const before = membership(plan);
-    await new AgentRegistry(env.pool).add([{ host: '10.1.0.200', frequency: 60 }]);
+    await new AgentRegistry(env.pool).add([{ host: '10.1.0.200', pollIntervalS: 60 }]);
     await scheduler.tick(T + 51_500, lease); // no group due: only the changed one is written
     const after = membership(scheduler.plan);
     expect(after.size).toBe(41);

@@ -3,7 +3,8 @@ import { Queue, type Job } from 'bullmq';
 import { AgentRegistry, createRedis, LeaderLease, POLL_QUEUE, RedisKeys, TermStore, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { compileCoordinatorOptions } from './coordinator-options.js';
-import { Scheduler, type GroupSchedule } from './scheduler.js';
+import type { GroupSchedule } from './schedule-hash.js';
+import { Scheduler } from './scheduler.js';
 
 describe('Scheduler (real MySQL and Redis)', () => {
   let env: TestEnvironment;
@@ -25,7 +26,7 @@ describe('Scheduler (real MySQL and Redis)', () => {
     keys = new RedisKeys(env.prefix);
     bull = createRedis(env.redisUrl, { blocking: true });
     queue = new Queue<PollJobData>(POLL_QUEUE, { connection: bull, prefix: keys.bullPrefix });
-    await new AgentRegistry(env.pool).add(Array.from({ length: 12 }, (_, i) => ({ host: `10.0.0.${i + 1}`, frequency: 60 })));
+    await new AgentRegistry(env.pool).add(Array.from({ length: 12 }, (_, i) => ({ host: `10.0.0.${i + 1}`, pollIntervalS: 60 })));
   });
 
   afterAll(async () => {
