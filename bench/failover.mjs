@@ -35,7 +35,7 @@ const machine = await machineInfo(cluster.pool);
 let error;
 try {
   await fleet.start();
-  await new AgentRegistry(cluster.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 1 })));
+  await new AgentRegistry(cluster.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, pollIntervalS: 1 })));
   // Cursors at now: polls fetch only fresh data, not the sim's whole buffer.
   await cluster.pool.query('INSERT INTO `agt$state` (agt_id, since) SELECT id, ? FROM `c$agents`', [fleet.now()]);
 

@@ -5,8 +5,8 @@
 // rolled up by the aggregator's RollupPass into minute, hour and day tables.
 // Usage: npm run bench -- rollup [--hosts=1000]   (after npm run build; MariaDB only: seq_ tables)
 // Set KEEP=1 to keep the scratch database. Bounded: ~3 min for 1,000 hosts on 2 cores.
-import { createLogger } from '@watched/core';
-import { RollupPass, DAY_MS, HOUR_MS, MINUTE_MS } from '@watched/aggregator';
+import { createLogger, DAY_MS, HOUR_MS, MINUTE_MS } from '@watched/core';
+import { RollupPass } from '@watched/aggregator';
 import { scratchDatabase } from './lib/mysql-data.mjs';
 import { loadAverage, machineInfo, parseFlags, writeResult } from './lib/report.mjs';
 

@@ -24,7 +24,7 @@
 // Needs: npm run build, redis-server on PATH. Bounded: ~1-2 min on 2 cores.
 import { spawn } from 'node:child_process';
 import { Queue } from 'bullmq';
-import { compileCoordinatorOptions, Scheduler } from '@watched/coordinator';
+import { parseCoordinatorOptions, Scheduler } from '@watched/coordinator';
 import { createLogger, createMysqlPool, createRedis, LeaderLease, POLL_QUEUE, RedisKeys, TermStore } from '@watched/core';
 import { scratchDatabase } from './lib/mysql-data.mjs';
 import { PrivateRedis } from './lib/private-redis.mjs';
@@ -125,7 +125,7 @@ async function measureOneSize({ agents, steadyTicks, intervalSeconds, groupSize 
     const keys = new RedisKeys('wbench');
     queue = new Queue(POLL_QUEUE, { connection, prefix: keys.bullPrefix });
     await queue.waitUntilReady();
-    const options = compileCoordinatorOptions({ groupSize, agentRefresh: `${agentRefreshSeconds}s`, rebalanceInterval: `${rebalanceSeconds}s`, jobRetention: '1h' });
+    const options = parseCoordinatorOptions({ groupSize, agentRefresh: `${agentRefreshSeconds}s`, rebalanceInterval: `${rebalanceSeconds}s`, jobRetention: '1h' });
     const leaseFor = (nodeId) =>
       new LeaderLease({ redis: connection, key: keys.leaderLease, nodeId, ttlMs: 3_600_000, logger, terms: new TermStore(pool, keys.leaderLease) });
     const newScheduler = () => new Scheduler(pool, queue, connection, { leaderLease: keys.leaderLease, schedule: keys.schedule }, options, logger);
@@ -180,7 +180,7 @@ async function measureOneSize({ agents, steadyTicks, intervalSeconds, groupSize 
     await pool.query('UPDATE `c$agents` SET pool_freq = ? WHERE id = 1', [intervalSeconds * 2]);
     const pickedUp = () => {
       const planned = scheduler.plan;
-      return planned.some((g) => g.agentIds.includes(inserted.insertId)) && planned.some((g) => g.frequencyMs === intervalSeconds * 2000 && g.agentIds.includes(1));
+      return planned.some((g) => g.agentIds.includes(inserted.insertId)) && planned.some((g) => g.pollIntervalMs === intervalSeconds * 2000 && g.agentIds.includes(1));
     };
     // Ticks go on each second until the change is planned (the probe runs every agentRefresh; the re-plan may take the next tick).
     let second = FRESH_TICKS + 2 * steadyTicks + 1;

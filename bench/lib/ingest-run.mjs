@@ -50,7 +50,7 @@ export async function runIngest(p, log = console.log) {
     const db = cluster.database;
     fleet = await spawnFleet({ hosts: p.hosts, port: await freePort(), speed: p.speed, bufferMs: p.bufferSeconds * 1000 });
     await new AgentRegistry(db.pool).add(
-      Array.from({ length: p.hosts }, (_, i) => ({ host: loopbackAddress(i), port: fleet.port, frequency: 1 })),
+      Array.from({ length: p.hosts }, (_, i) => ({ host: loopbackAddress(i), port: fleet.port, pollIntervalS: 1 })),
     );
     const flags = (port) => ['--admin-listen', `127.0.0.1:${port}`, '--log-level', 'warn'];
     const coordinator = cluster.spawn('coordinator', ['coordinator', ...flags(await freePort()), '--group-size', String(p.groupSize), '--job-retention', '5m']);

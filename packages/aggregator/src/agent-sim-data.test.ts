@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HostModel } from '@watched/agent-sim';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { DAY_MS, HOUR_MS, MINUTE_MS } from './buckets.js';
 import { RollupPass } from './rollup-pass.js';
 import { createDataTable, expectedBuckets, insertRows, readBuckets, seedSeries, sorted, type Bucket, type Row } from './testing/fixtures.js';
 

@@ -1,5 +1,4 @@
-import type { Pool, RowDataPacket } from '@watched/core';
-import { DAY_MS, HOUR_MS, MINUTE_MS } from './buckets.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS, type Pool, type RowDataPacket } from '@watched/core';
 
 /** Delays and retentions of one data type, in ms (retention 0 = keep forever). */
 export interface TypeConfig {

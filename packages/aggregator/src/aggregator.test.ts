@@ -3,11 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createLogger, IllegalStateError, type RowDataPacket } from '@watched/core';
+import { createLogger, HOUR_MS, IllegalStateError, MINUTE_MS, type RowDataPacket } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { Aggregator } from './aggregator.js';
 import { compileAggregatorOptions } from './aggregator-options.js';
-import { HOUR_MS, MINUTE_MS } from './buckets.js';
 import { createDataTable, insertRows, makeRows, seedSeries } from './testing/fixtures.js';
 
 const REPLICA_SCRIPT = fileURLToPath(new URL('../dist/testing/aggregator-process.js', import.meta.url));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '@watched/core';
 import { compileAggregatorOptions } from './aggregator-options.js';
-import { bucketStart, completeBefore, DAY_MS, HOUR_MS, MINUTE_MS } from './buckets.js';
+import { bucketStart, completeBefore } from './buckets.js';
 
 describe('buckets and options', () => {
   it('computes bucket starts and the end of complete buckets as SQL does', () => {

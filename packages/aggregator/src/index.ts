@@ -8,4 +8,4 @@ export {
 export { RollupPass, type RollupPassSettings, type RollupStats } from './rollup-pass.js';
 export type { PassContext } from './rollup.js';
 export { FencedError } from './watermarks.js';
-export { bucketStart, completeBefore, MINUTE_MS, HOUR_MS, DAY_MS, type LevelName } from './buckets.js';
+export { bucketStart, completeBefore } from './buckets.js';

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { RowDataPacket } from '@watched/core';
+import { DAY_MS, HOUR_MS, MINUTE_MS, type RowDataPacket } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { DAY_MS, HOUR_MS, MINUTE_MS } from './buckets.js';
 import { RollupPass } from './rollup-pass.js';
 import { countRows, createDataTable, expectedBuckets, insertRows, makeRows, seedSeries, type Row } from './testing/fixtures.js';
 

@@ -1,5 +1,5 @@
-import { quoteIdentifier, type Logger, type Pool, type ResultSetHeader } from '@watched/core';
-import { bucketStart, DAY_MS, HOUR_MS, MINUTE_MS, tableName, type LevelName } from './buckets.js';
+import { DAY_MS, HOUR_MS, levelTableName, MINUTE_MS, quoteIdentifier, type DataLevelName, type Logger, type Pool, type ResultSetHeader, type RollupLevelName } from '@watched/core';
+import { bucketStart } from './buckets.js';
 import type { TypeConfig } from './aggregate-config.js';
 import type { PassContext } from './rollup.js';
 import type { Watermarks } from './watermarks.js';
@@ -9,7 +9,7 @@ import type { Watermarks } from './watermarks.js';
  * before the next level has rolled it up) and the alignment of the cutoff
  * (whole buckets of that next level, so the front never sees half of one).
  */
-const PLAN: { level: 'd' | LevelName; consumer?: LevelName; align: number }[] = [
+const PLAN: { level: DataLevelName; consumer?: RollupLevelName; align: number }[] = [
   { level: 'd', consumer: 'am', align: MINUTE_MS },
   { level: 'am', consumer: 'ah', align: HOUR_MS },
   { level: 'ah', consumer: 'ad', align: DAY_MS },
@@ -33,7 +33,7 @@ export class Retention {
   ) {}
 
   /** The cutoff of a level at `now`: rows with `timestamp` below it are deleted (undefined: keep everything). */
-  async cutoff(dataType: string, level: 'd' | LevelName, config: TypeConfig, now: number): Promise<number | undefined> {
+  async cutoff(dataType: string, level: DataLevelName, config: TypeConfig, now: number): Promise<number | undefined> {
     const plan = PLAN.find((p) => p.level === level)!;
     const retention = config.retention[level];
     if (!(retention > 0)) return undefined;
@@ -51,7 +51,7 @@ export class Retention {
     for (const { level } of PLAN) {
       const cutoff = await this.cutoff(dataType, level, config, ctx.now);
       if (cutoff === undefined) continue;
-      const table = quoteIdentifier(tableName(level, dataType));
+      const table = quoteIdentifier(levelTableName(level, dataType));
       let deleted = 0;
       for (;;) {
         if (!ctx.active()) break;
@@ -62,7 +62,7 @@ export class Retention {
         deleted += result.affectedRows;
         if (result.affectedRows < this.batchRows) break;
       }
-      if (deleted > 0) this.logger.info(`retention: deleted ${deleted} rows of ${tableName(level, dataType)} before ${new Date(cutoff).toISOString()}`);
+      if (deleted > 0) this.logger.info(`retention: deleted ${deleted} rows of ${levelTableName(level, dataType)} before ${new Date(cutoff).toISOString()}`);
       total += deleted;
     }
     this.deletedRows += total;

@@ -1,6 +1,5 @@
-import { errorMessage, type Logger, type Pool } from '@watched/core';
+import { DAY_MS, errorMessage, HOUR_MS, levelTableName, MINUTE_MS, type Logger, type Pool } from '@watched/core';
 import { AggregateConfig, type DelayOverrides } from './aggregate-config.js';
-import { DAY_MS, HOUR_MS, MINUTE_MS, tableName } from './buckets.js';
 import { Retention } from './retention.js';
 import { Rollup, type PassContext, type RollupCounters } from './rollup.js';
 import { RollupTables } from './rollup-tables.js';
@@ -102,7 +101,7 @@ export class RollupPass {
           if (!ctx.active()) break;
           await this.rollup.processDirty(schema, level, ctx);
           const result = await this.rollup.forward(schema, level, typeConfig.delay[level], ctx, this.settings.chunksPerPass);
-          if (result.mark !== undefined) this.lagMs[tableName(level, type)] = ctx.now - result.mark;
+          if (result.mark !== undefined) this.lagMs[levelTableName(level, type)] = ctx.now - result.mark;
           behind ||= result.behind;
         }
         if (ctx.active()) await this.retention.apply(type, typeConfig, ctx);

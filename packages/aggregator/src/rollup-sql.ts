@@ -1,5 +1,5 @@
-import { quoteIdentifier } from '@watched/core';
-import { level as levelOf, sqlBucket, tableName, type LevelName } from './buckets.js';
+import { levelTableName, quoteIdentifier, rollupLevel, type RollupLevelName } from '@watched/core';
+import { sqlBucket } from './buckets.js';
 import { METRIC_PREFIXES, ROW_COUNT_COLUMN, type DataTypeSchema } from './rollup-tables.js';
 
 /** Column list of a rollup table, in the order the SELECTs below produce them. */
@@ -32,9 +32,9 @@ function rollupAggregates(metric: string): string[] {
  * (an interrupted chunk, a late row) never counts anything twice.
  * Parameters: range start (inclusive), range end (exclusive), both bucket-aligned.
  */
-export function upsertBucketsSql(schema: DataTypeSchema, target: LevelName): string {
-  const lvl = levelOf(target);
-  const source = quoteIdentifier(tableName(lvl.source, schema.dataType));
+export function upsertBucketsSql(schema: DataTypeSchema, target: RollupLevelName): string {
+  const lvl = rollupLevel(target);
+  const source = quoteIdentifier(levelTableName(lvl.source, schema.dataType));
   const owner = schema.owner;
   const values =
     lvl.source === 'd'
@@ -43,7 +43,7 @@ export function upsertBucketsSql(schema: DataTypeSchema, target: LevelName): str
   const columns = rollupColumns(schema);
   const updates = columns.slice(3).map((c) => `${c} = VALUES(${c})`);
   return (
-    `INSERT INTO ${quoteIdentifier(tableName(target, schema.dataType))} (${columns.join(', ')}) ` +
+    `INSERT INTO ${quoteIdentifier(levelTableName(target, schema.dataType))} (${columns.join(', ')}) ` +
     `SELECT ${owner}, res_id, ${sqlBucket('`timestamp`', lvl.size)} AS bucket, ${values.join(', ')} ` +
     `FROM ${source} WHERE \`timestamp\` >= ? AND \`timestamp\` < ? GROUP BY ${owner}, res_id, bucket ` +
     `ON DUPLICATE KEY UPDATE ${updates.join(', ')}`
@@ -51,6 +51,6 @@ export function upsertBucketsSql(schema: DataTypeSchema, target: LevelName): str
 }
 
 /** Deletes a level's buckets in [?, ?) before they are recomputed (a bucket whose source rows are gone must go too). */
-export function deleteBucketsSql(schema: DataTypeSchema, target: LevelName): string {
-  return `DELETE FROM ${quoteIdentifier(tableName(target, schema.dataType))} WHERE \`timestamp\` >= ? AND \`timestamp\` < ?`;
+export function deleteBucketsSql(schema: DataTypeSchema, target: RollupLevelName): string {
+  return `DELETE FROM ${quoteIdentifier(levelTableName(target, schema.dataType))} WHERE \`timestamp\` >= ? AND \`timestamp\` < ?`;
 }

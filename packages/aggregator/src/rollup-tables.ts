@@ -2,17 +2,19 @@ import {
   DATA_TIME_INDEX,
   errorMessage,
   isValidIdentifier,
+  levelTableName,
   METRIC_PREFIXES,
   quoteIdentifier,
+  ROLLUP_LEVELS,
   rollupColumnDefinitions,
   rollupTableDdl,
   withSchemaLock,
   type Logger,
   type Pool,
   type PoolConnection,
+  type RollupLevelName,
   type RowDataPacket,
 } from '@watched/core';
-import { LEVELS, tableName, type LevelName } from './buckets.js';
 
 /** What the aggregator knows of one `d$<type>` table. */
 export interface DataTypeSchema {
@@ -78,8 +80,8 @@ export class RollupTables {
       const schema = this.schemaOf(dataType, info);
       try {
         if (!info.hasTimeIndex) await this.addTimeIndex(name);
-        for (const lvl of LEVELS) {
-          const target = tableName(lvl.name, dataType);
+        for (const lvl of ROLLUP_LEVELS) {
+          const target = levelTableName(lvl.name, dataType);
           const added = await this.ensureLevel(target, schema, tables.get(target));
           if (added && lvl.name === 'am') widened.add(dataType);
         }
@@ -203,4 +205,3 @@ export class RollupTables {
   }
 }
 
-export type { LevelName };

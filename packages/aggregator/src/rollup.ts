@@ -1,5 +1,5 @@
-import { quoteIdentifier, type Logger, type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from '@watched/core';
-import { bucketStart, completeBefore, level as levelOf, MINUTE_MS, tableName, type LevelName } from './buckets.js';
+import { levelTableName, MINUTE_MS, quoteIdentifier, rollupLevel, type Logger, type Pool, type PoolConnection, type ResultSetHeader, type RollupLevelName, type RowDataPacket } from '@watched/core';
+import { bucketStart, completeBefore } from './buckets.js';
 import { deleteBucketsSql, upsertBucketsSql } from './rollup-sql.js';
 import { ROW_COUNT_COLUMN, type DataTypeSchema } from './rollup-tables.js';
 import { inReadCommittedTransaction } from './transactions.js';
@@ -17,7 +17,7 @@ export interface PassContext {
 
 export interface RollupSettings {
   /** Source span per statement, per level (ms, a multiple of the level's bucket size). */
-  chunk: Record<LevelName, number>;
+  chunk: Record<RollupLevelName, number>;
   /** How far below the minute watermark raw rows are compared with am$ to find late rows. */
   lateWindow: number;
 }
@@ -59,14 +59,14 @@ export class Rollup {
    */
   async forward(
     schema: DataTypeSchema,
-    target: LevelName,
+    target: RollupLevelName,
     delayMs: number,
     ctx: PassContext,
     maxChunks = Number.POSITIVE_INFINITY,
   ): Promise<{ mark?: number; behind: boolean }> {
-    const lvl = levelOf(target);
-    const source = tableName(lvl.source, schema.dataType);
-    const label = tableName(target, schema.dataType);
+    const lvl = rollupLevel(target);
+    const source = levelTableName(lvl.source, schema.dataType);
+    const label = levelTableName(target, schema.dataType);
     let limit = completeBefore(ctx.now, lvl.size, delayMs);
     if (lvl.source !== 'd') {
       const sourceMark = await this.watermarks.get(schema.dataType, lvl.source);
@@ -137,9 +137,9 @@ export class Rollup {
       for (let b = from; b < mark; b += MINUTE_MS) stale.push(b);
     } else {
       const raw = await this.countsPerMinute(`SELECT FLOOR(\`timestamp\` / ${MINUTE_MS}) * ${MINUTE_MS} AS b, COUNT(*) AS n
-         FROM ${quoteIdentifier(tableName('d', schema.dataType))} WHERE \`timestamp\` >= ? AND \`timestamp\` < ? GROUP BY b`, from, mark);
+         FROM ${quoteIdentifier(levelTableName('d', schema.dataType))} WHERE \`timestamp\` >= ? AND \`timestamp\` < ? GROUP BY b`, from, mark);
       const rolled = await this.countsPerMinute(`SELECT \`timestamp\` AS b, SUM(${ROW_COUNT_COLUMN}) AS n
-         FROM ${quoteIdentifier(tableName('am', schema.dataType))} WHERE \`timestamp\` >= ? AND \`timestamp\` < ? GROUP BY b`, from, mark);
+         FROM ${quoteIdentifier(levelTableName('am', schema.dataType))} WHERE \`timestamp\` >= ? AND \`timestamp\` < ? GROUP BY b`, from, mark);
       // Only growth is a late row: fewer raw rows than rolled up means retention or the front deleted them.
       stale = [...raw].filter(([b, n]) => n > (rolled.get(b) ?? 0)).map(([b]) => b).sort((a, b) => a - b);
     }
@@ -151,7 +151,7 @@ export class Rollup {
     }
     if (repaired > 0) {
       this.counters.lateMinutes += repaired;
-      this.logger.info(`${tableName('am', schema.dataType)}: recomputed ${repaired} minute buckets${force ? ' for new metric columns' : ' with late rows'}`);
+      this.logger.info(`${levelTableName('am', schema.dataType)}: recomputed ${repaired} minute buckets${force ? ' for new metric columns' : ' with late rows'}`);
     }
     return repaired;
   }
@@ -162,8 +162,8 @@ export class Rollup {
    * aggregator itself; minute marks are the hook for ingestion to report
    * late rows exactly (nothing writes them yet).
    */
-  async processDirty(schema: DataTypeSchema, target: LevelName, ctx: PassContext): Promise<number> {
-    const lvl = levelOf(target);
+  async processDirty(schema: DataTypeSchema, target: RollupLevelName, ctx: PassContext): Promise<number> {
+    const lvl = rollupLevel(target);
     let done = 0;
     for (;;) {
       const [rows] = await this.pool.query<RowDataPacket[]>(
@@ -187,8 +187,8 @@ export class Rollup {
    * the parent buckets already rolled up as dirty, and (for a dirty bucket)
    * clears its mark: all in one fenced transaction.
    */
-  private async recompute(schema: DataTypeSchema, target: LevelName, start: number, end: number, ctx: PassContext, dirtyBucket?: number) {
-    const lvl = levelOf(target);
+  private async recompute(schema: DataTypeSchema, target: RollupLevelName, start: number, end: number, ctx: PassContext, dirtyBucket?: number) {
+    const lvl = rollupLevel(target);
     const t: number[] = [performance.now()];
     await inReadCommittedTransaction(this.pool, async (conn) => {
       await this.watermarks.lock(conn, schema.dataType, target, ctx.term);
@@ -205,15 +205,15 @@ export class Rollup {
       }
     });
     t.push(performance.now());
-    this.logger.debug(`recomputed ${tableName(target, schema.dataType)} [${new Date(start).toISOString()}, ${new Date(end).toISOString()})`, {
+    this.logger.debug(`recomputed ${levelTableName(target, schema.dataType)} [${new Date(start).toISOString()}, ${new Date(end).toISOString()})`, {
       ms: t.slice(1).map((v, i) => Math.round(v - t[i])),
     });
   }
 
-  private async markParents(conn: PoolConnection, dataType: string, parent: LevelName, start: number, end: number, now: number) {
+  private async markParents(conn: PoolConnection, dataType: string, parent: RollupLevelName, start: number, end: number, now: number) {
     const parentMark = await this.watermarks.get(dataType, parent, conn);
     if (parentMark === undefined) return;
-    const size = levelOf(parent).size;
+    const size = rollupLevel(parent).size;
     const values: (string | number)[][] = [];
     for (let b = bucketStart(start, size); b < end && b < parentMark; b += size) values.push([dataType, parent, b, now]);
     if (values.length === 0) return;

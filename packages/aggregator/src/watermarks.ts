@@ -1,11 +1,10 @@
-import type { Pool, PoolConnection, RowDataPacket } from '@watched/core';
-import type { LevelName } from './buckets.js';
+import type { Pool, PoolConnection, RollupLevelName, RowDataPacket } from '@watched/core';
 
 /** A write was refused because a newer aggregator term already wrote this level. */
 export class FencedError extends Error {
   constructor(
     readonly dataType: string,
-    readonly level: LevelName,
+    readonly level: RollupLevelName,
     readonly ourTerm: number,
     readonly theirTerm: number,
   ) {
@@ -28,7 +27,7 @@ export class Watermarks {
     return new Map(rows.map((r) => [`${r.data_type}/${r.level}`, Number(r.watermark)]));
   }
 
-  async get(dataType: string, level: LevelName, conn: Pool | PoolConnection = this.pool): Promise<number | undefined> {
+  async get(dataType: string, level: RollupLevelName, conn: Pool | PoolConnection = this.pool): Promise<number | undefined> {
     const [rows] = await conn.query<RowDataPacket[]>(
       'SELECT watermark FROM `c$rollup_watermarks` WHERE data_type = ? AND level = ?',
       [dataType, level],
@@ -41,7 +40,7 @@ export class Watermarks {
    * refuses a term older than the one that last wrote it. Returns the
    * watermark, if any.
    */
-  async lock(conn: PoolConnection, dataType: string, level: LevelName, term: number): Promise<number | undefined> {
+  async lock(conn: PoolConnection, dataType: string, level: RollupLevelName, term: number): Promise<number | undefined> {
     const [rows] = await conn.query<RowDataPacket[]>(
       'SELECT watermark, term FROM `c$rollup_watermarks` WHERE data_type = ? AND level = ? FOR UPDATE',
       [dataType, level],
@@ -53,7 +52,7 @@ export class Watermarks {
   }
 
   /** Sets the watermark (never backwards) and stamps our term; call after `lock()` on the same transaction. */
-  async set(conn: PoolConnection, dataType: string, level: LevelName, watermark: number, term: number, now: number): Promise<void> {
+  async set(conn: PoolConnection, dataType: string, level: RollupLevelName, watermark: number, term: number, now: number): Promise<void> {
     await conn.query(
       `INSERT INTO \`c$rollup_watermarks\` (data_type, level, watermark, term, updated_at) VALUES (?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE watermark = GREATEST(watermark, VALUES(watermark)), term = VALUES(term), updated_at = VALUES(updated_at)`,

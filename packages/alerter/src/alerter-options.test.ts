@@ -1,14 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '@watched/core';
-import { AlerterOptionsSchema, compileAlerterOptions, type AlerterOptionsInput } from './alerter-options.js';
+import { parseAlerterOptions, type RawAlerterOptions } from './alerter-options.js';
 
-const compile = (input: AlerterOptionsInput) => compileAlerterOptions(AlerterOptionsSchema.parse(input));
 const ops = { name: 'ops', plugin: 'email', options: {} };
 
 /** The ConfigError a compile throws (fails the test if it throws none). */
-function refusal(input: AlerterOptionsInput): ConfigError {
+function refusal(input: RawAlerterOptions): ConfigError {
   try {
-    compile(input);
+    parseAlerterOptions(input);
   } catch (err) {
     if (err instanceof ConfigError) return err;
     throw err;
@@ -18,7 +17,7 @@ function refusal(input: AlerterOptionsInput): ConfigError {
 
 describe('compileAlerterOptions', () => {
   it('fills defaults and names every duration in milliseconds', () => {
-    const options = compile({ alertGroupWindow: '300ms', alertRepeatInterval: '4h', alertLogLevel: 'warning' });
+    const options = parseAlerterOptions({ alertGroupWindow: '300ms', alertRepeatInterval: '4h', alertLogLevel: 'warning' });
     expect(options).toMatchObject({
       alertGroupWindowMs: 300,
       alertRepeatIntervalMs: 4 * 3_600_000,
@@ -44,8 +43,8 @@ describe('compileAlerterOptions', () => {
   it('refuses a ledger retention not longer than the reconciliation lookback plus the grace', () => {
     expect(refusal({ alertLedgerRetention: '30m' }).field).toBe('alertLedgerRetention');
     expect(refusal({ alertLedgerRetention: '61m', alertReconcileLookback: '1h' }).field).toBe('alertLedgerRetention');
-    expect(compile({ alertLedgerRetention: '62m', alertReconcileLookback: '1h' }).alertLedgerRetentionMs).toBe(62 * 60_000);
-    expect(compile({ alertLedgerRetention: '0' }).alertLedgerRetentionMs).toBe(0); // forever
+    expect(parseAlerterOptions({ alertLedgerRetention: '62m', alertReconcileLookback: '1h' }).alertLedgerRetentionMs).toBe(62 * 60_000);
+    expect(parseAlerterOptions({ alertLedgerRetention: '0' }).alertLedgerRetentionMs).toBe(0); // forever
   });
 
   it('refuses routes naming a receiver that is not defined', () => {
@@ -58,7 +57,7 @@ describe('compileAlerterOptions', () => {
     const err = refusal({ alertReceivers: [ops], alertPermissionReceiver: 'front' });
     expect(err.field).toBe('alertPermissionReceiver');
     expect(err.message).toMatch(/unknown receiver front/);
-    expect(compile({ alertReceivers: [ops], alertPermissionReceiver: 'ops' }).alertPermissionReceiver).toBe('ops');
+    expect(parseAlerterOptions({ alertReceivers: [ops], alertPermissionReceiver: 'ops' }).alertPermissionReceiver).toBe('ops');
   });
 
   it('refuses a receiver defined twice', () => {

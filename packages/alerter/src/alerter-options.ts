@@ -124,10 +124,10 @@ export const alerterOptionsShape = {
 export const AlerterOptionsSchema = z.object(alerterOptionsShape);
 
 /** The alerter's options as given in code or a config file (`'30s'`, `'Error'`...); absent keys take their default. */
-export type AlerterOptionsInput = Partial<z.input<typeof AlerterOptionsSchema>>;
+export type RawAlerterOptions = Partial<z.input<typeof AlerterOptionsSchema>>;
 
 /** What the option loader yields for the alerter's keys: defaults filled, durations in ms, under the flags' names. */
-export type RawAlerterOptions = z.output<typeof AlerterOptionsSchema>;
+export type LoadedAlerterOptions = z.output<typeof AlerterOptionsSchema>;
 
 /**
  * The alerter's options once compiled: every value filled, durations in
@@ -165,12 +165,12 @@ export interface AlerterOptions {
 export const RECONCILE_GRACE_MS = 60_000;
 
 /**
- * Compiles loaded options (`RawAlerterOptions`, as the CLI's loader returns
+ * Compiles loaded options (`LoadedAlerterOptions`, as the CLI's loader returns
  * them) into `AlerterOptions`, checking every rule between fields that needs
  * no plugin code; a ConfigError names the field. Receivers' own options are
  * checked by their plugins' schemas when the alerter starts.
  */
-export function compileAlerterOptions(raw: RawAlerterOptions): AlerterOptions {
+export function compileAlerterOptions(raw: LoadedAlerterOptions): AlerterOptions {
   const retention = raw.alertLedgerRetention;
   if (retention > 0 && retention <= raw.alertReconcileLookback + RECONCILE_GRACE_MS) {
     // A purged transition found again by the reconciliation would be sent a second time.
@@ -208,4 +208,13 @@ export function compileAlerterOptions(raw: RawAlerterOptions): AlerterOptions {
     alertFailedRetentionMs: raw.alertFailedRetention,
     heartbeatIntervalMs: raw.heartbeatInterval,
   };
+}
+
+/**
+ * For code that builds an alerter (tests, bench): parses raw values the way
+ * flags are parsed (`'5s'`, a bare number is seconds), fills defaults, then
+ * compileAlerterOptions. Errors name the field.
+ */
+export function parseAlerterOptions(raw: RawAlerterOptions = {}): AlerterOptions {
+  return compileAlerterOptions(AlerterOptionsSchema.parse(raw));
 }

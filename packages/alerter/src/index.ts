@@ -9,8 +9,9 @@ export {
   receiverSchema,
   routeSchema,
   type AlerterOptions,
-  type AlerterOptionsInput,
+  parseAlerterOptions,
   type RawAlerterOptions,
+  type LoadedAlerterOptions,
   type ReceiverConfig,
   type RouteConfig,
 } from './alerter-options.js';

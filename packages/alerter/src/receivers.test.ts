@@ -1,12 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { createLogger } from '@watched/core';
-import { AlerterOptionsSchema, compileAlerterOptions, type AlerterOptionsInput } from './alerter-options.js';
+import { parseAlerterOptions, type RawAlerterOptions } from './alerter-options.js';
 import { definePlugin } from './plugin.js';
 import { Receivers } from './receivers.js';
 
 const logger = createLogger({ level: 'error', silent: true });
-const compile = (input: AlerterOptionsInput) => compileAlerterOptions(AlerterOptionsSchema.parse(input));
 const hook = { name: 'hook', plugin: 'webhook', options: { url: 'http://127.0.0.1:9/alerts' } };
 
 describe('Receivers', () => {
@@ -18,7 +17,7 @@ describe('Receivers', () => {
       create: () => ({ send: async () => undefined, close: async () => void (closed += 1) }),
     });
     const receivers = new Receivers(logger, [counting]);
-    await receivers.open(compile({ alertReceivers: [hook, { name: 'count', plugin: 'counting', options: {} }] }));
+    await receivers.open(parseAlerterOptions({ alertReceivers: [hook, { name: 'count', plugin: 'counting', options: {} }] }));
     expect(receivers.names).toEqual(['hook', 'count']);
     expect(receivers.get('hook')?.plugin).toBe('webhook');
     expect(receivers.get('count')?.plugin).toBe('counting');
@@ -32,14 +31,14 @@ describe('Receivers', () => {
   });
 
   it("refuses a receiver its plugin's schema refuses, an unknown plugin and a permission receiver that cannot address", async () => {
-    await expect(new Receivers(logger).open(compile({ alertReceivers: [{ ...hook, options: { url: 'ftp://x' } }] }))).rejects.toThrow(
+    await expect(new Receivers(logger).open(parseAlerterOptions({ alertReceivers: [{ ...hook, options: { url: 'ftp://x' } }] }))).rejects.toThrow(
       /alertReceivers: receiver hook \(webhook\): url/,
     );
-    await expect(new Receivers(logger).open(compile({ alertReceivers: [{ name: 'x', plugin: 'sms', options: {} }] }))).rejects.toThrow(
+    await expect(new Receivers(logger).open(parseAlerterOptions({ alertReceivers: [{ name: 'x', plugin: 'sms', options: {} }] }))).rejects.toThrow(
       /alertReceivers: receiver x: unknown plugin sms \(known: email, webhook, lua\)/,
     );
     const receivers = new Receivers(logger);
-    await expect(receivers.open(compile({ alertReceivers: [hook], alertPermissionReceiver: 'hook' }))).rejects.toThrow(
+    await expect(receivers.open(parseAlerterOptions({ alertReceivers: [hook], alertPermissionReceiver: 'hook' }))).rejects.toThrow(
       /alertPermissionReceiver: receiver hook: plugin webhook cannot send to addresses/,
     );
     await receivers.close();

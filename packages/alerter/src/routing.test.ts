@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedis, QueueEventSink, type MonitoringEvent, type Redis, type ResultSetHeader } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { Alerter } from './alerter.js';
-import { AlerterOptionsSchema, compileAlerterOptions } from './alerter-options.js';
+import { parseAlerterOptions } from './alerter-options.js';
 import { routeByConfig } from './routing.js';
 import { Reconciler } from './maintenance/reconciler.js';
 import type { AlertEvent } from './notification.js';
@@ -63,13 +63,11 @@ describe('routing', () => {
 
     const alerter = new Alerter(
       { mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix },
-      compileAlerterOptions(
-        AlerterOptionsSchema.parse({
-          alertGroupWindow: '200ms',
-          alertReceivers: [{ name: 'front', plugin: 'email', options: { host: '127.0.0.1', port: smtp.port, from: 'watched@example.org' } }],
-          alertPermissionReceiver: 'front',
-        }),
-      ),
+      parseAlerterOptions({
+        alertGroupWindow: '200ms',
+        alertReceivers: [{ name: 'front', plugin: 'email', options: { host: '127.0.0.1', port: smtp.port, from: 'watched@example.org' } }],
+        alertPermissionReceiver: 'front',
+      }),
       env.logger,
     );
     await alerter.start();
@@ -102,14 +100,12 @@ describe('routing', () => {
     const eventId = await insert("INSERT INTO `agt$events` (agt_id, start_time, failures, reason) VALUES (?, ?, 3, 'refused')", [agentId, Date.now()]);
     const alerter = new Alerter(
       { mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix },
-      compileAlerterOptions(
-        AlerterOptionsSchema.parse({
-          alertGroupWindow: '200ms',
-          alertPlugins: modulePath,
-          alertReceivers: [{ name: 'log', plugin: 'file', options: { file: out } }],
-          alertRoutes: [{ match: { kind: 'agent-failed' }, receivers: ['log'] }],
-        }),
-      ),
+      parseAlerterOptions({
+        alertGroupWindow: '200ms',
+        alertPlugins: modulePath,
+        alertReceivers: [{ name: 'log', plugin: 'file', options: { file: out } }],
+        alertRoutes: [{ match: { kind: 'agent-failed' }, receivers: ['log'] }],
+      }),
       env.logger,
     );
     await alerter.start();

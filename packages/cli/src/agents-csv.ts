@@ -88,7 +88,7 @@ export function parseAgentCsv(text: string): AgentCsv {
       const agent = validateAgent({
         host: field('host') ?? '',
         port,
-        frequency: integerField('pool_freq', field('pool_freq')),
+        pollIntervalS: integerField('pool_freq', field('pool_freq')),
         useSsl: booleanField('use_ssl', field('use_ssl')),
       });
       const key = `${agent.host.toLowerCase()}:${agent.port}`;

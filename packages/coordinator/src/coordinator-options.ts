@@ -1,7 +1,11 @@
 import { z } from 'zod';
-import { duration, integer, roleOptionsShape } from '@watched/core';
+import { ConfigError, duration, integer, roleOptionsShape } from '@watched/core';
 
-/** Options of the coordinator role. */
+/**
+ * Options of the coordinator role as given (flags, config file, environment):
+ * the keys are the CLI flag names in camelCase. Only `compileCoordinatorOptions`
+ * reads them; the role reads the compiled `CoordinatorOptions`.
+ */
 export const coordinatorOptionsShape = {
   ...roleOptionsShape,
   /** Agents per sub-group (one poll job per group and slot). */
@@ -23,10 +27,57 @@ export const coordinatorOptionsShape = {
 };
 
 export const CoordinatorOptionsSchema = z.object(coordinatorOptionsShape);
-export type CoordinatorOptions = z.output<typeof CoordinatorOptionsSchema>;
 
-export function compileCoordinatorOptions(
-  options: Partial<z.input<typeof CoordinatorOptionsSchema>> = {},
-): CoordinatorOptions {
-  return CoordinatorOptionsSchema.parse(options);
+/** The options as given in code (durations as `'5s'`, a bare number is seconds), for parseCoordinatorOptions. */
+export type RawCoordinatorOptions = Partial<z.input<typeof CoordinatorOptionsSchema>>;
+/** The options as loadOptions returns them (defaults filled, durations in ms, flag names). */
+export type LoadedCoordinatorOptions = z.output<typeof CoordinatorOptionsSchema>;
+
+/** The coordinator's options, compiled: defaults filled, durations in milliseconds, combinations checked. */
+export interface CoordinatorOptions {
+  readonly groupSize: number;
+  readonly tickIntervalMs: number;
+  readonly agentRefreshMs: number;
+  readonly leaseTtlMs: number;
+  readonly jobAttempts: number;
+  readonly jobRetentionMs: number;
+  /** 0: groups are balanced by count only. */
+  readonly rebalanceIntervalMs: number;
+  readonly balanceTolerance: number;
+  readonly heartbeatIntervalMs: number;
+}
+
+/**
+ * Compiles loaded options (loadOptions' output: defaults filled, durations
+ * already in ms under their flag names) into the coordinator's options;
+ * throws a `ConfigError` naming the field for a value that cannot work.
+ * Unknown keys (the other roles' options of a merged configuration) are
+ * ignored. The CLI calls it at start-up and on every reload.
+ */
+export function compileCoordinatorOptions(loaded: LoadedCoordinatorOptions): CoordinatorOptions {
+  const o = loaded;
+  // The tick loop would run back to back without a pause (it would spin and hammer Redis).
+  if (!(o.tickInterval > 0)) throw new ConfigError('tickInterval', 'must be longer than 0');
+  // A heartbeat's Redis expiry is three periods (Membership): Redis refuses an expiry of 0.
+  if (!(o.heartbeatInterval > 0)) throw new ConfigError('heartbeatInterval', 'must be longer than 0');
+  return Object.freeze({
+    groupSize: o.groupSize,
+    tickIntervalMs: o.tickInterval,
+    agentRefreshMs: o.agentRefresh,
+    leaseTtlMs: o.leaseTtl,
+    jobAttempts: o.jobAttempts,
+    jobRetentionMs: o.jobRetention,
+    rebalanceIntervalMs: o.rebalanceInterval,
+    balanceTolerance: o.balanceTolerance,
+    heartbeatIntervalMs: o.heartbeatInterval,
+  });
+}
+
+/**
+ * For code that builds a coordinator or scheduler (tests, bench): parses raw
+ * values the way flags are parsed (`'5s'`, a bare number is seconds), fills
+ * defaults, then compileCoordinatorOptions. Errors name the field.
+ */
+export function parseCoordinatorOptions(raw: RawCoordinatorOptions = {}): CoordinatorOptions {
+  return compileCoordinatorOptions(CoordinatorOptionsSchema.parse(raw));
 }

@@ -31,7 +31,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
   private queue?: Queue<PollJobData>;
   private ticks?: PeriodicTask;
   /** Our own copy, shared with the scheduler: `reload` changes some fields in place. */
-  private readonly options: CoordinatorOptions;
+  private readonly options: { -readonly [K in keyof CoordinatorOptions]: CoordinatorOptions[K] };
 
   /** Prometheus metrics to update (leader gauge, skipped slots, queue depth); set before start. */
   metrics?: WatchedMetrics;
@@ -41,12 +41,16 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
     this.options = { ...options };
   }
 
-  /** Options the scheduler reads at each use, so they change live on SIGHUP; the others (group size, lease) need a restart. */
-  static readonly LIVE_OPTIONS = ['tickInterval', 'agentRefresh', 'jobAttempts', 'jobRetention'] as const;
+  /**
+   * Options the scheduler reads at each use, so they change live on SIGHUP; the others (group size, lease) need a restart.
+   * Compiled field -> the option's name as given (what `reload` reports applied).
+   */
+  static readonly LIVE_OPTIONS = { tickIntervalMs: 'tickInterval', agentRefreshMs: 'agentRefresh', jobAttempts: 'jobAttempts', jobRetentionMs: 'jobRetention' } as const;
 
   reload(options: CoordinatorOptions): readonly string[] {
-    for (const key of Coordinator.LIVE_OPTIONS) this.options[key] = options[key];
-    return Coordinator.LIVE_OPTIONS;
+    const live = Object.keys(Coordinator.LIVE_OPTIONS) as Array<keyof typeof Coordinator.LIVE_OPTIONS>;
+    for (const key of live) this.options[key] = options[key];
+    return Object.values(Coordinator.LIVE_OPTIONS);
   }
 
   get nodeId(): string {
@@ -77,14 +81,14 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
       this.queue = ctx.queue<PollJobData>(POLL_QUEUE);
       this.scheduler = new Scheduler(pool, this.queue, ctx.redis, { leaderLease: ctx.keys.leaderLease, schedule: ctx.keys.schedule }, options, ctx.logger);
       const membership = ctx.membership({
-        intervalMs: options.heartbeatInterval,
+        intervalMs: options.heartbeatIntervalMs,
         details: () => ({ leader: this.isLeader, term: this.term, ...this.scheduler?.stats }),
       });
       this.leader = await ctx.leader({
         key: ctx.keys.leaderLease,
-        ttlMs: options.leaseTtl,
+        ttlMs: options.leaseTtlMs,
         terms: new TermStore(pool, ctx.keys.leaderLease),
-        standbyRetryMs: () => this.options.tickInterval,
+        standbyRetryMs: () => this.options.tickIntervalMs,
         onChange: (leading, term) => {
           this.metrics?.setLeader('coordinator', leading ? term : null);
           this.metrics?.groupLag.reset(); // lag is the leader's to report
@@ -94,7 +98,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
       });
       this.ticks = ctx.task({
         name: 'scheduling tick',
-        intervalMs: () => this.options.tickInterval,
+        intervalMs: () => this.options.tickIntervalMs,
         firstDelayMs: 0,
         failureLevel: 'error',
         run: () => this.tick(),

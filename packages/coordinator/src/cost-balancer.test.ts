@@ -3,9 +3,10 @@ import { Queue } from 'bullmq';
 import { AgentRegistry, createRedis, LeaderLease, POLL_QUEUE, RedisKeys, TermStore, type PollJobData, type Redis, type RowDataPacket } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { AgentCostsReader } from './agent-costs-reader.js';
-import { compileCoordinatorOptions } from './coordinator-options.js';
+import { parseCoordinatorOptions } from './coordinator-options.js';
 import type { PollGroup } from './group-planner.js';
-import { Scheduler, type GroupSchedule } from './scheduler.js';
+import type { GroupSchedule } from './schedule-hash.js';
+import { Scheduler } from './scheduler.js';
 
 /** The leader balances groups by the poll cost the workers record (`agt$state.poll_ms`), visible in the schedule hash. */
 describe('Scheduler: groups balanced by measured cost (real MySQL and Redis)', () => {
@@ -20,7 +21,7 @@ describe('Scheduler: groups balanced by measured cost (real MySQL and Redis)', (
     keys = new RedisKeys(env.prefix);
     bull = createRedis(env.redisUrl, { blocking: true });
     queue = new Queue<PollJobData>(POLL_QUEUE, { connection: bull, prefix: keys.bullPrefix });
-    await new AgentRegistry(env.pool).add(Array.from({ length: 40 }, (_, i) => ({ host: `10.1.0.${i + 1}`, frequency: 60 })));
+    await new AgentRegistry(env.pool).add(Array.from({ length: 40 }, (_, i) => ({ host: `10.1.0.${i + 1}`, pollIntervalS: 60 })));
     // One agent in eight is slow (2 s per poll), as the workers measured it.
     const [agents] = await env.pool.query<RowDataPacket[]>('SELECT id FROM `c$agents` ORDER BY id');
     for (const [i, a] of agents.entries()) {
@@ -45,7 +46,7 @@ describe('Scheduler: groups balanced by measured cost (real MySQL and Redis)', (
   it('balances by cost, records each group cost in the schedule, then moves only an added agent', async () => {
     const lease = new LeaderLease({ redis: env.redis, key: keys.leaderLease, nodeId: 'cost', ttlMs: 5000, logger: env.logger, terms: new TermStore(env.pool, keys.leaderLease) });
     expect(await lease.refresh()).toBe(true);
-    const options = compileCoordinatorOptions({ groupSize: 11, agentRefresh: '1s', rebalanceInterval: '1h', balanceTolerance: 0.1 });
+    const options = parseCoordinatorOptions({ groupSize: 11, agentRefresh: '1s', rebalanceInterval: '1h', balanceTolerance: 0.1 });
     const scheduler = new Scheduler(env.pool, queue, env.redis, { leaderLease: keys.leaderLease, schedule: keys.schedule }, options, env.logger);
     await scheduler.tick(T + 50_000, lease);
     const plan = scheduler.plan;
@@ -64,7 +65,7 @@ describe('Scheduler: groups balanced by measured cost (real MySQL and Redis)', (
 
     // An agent added: the next refresh places it (in the cheapest group) and moves no one else.
     const before = membership(plan);
-    await new AgentRegistry(env.pool).add([{ host: '10.1.0.200', frequency: 60 }]);
+    await new AgentRegistry(env.pool).add([{ host: '10.1.0.200', pollIntervalS: 60 }]);
     await scheduler.tick(T + 51_500, lease); // no group due: only the changed one is written
     const after = membership(scheduler.plan);
     expect(after.size).toBe(41);
@@ -79,7 +80,7 @@ describe('Scheduler: groups balanced by measured cost (real MySQL and Redis)', (
   it('a new leader keeps the assignment its predecessor wrote', async () => {
     const first = new LeaderLease({ redis: env.redis, key: keys.leaderLease, nodeId: 'first', ttlMs: 5000, logger: env.logger, terms: new TermStore(env.pool, keys.leaderLease) });
     expect(await first.refresh()).toBe(true);
-    const options = compileCoordinatorOptions({ groupSize: 10, agentRefresh: '1s', rebalanceInterval: '1h' });
+    const options = parseCoordinatorOptions({ groupSize: 10, agentRefresh: '1s', rebalanceInterval: '1h' });
     const a = new Scheduler(env.pool, queue, env.redis, { leaderLease: keys.leaderLease, schedule: keys.schedule }, options, env.logger);
     await a.tick(T + 180_000, first);
     const planned = membership(a.plan);

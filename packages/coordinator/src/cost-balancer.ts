@@ -18,7 +18,7 @@ type Phase = { name: 'idle' } | { name: 'reading'; reader: AgentCostsReader } | 
 
 /**
  * The leader's cost balancing: plans stay close to the previous assignment
- * (`planGroups` with it), and every `rebalanceInterval` the measured costs are
+ * (`planGroups` with it), and every `rebalanceIntervalMs` the measured costs are
  * re-read and a few agents moved from the heaviest groups to the lightest
  * (`rebalanceGroups`, at most 2 % of the agents per interval; no limit right
  * after a plan made without a previous one). The work is split into steps
@@ -35,7 +35,7 @@ export class CostBalancer {
 
   constructor(
     private readonly pool: Pool,
-    private readonly options: Pick<CoordinatorOptions, 'groupSize' | 'rebalanceInterval' | 'balanceTolerance'>,
+    private readonly options: Pick<CoordinatorOptions, 'groupSize' | 'rebalanceIntervalMs' | 'balanceTolerance'>,
     private readonly logger: Logger,
   ) {}
 
@@ -56,9 +56,9 @@ export class CostBalancer {
    * groups with their costs when a pass ran (moved or not), else undefined.
    */
   async step(now: number, groups: readonly PollGroup[], budget: WorkBudget): Promise<PollGroup[] | undefined> {
-    if (this.options.rebalanceInterval <= 0 || groups.length === 0) return undefined;
+    if (this.options.rebalanceIntervalMs <= 0 || groups.length === 0) return undefined;
     if (this.phase.name === 'idle') {
-      if (now - this.balancedAt < this.options.rebalanceInterval) return undefined;
+      if (now - this.balancedAt < this.options.rebalanceIntervalMs) return undefined;
       this.balancedAt = now;
       this.phase = { name: 'reading', reader: new AgentCostsReader(this.pool, COST_PAGE_ROWS) };
     }

@@ -6,8 +6,8 @@ import { planGroups, type PlannedAgent, type PollGroup } from './group-planner.j
 
 const MINUTE = 60_000;
 
-function agents(ids: number[], frequencyMs = MINUTE): PlannedAgent[] {
-  return ids.map((id) => ({ id, frequencyMs }));
+function agents(ids: number[], pollIntervalMs = MINUTE): PlannedAgent[] {
+  return ids.map((id) => ({ id, pollIntervalMs }));
 }
 
 function membership(plan: readonly PollGroup[]): Map<number, string> {

@@ -35,9 +35,9 @@ const MAX_ROUNDS = 64;
 export function rebalanceGroups(groups: readonly PollGroup[], options: RebalanceOptions): RebalanceResult {
   const byFrequency = new Map<number, PollGroup[]>();
   for (const g of groups) {
-    const list = byFrequency.get(g.frequencyMs);
+    const list = byFrequency.get(g.pollIntervalMs);
     if (list) list.push(g);
-    else byFrequency.set(g.frequencyMs, [g]);
+    else byFrequency.set(g.pollIntervalMs, [g]);
   }
   let budget = options.maxMoves;
   let moved = 0;

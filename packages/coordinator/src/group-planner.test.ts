@@ -5,8 +5,8 @@ import { jumpHash } from './jump-hash.js';
 
 const MINUTE = 60_000;
 
-function agents(ids: number[], frequencyMs = MINUTE): PlannedAgent[] {
-  return ids.map((id) => ({ id, frequencyMs }));
+function agents(ids: number[], pollIntervalMs = MINUTE): PlannedAgent[] {
+  return ids.map((id) => ({ id, pollIntervalMs }));
 }
 
 function membership(plan: ReturnType<typeof planGroups>): Map<number, string> {
@@ -20,8 +20,8 @@ describe('planGroups', () => {
     const plan = planGroups([...agents([1, 2, 3, 4, 5]), ...agents([6, 7], 300_000)], 2);
     const all = plan.flatMap((g) => g.agentIds).sort((a, b) => a - b);
     expect(all).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    for (const group of plan) expect(group.id.startsWith(`f${group.frequencyMs}-`)).toBe(true);
-    expect(plan.find((g) => g.agentIds.includes(6))!.frequencyMs).toBe(300_000);
+    for (const group of plan) expect(group.id.startsWith(`f${group.pollIntervalMs}-`)).toBe(true);
+    expect(plan.find((g) => g.agentIds.includes(6))!.pollIntervalMs).toBe(300_000);
   });
 
   it('moves only the added or removed agent while the group count stays', () => {
@@ -83,11 +83,11 @@ describe('dueSlot', () => {
   it('is the latest slot start at or before now', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 3600 }), fc.integer({ min: 0, max: 3599 }), fc.integer({ min: 1e12, max: 2e12 }), (f, o, now) => {
-        const group = { frequencyMs: f * 1000, offsetMs: (o % f) * 1000 };
+        const group = { pollIntervalMs: f * 1000, offsetMs: (o % f) * 1000 };
         const slot = dueSlot(group, now);
         expect(slot).toBeLessThanOrEqual(now);
-        expect(now - slot).toBeLessThan(group.frequencyMs);
-        expect((slot - group.offsetMs) % group.frequencyMs).toBe(0);
+        expect(now - slot).toBeLessThan(group.pollIntervalMs);
+        expect((slot - group.offsetMs) % group.pollIntervalMs).toBe(0);
       }),
     );
   });

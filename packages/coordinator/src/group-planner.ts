@@ -6,15 +6,15 @@ import { jumpHash } from './jump-hash.js';
 export interface PlannedAgent {
   id: number;
   /** Poll interval in ms. */
-  frequencyMs: number;
+  pollIntervalMs: number;
 }
 
 /** A sub-group: agents of one frequency polled by one job per slot. */
 export interface PollGroup {
   /** Stable id, e.g. `f300000-g3`. */
   id: string;
-  frequencyMs: number;
-  /** Slot starts are `offsetMs + k * frequencyMs` (epoch ms): groups are spread over the interval. */
+  pollIntervalMs: number;
+  /** Slot starts are `offsetMs + k * pollIntervalMs` (epoch ms): groups are spread over the interval. */
   offsetMs: number;
   agentIds: number[];
   /** Sum of the members' measured poll cost (ms; unmeasured agents count as the median). */
@@ -22,7 +22,7 @@ export interface PollGroup {
 }
 
 /** A group of an earlier plan, as the schedule hash keeps it. */
-export type PreviousGroup = Pick<PollGroup, 'id' | 'frequencyMs' | 'agentIds'>;
+export type PreviousGroup = Pick<PollGroup, 'id' | 'pollIntervalMs' | 'agentIds'>;
 
 export interface PlanInput {
   /** The assignment to stay close to (the leader's last plan, or the schedule its predecessor wrote). */
@@ -34,13 +34,13 @@ export interface PlanInput {
 /** A group takes at most this many times the group size (cost balancing must not build giant jobs). */
 export const GROUP_COUNT_CAP = 2;
 
-export function groupId(frequencyMs: number, index: number): string {
-  return `f${frequencyMs}-g${index}`;
+export function groupId(pollIntervalMs: number, index: number): string {
+  return `f${pollIntervalMs}-g${index}`;
 }
 
 /** The index of a group id of this frequency (`f<freq>-g<index>`), or undefined. */
-function indexOf(id: string, frequencyMs: number): number | undefined {
-  const prefix = `f${frequencyMs}-g`;
+function indexOf(id: string, pollIntervalMs: number): number | undefined {
+  const prefix = `f${pollIntervalMs}-g`;
   if (!id.startsWith(prefix)) return undefined;
   const n = Number(id.slice(prefix.length));
   return Number.isInteger(n) && n >= 0 ? n : undefined;
@@ -64,16 +64,16 @@ function indexOf(id: string, frequencyMs: number): number | undefined {
 export function planGroups(agents: PlannedAgent[], groupSize: number, input: PlanInput = {}): PollGroup[] {
   const byFrequency = new Map<number, number[]>();
   for (const agent of agents) {
-    const ids = byFrequency.get(agent.frequencyMs);
+    const ids = byFrequency.get(agent.pollIntervalMs);
     if (ids) ids.push(agent.id);
-    else byFrequency.set(agent.frequencyMs, [agent.id]);
+    else byFrequency.set(agent.pollIntervalMs, [agent.id]);
   }
   const groups: PollGroup[] = [];
-  for (const [frequencyMs, ids] of [...byFrequency.entries()].sort((a, b) => a[0] - b[0])) {
+  for (const [pollIntervalMs, ids] of [...byFrequency.entries()].sort((a, b) => a[0] - b[0])) {
     if (!isAscending(ids)) ids.sort((a, b) => a - b);
     const count = Math.ceil(ids.length / groupSize);
     const costs = (input.costs ?? AgentCosts.none).of(ids);
-    const previous = (input.previous ?? []).filter((g) => g.frequencyMs === frequencyMs);
+    const previous = (input.previous ?? []).filter((g) => g.pollIntervalMs === pollIntervalMs);
     let members: number[][];
     if (previous.length) {
       members = stayClose(ids, costs, count, groupSize, previous);
@@ -92,7 +92,7 @@ export function planGroups(agents: PlannedAgent[], groupSize: number, input: Pla
         if (k > 0 && agentIds[k] < agentIds[k - 1]) ordered = false;
       }
       if (!ordered) agentIds.sort((a, b) => a - b);
-      groups.push({ id: groupId(frequencyMs, index), frequencyMs, offsetMs: Math.floor((index * frequencyMs) / count), agentIds, costMs });
+      groups.push({ id: groupId(pollIntervalMs, index), pollIntervalMs, offsetMs: Math.floor((index * pollIntervalMs) / count), agentIds, costMs });
     });
   }
   return groups;
@@ -105,7 +105,7 @@ function stayClose(ids: number[], costs: Float64Array, count: number, groupSize:
   const members: number[][] = Array.from({ length: count }, () => []);
   let previousCount = 0;
   for (const group of previous) {
-    const index = indexOf(group.id, group.frequencyMs);
+    const index = indexOf(group.id, group.pollIntervalMs);
     if (index === undefined) continue;
     previousCount = Math.max(previousCount, index + 1);
     if (index >= count) continue; // a group dropped: its agents are placed below
@@ -226,6 +226,6 @@ class GroupHeap {
 }
 
 /** The start of the latest slot of a group at `now` (epoch ms). */
-export function dueSlot(group: Pick<PollGroup, 'frequencyMs' | 'offsetMs'>, now: number): number {
-  return Math.floor((now - group.offsetMs) / group.frequencyMs) * group.frequencyMs + group.offsetMs;
+export function dueSlot(group: Pick<PollGroup, 'pollIntervalMs' | 'offsetMs'>, now: number): number {
+  return Math.floor((now - group.offsetMs) / group.pollIntervalMs) * group.pollIntervalMs + group.offsetMs;
 }

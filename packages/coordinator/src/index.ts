@@ -3,9 +3,13 @@ export {
   coordinatorOptionsShape,
   CoordinatorOptionsSchema,
   compileCoordinatorOptions,
+  parseCoordinatorOptions,
+  type LoadedCoordinatorOptions,
+  type RawCoordinatorOptions,
   type CoordinatorOptions,
 } from './coordinator-options.js';
-export { Scheduler, groupLagMs, type GroupSchedule, type LeaseView, type SchedulerStats, type TickResult } from './scheduler.js';
+export { Scheduler, type SchedulerStats, type TickResult } from './scheduler.js';
+export { groupLagMs, type GroupSchedule, type LeaseView } from './schedule-hash.js';
 export { planGroups, dueSlot, GROUP_COUNT_CAP, type PollGroup, type PlannedAgent, type PlanInput, type PreviousGroup } from './group-planner.js';
 export { AgentCosts } from './agent-costs.js';
 export { AgentCostsReader } from './agent-costs-reader.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue, type Job } from 'bullmq';
 import { AgentRegistry, createRedis, LeaderLease, POLL_QUEUE, RedisKeys, TermStore, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { compileCoordinatorOptions, type CoordinatorOptions } from './coordinator-options.js';
+import { parseCoordinatorOptions, type CoordinatorOptions } from './coordinator-options.js';
 import { Scheduler } from './scheduler.js';
 
 /**
@@ -39,8 +39,8 @@ describe('Scheduler: takeover from the schedule, backlog over several ticks (rea
   });
 
   it('a new leader enqueues the due slots from its predecessor\'s assignment in its first tick, then picks up agents added meanwhile', async () => {
-    const options = compileCoordinatorOptions({ groupSize: 5, agentRefresh: '1s', rebalanceInterval: '0s' });
-    await new AgentRegistry(env.pool).add(Array.from({ length: 12 }, (_, i) => ({ host: `10.3.0.${i + 1}`, frequency: 60 })));
+    const options = parseCoordinatorOptions({ groupSize: 5, agentRefresh: '1s', rebalanceInterval: '0s' });
+    await new AgentRegistry(env.pool).add(Array.from({ length: 12 }, (_, i) => ({ host: `10.3.0.${i + 1}`, pollIntervalS: 60 })));
     const first = lease('first');
     expect(await first.refresh()).toBe(true);
     const a = scheduler(options);
@@ -49,7 +49,7 @@ describe('Scheduler: takeover from the schedule, backlog over several ticks (rea
     // Workers poll those jobs; the leader dies; meanwhile the front adds an agent.
     await queue.drain();
     await env.redis.del(keys.leaderLease);
-    await new AgentRegistry(env.pool).add([{ host: '10.3.1.1', frequency: 60 }]);
+    await new AgentRegistry(env.pool).add([{ host: '10.3.1.1', pollIntervalS: 60 }]);
     const [[added]] = (await env.pool.query('SELECT MAX(id) AS id FROM `c$agents`')) as unknown as [[{ id: number }]];
 
     const second = lease('second');
@@ -69,7 +69,7 @@ describe('Scheduler: takeover from the schedule, backlog over several ticks (rea
   });
 
   it('a new leader ignores schedule entries that are not a group\'s schedule, and plans their agents again', async () => {
-    const options = compileCoordinatorOptions({ groupSize: 5, agentRefresh: '1s', rebalanceInterval: '0s' });
+    const options = parseCoordinatorOptions({ groupSize: 5, agentRefresh: '1s', rebalanceInterval: '0s' });
     await env.redis.del(keys.leaderLease);
     const entries = await env.redis.hgetall(keys.schedule);
     const [victim] = Object.keys(entries).sort();
@@ -92,11 +92,11 @@ describe('Scheduler: takeover from the schedule, backlog over several ticks (rea
     await queue.obliterate({ force: true });
     await env.redis.del(keys.schedule, keys.leaderLease);
     await env.pool.query('DELETE FROM `c$agents`');
-    await new AgentRegistry(env.pool).add(Array.from({ length: 4000 }, (_, i) => ({ host: `10.4.${i >> 8}.${i & 255}`, frequency: 60 })));
+    await new AgentRegistry(env.pool).add(Array.from({ length: 4000 }, (_, i) => ({ host: `10.4.${i >> 8}.${i & 255}`, pollIntervalS: 60 })));
     const holder = lease('backlog');
     expect(await holder.refresh()).toBe(true);
     // Groups of one agent (jump hashing leaves some of the 4,000 empty): every one due at T + 59.9 s, offsets spread over the minute.
-    const s = scheduler(compileCoordinatorOptions({ groupSize: 1, agentRefresh: '1h', rebalanceInterval: '0s' }));
+    const s = scheduler(parseCoordinatorOptions({ groupSize: 1, agentRefresh: '1h', rebalanceInterval: '0s' }));
     const firstTick = await s.tick(T + 59_900, holder);
     const groups = s.plan.length;
     expect(groups).toBeGreaterThan(firstTick.enqueued);

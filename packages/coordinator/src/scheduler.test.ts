@@ -2,15 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue, type Job } from 'bullmq';
 import { AgentRegistry, createRedis, LeaderLease, POLL_QUEUE, RedisKeys, TermStore, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { compileCoordinatorOptions } from './coordinator-options.js';
-import { Scheduler, type GroupSchedule } from './scheduler.js';
+import { parseCoordinatorOptions } from './coordinator-options.js';
+import type { GroupSchedule } from './schedule-hash.js';
+import { Scheduler } from './scheduler.js';
 
 describe('Scheduler (real MySQL and Redis)', () => {
   let env: TestEnvironment;
   let bull: Redis;
   let queue: Queue<PollJobData>;
   let keys: RedisKeys;
-  const options = compileCoordinatorOptions({ groupSize: 5, agentRefresh: '1s' });
+  const options = parseCoordinatorOptions({ groupSize: 5, agentRefresh: '1s' });
   // Slots of a 60 s frequency, from a fixed time: the test drives the clock.
   const T = Date.UTC(2026, 0, 1, 0, 0, 0);
 
@@ -25,7 +26,7 @@ describe('Scheduler (real MySQL and Redis)', () => {
     keys = new RedisKeys(env.prefix);
     bull = createRedis(env.redisUrl, { blocking: true });
     queue = new Queue<PollJobData>(POLL_QUEUE, { connection: bull, prefix: keys.bullPrefix });
-    await new AgentRegistry(env.pool).add(Array.from({ length: 12 }, (_, i) => ({ host: `10.0.0.${i + 1}`, frequency: 60 })));
+    await new AgentRegistry(env.pool).add(Array.from({ length: 12 }, (_, i) => ({ host: `10.0.0.${i + 1}`, pollIntervalS: 60 })));
   });
 
   afterAll(async () => {

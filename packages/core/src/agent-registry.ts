@@ -5,8 +5,8 @@ export interface RegisteredAgent {
   id: number;
   host: string;
   port: number;
-  /** Poll interval in seconds (`pool_freq`). */
-  frequency: number;
+  /** Poll interval in seconds (`c$agents.pool_freq`). */
+  pollIntervalS: number;
   useSsl: boolean;
   lastPoll: number | null;
   lastOk: number | null;
@@ -19,12 +19,14 @@ export interface RegisteredAgent {
 export interface NewAgent {
   host: string;
   port?: number;
-  frequency?: number;
+  /** Poll interval in seconds (`c$agents.pool_freq`); default DEFAULT_POLL_INTERVAL_S. */
+  pollIntervalS?: number;
   useSsl?: boolean;
 }
 
 export const DEFAULT_AGENT_PORT = 9080;
-export const DEFAULT_AGENT_FREQUENCY_S = 300;
+/** Upstream's poll interval (seconds) of an agent registered without one, or whose `pool_freq` is NULL: the one place of this default. */
+export const DEFAULT_POLL_INTERVAL_S = 300;
 
 /** Hostnames, IPv4 and IPv6 literals; nothing that could smuggle a path or credentials into a URL. */
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*|[0-9A-Fa-f:.]+)$/;
@@ -34,11 +36,11 @@ export function validateAgent(agent: NewAgent): Required<NewAgent> {
   if (!HOST.test(host) || host.length > 253) throw new Error(`invalid agent host ${JSON.stringify(agent.host)}`);
   const port = agent.port ?? DEFAULT_AGENT_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid agent port ${agent.port}`);
-  const frequency = agent.frequency ?? DEFAULT_AGENT_FREQUENCY_S;
-  if (!Number.isInteger(frequency) || frequency < 1 || frequency > 86_400) {
-    throw new Error(`invalid poll frequency ${agent.frequency} (1 to 86400 seconds)`);
+  const pollIntervalS = agent.pollIntervalS ?? DEFAULT_POLL_INTERVAL_S;
+  if (!Number.isInteger(pollIntervalS) || pollIntervalS < 1 || pollIntervalS > 86_400) {
+    throw new Error(`invalid poll frequency ${agent.pollIntervalS} (1 to 86400 seconds)`);
   }
-  return { host, port, frequency, useSsl: agent.useSsl ?? false };
+  return { host, port, pollIntervalS, useSsl: agent.useSsl ?? false };
 }
 
 /** `c$agents` administration, as the CLI and `watched up` do it (the web front writes the same table). */
@@ -48,7 +50,7 @@ export class AgentRegistry {
   /** Registers agents; those already registered (same host and port) are left as they are. Returns how many were new. */
   async add(agents: NewAgent[]): Promise<number> {
     if (agents.length === 0) return 0;
-    const rows = agents.map(validateAgent).map((a) => [a.host, a.port, a.frequency, a.useSsl ? 1 : 0]);
+    const rows = agents.map(validateAgent).map((a) => [a.host, a.port, a.pollIntervalS, a.useSsl ? 1 : 0]);
     let added = 0;
     for (let i = 0; i < rows.length; i += 1000) {
       const [result] = await this.pool.query<ResultSetHeader>(
@@ -69,7 +71,7 @@ export class AgentRegistry {
       id: Number(r.id),
       host: String(r.host),
       port: Number(r.port),
-      frequency: Number(r.pool_freq ?? DEFAULT_AGENT_FREQUENCY_S),
+      pollIntervalS: Number(r.pool_freq ?? DEFAULT_POLL_INTERVAL_S),
       useSsl: Boolean(r.use_ssl),
       lastPoll: r.last_poll === null ? null : Number(r.last_poll),
       lastOk: r.last_ok === null ? null : Number(r.last_ok),
@@ -100,9 +102,9 @@ export class AgentRegistry {
       for (const a of batch) {
         const row = existing.get(`${a.host.toLowerCase()}:${a.port}`);
         if (!row) fresh.push(a);
-        else if (Number(row.pool_freq) === a.frequency && Boolean(row.use_ssl) === a.useSsl) counts.unchanged += 1;
+        else if (Number(row.pool_freq) === a.pollIntervalS && Boolean(row.use_ssl) === a.useSsl) counts.unchanged += 1;
         else {
-          await this.pool.query('UPDATE `c$agents` SET pool_freq = ?, use_ssl = ? WHERE host = ? AND port = ?', [a.frequency, a.useSsl ? 1 : 0, a.host, a.port]);
+          await this.pool.query('UPDATE `c$agents` SET pool_freq = ?, use_ssl = ? WHERE host = ? AND port = ?', [a.pollIntervalS, a.useSsl ? 1 : 0, a.host, a.port]);
           counts.updated += 1;
         }
       }

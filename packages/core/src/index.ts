@@ -1,7 +1,6 @@
 export * from './errors.js';
 export * from './identifiers.js';
 export * from './keys.js';
-export * from './queues.js';
 export {
   ALERTS_QUEUE,
   ALERT_EVENT_JOB,
@@ -46,3 +45,16 @@ export { PeriodicTask, type PeriodicTaskOptions } from './role/periodic-task.js'
 export { LeaderLoop, type LeaderLoopOptions } from './role/leader-loop.js';
 export { RoleContext, type RoleConnections, type MembershipSpec, type LeaderSpec } from './role/role-context.js';
 export { roleOptionsShape } from './role/role-options.js';
+export { POLL_QUEUE, pollJobId, type PollJobData, type PollJobResult } from './contracts/poll-queue.js';
+export {
+  DAY_MS,
+  dataTypeOf,
+  HOUR_MS,
+  levelTableName,
+  MINUTE_MS,
+  ROLLUP_LEVELS,
+  rollupLevel,
+  type DataLevelName,
+  type RollupLevel,
+  type RollupLevelName,
+} from './contracts/rollups.js';

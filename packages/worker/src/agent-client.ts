@@ -10,8 +10,8 @@ export interface AgentRecord {
   host: string;
   port: number;
   useSsl: boolean;
-  /** Poll interval in seconds (`pool_freq`). */
-  pollFrequency: number;
+  /** Poll interval in seconds (`c$agents.pool_freq`). */
+  pollIntervalS: number;
 }
 
 export interface AgentClientOptions {

@@ -1,4 +1,4 @@
-import type { Pool, RowDataPacket } from '@watched/core';
+import { DEFAULT_POLL_INTERVAL_S, type Pool, type RowDataPacket } from '@watched/core';
 import type { AgentRecord } from './agent-client.js';
 
 /** Reads agents from `c$agents`. Workers read them per job: the table is the truth. */
@@ -13,7 +13,7 @@ export async function loadAgents(pool: Pool, ids: number[]): Promise<AgentRecord
     // Upstream turned 'localhost' into 127.0.0.1; keep doing so (no IPv6 surprise).
     host: r.host === 'localhost' ? '127.0.0.1' : String(r.host),
     port: Number(r.port),
-    pollFrequency: Number(r.pool_freq ?? 300),
+    pollIntervalS: Number(r.pool_freq ?? DEFAULT_POLL_INTERVAL_S),
     useSsl: Boolean(r.use_ssl),
   }));
 }

@@ -8,7 +8,7 @@ describe('agent state: the poll cost the leader balances groups by (real MariaDB
   let agentId: number;
   beforeAll(async () => {
     env = await createTestEnvironment('agent_state');
-    await new AgentRegistry(env.pool).add([{ host: '10.2.0.1', port: 9080, frequency: 60 }]);
+    await new AgentRegistry(env.pool).add([{ host: '10.2.0.1', port: 9080, pollIntervalS: 60 }]);
     const [[row]] = await env.pool.query<RowDataPacket[]>('SELECT id FROM `c$agents`');
     agentId = Number(row.id);
   });

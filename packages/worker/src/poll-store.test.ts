@@ -13,7 +13,7 @@ describe('PollStore: several agents in one transaction (real MariaDB)', () => {
   let ids: number[];
   beforeAll(async () => {
     env = await createTestEnvironment('poll_store');
-    await new AgentRegistry(env.pool).add([1, 2, 3, 4].map((i) => ({ host: `10.9.0.${i}`, frequency: 60 })));
+    await new AgentRegistry(env.pool).add([1, 2, 3, 4].map((i) => ({ host: `10.9.0.${i}`, pollIntervalS: 60 })));
     ids = (await new AgentRegistry(env.pool).list()).map((a) => a.id);
     store = new PollStore({
       pool: env.pool,

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { ALERTS_QUEUE, QueueEventSink, RedisKeys, createRedis, type Redis, type WatchedMetrics } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { Alerter } from '../alerter.js';
-import { AlerterOptionsSchema, compileAlerterOptions, type AlerterOptionsInput } from '../alerter-options.js';
+import { parseAlerterOptions, type RawAlerterOptions } from '../alerter-options.js';
 import { SmtpPeer } from './smtp-peer.js';
 
 /** An email receiver named `ops` sending to an SmtpPeer's port. */
@@ -39,15 +39,14 @@ export class AlerterTestBed {
   }
 
   /** An alerter with short windows and retries, routing everything to `ops` unless overridden. */
-  async startAlerter(overrides: AlerterOptionsInput = {}, metrics?: WatchedMetrics): Promise<Alerter> {
-    const raw = AlerterOptionsSchema.parse({
+  async startAlerter(overrides: RawAlerterOptions = {}, metrics?: WatchedMetrics): Promise<Alerter> {
+    const options = parseAlerterOptions({
       alertGroupWindow: '300ms',
       alertBackoff: '200ms',
       alertSendTimeout: '3s',
       alertRoutes: [{ match: {}, receivers: ['ops'] }],
       ...overrides,
     });
-    const options = compileAlerterOptions(raw);
     const alerter = new Alerter({ mysqlUrl: this.env.mysqlUrl, redisUrl: this.env.redisUrl, prefix: this.env.prefix }, options, this.env.logger);
     alerter.metrics = metrics;
     this.alerters.push(alerter);

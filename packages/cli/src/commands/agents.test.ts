@@ -24,7 +24,7 @@ describe('watched agents (the real command)', () => {
     expect((await watched('agents', 'add', 'web1.example.org', '--port', '9081', '--freq', '60', '--ssl')).stdout).toMatch(/added web1.example.org:9081/);
     expect((await watched('agents', 'add', 'web1.example.org', '--port', '9081')).stdout).toMatch(/already registered/);
     const listed = JSON.parse((await watched('agents', 'list', '--json')).stdout);
-    expect(listed).toEqual([expect.objectContaining({ host: 'web1.example.org', port: 9081, frequency: 60, useSsl: true, lastPoll: null })]);
+    expect(listed).toEqual([expect.objectContaining({ host: 'web1.example.org', port: 9081, pollIntervalS: 60, useSsl: true, lastPoll: null })]);
     await expect(watched('agents', 'add', 'bad host/../x')).rejects.toMatchObject({ stderr: expect.stringMatching(/invalid agent host/) });
     await expect(watched('agents', 'list', '--group-size', 'x')).rejects.toMatchObject({ code: 2 });
     expect((await watched('agents', 'remove', 'web1.example.org:9081')).stdout).toMatch(/removed 1/);
@@ -71,7 +71,7 @@ describe('watched agents (the real command)', () => {
 
       const listed = () => watched('agents', 'list', '--json').then((r) => JSON.parse(r.stdout) as Array<Record<string, unknown>>);
       const imported = (await listed()).filter((a) => String(a.host).startsWith('imp'));
-      expect(imported.map((a) => [a.host, a.port, a.frequency, a.useSsl])).toEqual([
+      expect(imported.map((a) => [a.host, a.port, a.pollIntervalS, a.useSsl])).toEqual([
         ['imp1.example.org', 9080, 60, true],
         ['imp2.example.org', 9081, 300, false],
         ['imp7.example.org', 9084, 300, false],
@@ -81,7 +81,7 @@ describe('watched agents (the real command)', () => {
       expect((await failed(watched('agents', 'import', csv))).stdout).toMatch(/0 added, 0 updated, 3 unchanged/);
       const changed = file('changed.csv', 'port,host,pool_freq\n9080,imp1.example.org,120\n9085,imp8.example.org,30\n');
       expect((await watched('agents', 'import', changed)).stdout).toMatch(/1 added, 1 updated, 0 unchanged, 0 bad/);
-      expect((await listed()).find((a) => a.host === 'imp1.example.org')).toMatchObject({ frequency: 120, useSsl: false });
+      expect((await listed()).find((a) => a.host === 'imp1.example.org')).toMatchObject({ pollIntervalS: 120, useSsl: false });
 
       // A file that cannot be read as agents at all: exit code 2, nothing imported.
       const wrongHeader = await failed(watched('agents', 'import', file('wrong.csv', 'hostname,port\nimp9.example.org,9080\n')));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { AgentRegistry, errorMessage, type RegisteredAgent } from '@watched/core';
+import { AgentRegistry, DEFAULT_AGENT_PORT, DEFAULT_POLL_INTERVAL_S, errorMessage, type RegisteredAgent } from '@watched/core';
 import { AgentCsvError, parseAgentCsv } from '../agents-csv.js';
 import { commandGroup, withMysql } from '../options.js';
 import { Progress } from '../progress.js';
@@ -44,12 +44,12 @@ const add: CommandModule<object, { host: string; port: number; freq: number; ssl
   builder: (yargs) =>
     yargs
       .positional('host', { type: 'string', demandOption: true, describe: 'agent host name or address' })
-      .option('port', { type: 'number', default: 9080, describe: 'agent port' })
-      .option('freq', { type: 'number', default: 300, describe: 'poll interval in seconds' })
+      .option('port', { type: 'number', default: DEFAULT_AGENT_PORT, describe: 'agent port' })
+      .option('freq', { type: 'number', default: DEFAULT_POLL_INTERVAL_S, describe: 'poll interval in seconds' })
       .option('ssl', { type: 'boolean', default: false, describe: 'poll over HTTPS' }),
   handler: async (argv) => {
     const added = await withRegistry(argv, (r) =>
-      r.add([{ host: argv.host, port: argv.port, frequency: argv.freq, useSsl: argv.ssl }]),
+      r.add([{ host: argv.host, port: argv.port, pollIntervalS: argv.freq, useSsl: argv.ssl }]),
     );
     console.log(added ? `added ${argv.host}:${argv.port}` : `${argv.host}:${argv.port} is already registered`);
   },
@@ -70,7 +70,7 @@ const list: CommandModule<object, { json: boolean }> = {
     for (const a of agents) {
       console.log(
         [
-          a.id, `${a.host}:${a.port}`, `${a.frequency}s`, a.useSsl ? 'yes' : 'no', age(a.lastPoll), a.lastResult ?? '-',
+          a.id, `${a.host}:${a.port}`, `${a.pollIntervalS}s`, a.useSsl ? 'yes' : 'no', age(a.lastPoll), a.lastResult ?? '-',
           a.lagMs === null ? '-' : span(a.lagMs), age(a.lastOk), a.consecutiveFailures, a.lastError ?? '',
         ].join('\t'),
       );

@@ -1,4 +1,4 @@
-import { Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
+import { compileCoordinatorOptions, Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
 import { roleCommand, type RoleDefinition } from '../role-command.js';
 
 /** `watched coordinator`: one coordinator replica (leader or standby). */
@@ -6,8 +6,8 @@ export const coordinatorRole: RoleDefinition<typeof coordinatorOptionsShape, Coo
   command: 'coordinator',
   describe: 'Run a coordinator replica: leader election and scheduling of poll jobs',
   shape: coordinatorOptionsShape,
-  create: (options, logger, nodeId, metrics) => Object.assign(new Coordinator(options, options, logger, nodeId), { metrics }),
-  reload: (coordinator, options) => coordinator.reload(options),
+  create: (options, logger, nodeId, metrics) => Object.assign(new Coordinator(options, compileCoordinatorOptions(options), logger, nodeId), { metrics }),
+  reload: (coordinator, options) => coordinator.reload(compileCoordinatorOptions(options)),
 };
 
 export const coordinatorCommand = roleCommand(coordinatorRole);

@@ -60,7 +60,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
         if (!argv.register) return;
         const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
         try {
-          const added = await new AgentRegistry(pool).add(agents.map((a) => ({ host: a.host, port: a.port, frequency: argv.freq })));
+          const added = await new AgentRegistry(pool).add(agents.map((a) => ({ host: a.host, port: a.port, pollIntervalS: argv.freq })));
           logger.info(`registered ${added} new agents in c$agents`);
         } finally {
           await pool.end();

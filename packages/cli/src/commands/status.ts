@@ -90,7 +90,7 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
     const groups = await Promise.all(
       Object.entries(schedule).map(async ([group, json]): Promise<GroupStatus> => {
         const entry = JSON.parse(json) as GroupSchedule;
-        const due = dueSlot(entry, now);
+        const due = dueSlot({ pollIntervalMs: entry.frequencyMs, offsetMs: entry.offsetMs }, now);
         const job = entry.enqueuedSlot === null ? undefined : await queue.getJob(pollJobId(group, entry.enqueuedSlot));
         const state = job ? await job.getState() : 'unknown';
         return {

@@ -47,7 +47,7 @@ async function simulatedFleet(options: UpOptions, logger: Logger): Promise<Agent
       logger.info(`${real.length} agents registered: polling them, no simulated fleet`);
       return undefined;
     }
-    const added = await registry.add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: options.simFreq })));
+    const added = await registry.add(fleet.agents().map((a) => ({ host: a.host, port: a.port, pollIntervalS: options.simFreq })));
     logger.info(`simulated fleet: ${options.sim} hosts on port ${options.simPort} (${added} newly registered, polled every ${options.simFreq}s)`);
     return fleet;
   } finally {

@@ -46,7 +46,7 @@ describe('TLS to agents (use_ssl): mTLS, verification failures named, no fallbac
       const fleet = new AgentFleet(options);
       await fleet.start();
       fleets.set(name, fleet);
-      await new AgentRegistry(p.env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 3600, useSsl: true })));
+      await new AgentRegistry(p.env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, pollIntervalS: 3600, useSsl: true })));
     }
     await p.poll(1);
     registered = await new AgentRegistry(p.env.pool).list();
@@ -96,7 +96,7 @@ describe('TLS to agents (use_ssl): mTLS, verification failures named, no fallbac
     const client = new AgentClient({ connectTimeoutMs: 5000, timeoutMs: 5000, maxResponseBytes: 1 << 20, tls: { ca: pki.ca.certFile } });
     const [agent] = agentsOf('mtls');
     try {
-      const failure = await client.fetchAll({ id: agent.id, host: agent.host, port: agent.port, useSsl: true, pollFrequency: 3600 }, undefined).then(
+      const failure = await client.fetchAll({ id: agent.id, host: agent.host, port: agent.port, useSsl: true, pollIntervalS: 3600 }, undefined).then(
         () => undefined,
         (err: unknown) => err,
       );

@@ -223,7 +223,7 @@ describe('hostile agents: each fails or drops only its bad part; the others are 
       agents.set(c.name, agent);
       ports.set(c.name, await agent.start());
     }
-    await new AgentRegistry(p.env.pool).add(cases.map((c) => ({ host: '127.0.0.1', port: ports.get(c.name)!, frequency: 3600 })));
+    await new AgentRegistry(p.env.pool).add(cases.map((c) => ({ host: '127.0.0.1', port: ports.get(c.name)!, pollIntervalS: 3600 })));
     registered = await new AgentRegistry(p.env.pool).list();
     for (const c of cases.filter((c) => c.cursor !== undefined)) {
       await p.env.pool.query('INSERT INTO `agt$state` (agt_id, since) VALUES (?, ?)', [byName(c.name).id, c.cursor]);

@@ -36,7 +36,7 @@ export async function createPipeline(
   const env = existingEnv ?? (await createTestEnvironment(name));
   const fleet = new AgentFleet({ port: 0, seed: 7, bufferMs: 3 * 60_000, ...fleetOptions, now: () => clock });
   await fleet.start();
-  await new AgentRegistry(env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 3600 })));
+  await new AgentRegistry(env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, pollIntervalS: 3600 })));
 
   const events: MonitoringEvent[] = [];
   const connections = { mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { compileCoordinatorOptions, Coordinator } from '@watched/coordinator';
+import { parseCoordinatorOptions, Coordinator } from '@watched/coordinator';
 import { AgentRegistry, type RowDataPacket } from '@watched/core';
 import { servedRows, storedRows, type RowSet, expectSameRows } from './fleet-expectations.js';
 import { createPipeline, type PipelineHarness } from './pipeline-harness.js';
@@ -22,7 +22,7 @@ describe('one poll cycle: coordinator -> BullMQ -> worker -> MySQL, against the 
   it('stores every row the fleet served, exactly once, through the coordinator', async () => {
     const coordinator = new Coordinator(
       { mysqlUrl: p.env.mysqlUrl, redisUrl: p.env.redisUrl, prefix: p.env.prefix },
-      compileCoordinatorOptions({ tickInterval: '100ms', agentRefresh: '100ms', leaseTtl: '2s' }),
+      parseCoordinatorOptions({ tickInterval: '100ms', agentRefresh: '100ms', leaseTtl: '2s' }),
       p.env.logger,
     );
     await coordinator.start();

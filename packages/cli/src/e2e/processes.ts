@@ -153,7 +153,7 @@ export function waitForEmptyQueue(queue: Queue, timeoutMs: number, intervalMs: n
 export async function startCursorFleet(pool: Pool, hosts: number, seed: number): Promise<{ fleet: AgentFleet; t0: number }> {
   const fleet = new AgentFleet({ hosts, port: 0, seed, bufferMs: 10 * 60_000 });
   await fleet.start();
-  await new AgentRegistry(pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, frequency: 2 })));
+  await new AgentRegistry(pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, pollIntervalS: 2 })));
   const t0 = fleet.now();
   await pool.query('INSERT INTO `agt$state` (agt_id, since) SELECT id, ? FROM `c$agents`', [t0]);
   return { fleet, t0 };

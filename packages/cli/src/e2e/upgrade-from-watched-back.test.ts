@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DAY_MS, HOUR_MS, MINUTE_MS, RollupPass } from '@watched/aggregator';
-import { createMysqlConnection, detectDatabase, Migrator, type Pool, type RowDataPacket } from '@watched/core';
+import { RollupPass } from '@watched/aggregator';
+import { createMysqlConnection, DAY_MS, detectDatabase, HOUR_MS, Migrator, MINUTE_MS, type Pool, type RowDataPacket } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { storedRows } from './fleet-expectations.js';
 import { createPipeline, FROZEN_START, type PipelineHarness } from './pipeline-harness.js';

@@ -1,15 +1,12 @@
+import { dataTypeOf, DAY_MS, HOUR_MS, levelTableName, ROLLUP_LEVELS, type RollupLevel, type RollupLevelName } from '../contracts/rollups.js';
 import type { Logger } from '../logger.js';
 import type { Connection, ResultSetHeader, RowDataPacket } from '../mysql.js';
 import { DATA_TIME_INDEX, METRIC_PREFIXES, ROLLUP_TIME_INDEX, ROW_COUNT_COLUMN } from './dynamic-table-shapes.js';
 import type { DynamicTableSpec } from './reference-schema.js';
 import { quoteName } from './schema-catalog.js';
 
-/** Rollup levels, finest first: bucket size and source (as packages/aggregator/src/buckets.ts defines them). */
-const LEVELS = [
-  { name: 'am', size: 60_000, source: 'd', span: 6 * 3_600_000 },
-  { name: 'ah', size: 3_600_000, source: 'am', span: 7 * 86_400_000 },
-  { name: 'ad', size: 86_400_000, source: 'ah', span: 366 * 86_400_000 },
-] as const;
+/** Time span one statement of each level's backfill covers (every statement is bounded). */
+const SPAN_MS: Record<RollupLevelName, number> = { am: 6 * HOUR_MS, ah: 7 * DAY_MS, ad: 366 * DAY_MS };
 
 /**
  * Gives rollup rows written by watched.back what our aggregator needs from
@@ -42,12 +39,12 @@ export class RollupBackfill {
   async run(specs: DynamicTableSpec[]): Promise<{ table: string; rows: number; derived: number; ms: number }[]> {
     const tables = new Map(specs.map((s) => [s.table, s]));
     const done: { table: string; rows: number; derived: number; ms: number }[] = [];
-    const types = [...new Set(specs.filter((s) => s.kind === 'rollup').map((s) => s.table.split('$')[1]))];
+    const types = [...new Set(specs.filter((s) => s.kind === 'rollup').map((s) => dataTypeOf(s.table)!))];
     for (const type of types) {
-      for (const level of LEVELS) {
-        const spec = tables.get(`${level.name}$${type}`);
+      for (const level of ROLLUP_LEVELS) {
+        const spec = tables.get(levelTableName(level.name, type));
         if (!spec) continue;
-        const source = tables.get(`${level.source}$${type}`);
+        const source = tables.get(levelTableName(level.source, type));
         const started = performance.now();
         const result = await this.backfill(spec, level, source);
         if (result.rows > 0) {
@@ -62,7 +59,7 @@ export class RollupBackfill {
     return done;
   }
 
-  private async backfill(spec: DynamicTableSpec, level: (typeof LEVELS)[number], source: DynamicTableSpec | undefined) {
+  private async backfill(spec: DynamicTableSpec, level: RollupLevel, source: DynamicTableSpec | undefined) {
     const t = quoteName(spec.table);
     const [[range]] = await this.conn.query<RowDataPacket[]>(`SELECT MIN(\`timestamp\`) AS lo, MAX(\`timestamp\`) AS hi, COUNT(*) AS n FROM ${t}`);
     if (range.lo === null) return { rows: 0, derived: 0, max: 0 };
@@ -78,8 +75,8 @@ export class RollupBackfill {
     const derive = source ? this.deriveSql(spec, level, source) : undefined;
     let derived = 0;
     const started = performance.now();
-    for (let from: number | undefined = lo; from !== undefined && from <= hi; from = await this.nextBucket(t, from + level.span, level.size)) {
-      const to = from + level.span;
+    for (let from: number | undefined = lo; from !== undefined && from <= hi; from = await this.nextBucket(t, from + SPAN_MS[level.name], level.size)) {
+      const to = from + SPAN_MS[level.name];
       await this.conn.query(fallback, [from, to]);
       if (derive) {
         const [res] = await this.conn.query<ResultSetHeader>(derive, [from, to, from, to]);
@@ -99,7 +96,7 @@ export class RollupBackfill {
     return row.ts === null ? undefined : Math.floor(Number(row.ts) / size) * size;
   }
 
-  private deriveSql(spec: DynamicTableSpec, level: (typeof LEVELS)[number], source: DynamicTableSpec): string {
+  private deriveSql(spec: DynamicTableSpec, level: RollupLevel, source: DynamicTableSpec): string {
     const owner = spec.owner;
     const fromRaw = level.source === 'd';
     const present = new Set(source.metrics.map((m) => m.toLowerCase()));

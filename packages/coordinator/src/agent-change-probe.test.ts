@@ -1,23 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AgentRegistry } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { AgentDirectory } from './agent-directory.js';
+import { AgentChangeProbe } from './agent-change-probe.js';
 
 /**
  * The leader sees what the web front writes straight into `c$agents` (no
  * notification) at its next refresh, and re-plans only then.
  */
-describe('AgentDirectory (real MySQL)', () => {
+describe('AgentChangeProbe (real MySQL)', () => {
   let env: TestEnvironment;
-  let directory: AgentDirectory;
+  let directory: AgentChangeProbe;
   const ids = async (): Promise<number[]> => ((await directory.changes()) ?? []).map((a) => a.id);
 
   beforeAll(async () => {
-    env = await createTestEnvironment('agent-directory');
+    env = await createTestEnvironment('agent-change-probe');
     // Ids spread over several probe chunks (4,096 ids each).
-    await new AgentRegistry(env.pool).add(Array.from({ length: 20 }, (_, i) => ({ host: `10.1.0.${i + 1}`, frequency: 60 })));
+    await new AgentRegistry(env.pool).add(Array.from({ length: 20 }, (_, i) => ({ host: `10.1.0.${i + 1}`, pollIntervalS: 60 })));
     await env.pool.query('UPDATE `c$agents` SET id = id + 5000 WHERE id > 10 ORDER BY id DESC');
-    directory = new AgentDirectory(env.pool);
+    directory = new AgentChangeProbe(env.pool);
   });
 
   afterAll(async () => {
@@ -28,7 +28,7 @@ describe('AgentDirectory (real MySQL)', () => {
     const first = await directory.changes();
     expect(first).toHaveLength(20);
     expect(first!.map((a) => a.id)).toEqual([...Array.from({ length: 10 }, (_, i) => i + 1), ...Array.from({ length: 10 }, (_, i) => i + 5011)]);
-    expect(first!.every((a) => a.frequencyMs === 60_000)).toBe(true);
+    expect(first!.every((a) => a.pollIntervalMs === 60_000)).toBe(true);
     expect(await directory.changes()).toBeUndefined();
   });
 
@@ -42,7 +42,7 @@ describe('AgentDirectory (real MySQL)', () => {
 
     await env.pool.query('UPDATE `c$agents` SET pool_freq = 30 WHERE id = 5011');
     const changed = await directory.changes();
-    expect(changed?.find((a) => a.id === 5011)?.frequencyMs).toBe(30_000);
+    expect(changed?.find((a) => a.id === 5011)?.pollIntervalMs).toBe(30_000);
     expect(changed).toHaveLength(20);
   });
 
@@ -61,7 +61,7 @@ describe('AgentDirectory (real MySQL)', () => {
 
   it('a NULL frequency is upstream default (300 s); invalidate() returns the agents again though unchanged', async () => {
     await env.pool.query('UPDATE `c$agents` SET pool_freq = NULL WHERE id = 1');
-    expect((await directory.changes())?.find((a) => a.id === 1)?.frequencyMs).toBe(300_000);
+    expect((await directory.changes())?.find((a) => a.id === 1)?.pollIntervalMs).toBe(300_000);
     expect(await directory.changes()).toBeUndefined();
     directory.invalidate();
     expect(await directory.changes()).toHaveLength(10);
@@ -76,18 +76,18 @@ describe('AgentDirectory (real MySQL)', () => {
     const changed = await directory.changes();
     expect(changed).toHaveLength(17);
     expect(changed!.at(-1)!.id).toBe(4294967295);
-    expect(changed!.find((a) => a.id === 60_000)?.frequencyMs).toBe(90_000);
+    expect(changed!.find((a) => a.id === 60_000)?.pollIntervalMs).toBe(90_000);
   });
 
   it('seeded from an assignment (a new leader adopting its predecessor\'s schedule), reads only what differs from it', async () => {
     // A NULL frequency is planned as 300 s but checksummed as NULL: its chunk would be re-read once (test above).
     await env.pool.query('UPDATE `c$agents` SET pool_freq = 300 WHERE pool_freq IS NULL');
-    const agents = (await new AgentDirectory(env.pool).changes())!;
+    const agents = (await new AgentChangeProbe(env.pool).changes())!;
     const byFrequency = new Map<number, number[]>();
-    for (const a of agents) byFrequency.set(a.frequencyMs, [...(byFrequency.get(a.frequencyMs) ?? []), a.id]);
-    const assignment = [...byFrequency].map(([frequencyMs, agentIds]) => ({ frequencyMs, agentIds: [...agentIds].reverse() }));
+    for (const a of agents) byFrequency.set(a.pollIntervalMs, [...(byFrequency.get(a.pollIntervalMs) ?? []), a.id]);
+    const assignment = [...byFrequency].map(([pollIntervalMs, agentIds]) => ({ pollIntervalMs, agentIds: [...agentIds].reverse() }));
 
-    const same = new AgentDirectory(env.pool);
+    const same = new AgentChangeProbe(env.pool);
     same.seed(assignment);
     expect(same.rebuilding).toBe(true);
     expect(await same.changes()).toBeUndefined(); // the seed itself: no read
@@ -99,8 +99,8 @@ describe('AgentDirectory (real MySQL)', () => {
     const last = agents.at(-1)!;
     const retimed = agents[0];
     const stale = assignment.map((g) => ({ ...g, agentIds: g.agentIds.filter((id) => id !== last.id && id !== retimed.id) }));
-    stale.push({ frequencyMs: retimed.frequencyMs + 1000, agentIds: [retimed.id] });
-    const behind = new AgentDirectory(env.pool);
+    stale.push({ pollIntervalMs: retimed.pollIntervalMs + 1000, agentIds: [retimed.id] });
+    const behind = new AgentChangeProbe(env.pool);
     behind.seed(stale);
     expect(await behind.changes()).toBeUndefined();
     const seen = await behind.changes();

@@ -1,9 +1,6 @@
 import { crc32 } from 'node:zlib';
-import type { Pool, RowDataPacket } from '@watched/core';
+import { DEFAULT_POLL_INTERVAL_S, type Pool, type RowDataPacket } from '@watched/core';
 import type { PlannedAgent } from './group-planner.js';
-
-/** Upstream's default `pool_freq` (seconds) when a row leaves it NULL. */
-const DEFAULT_FREQUENCY_S = 300;
 
 /**
  * Ids per probe chunk: a change re-reads only the chunks it touched, and the
@@ -52,7 +49,7 @@ const SEED_STEP = REBUILD_STEP / 2;
 /** A whole view being built over several calls: from every row of `c$agents`, or from an assignment (`seed`). */
 type Rebuild =
   | { from: 'rows'; chunks: Map<number, Chunk>; afterId: number }
-  | { from: 'seed'; chunks: Map<number, Chunk>; groups: ReadonlyArray<{ frequencyMs: number; agentIds: readonly number[] }>; next: number };
+  | { from: 'seed'; chunks: Map<number, Chunk>; groups: ReadonlyArray<{ pollIntervalMs: number; agentIds: readonly number[] }>; next: number };
 
 /**
  * The leader's view of `c$agents`, which the web front writes directly (no
@@ -68,7 +65,7 @@ type Rebuild =
  * SEED_STEP agents), one per call, so no call takes much more than a quarter
  * of a second.
  */
-export class AgentDirectory {
+export class AgentChangeProbe {
   private chunks = new Map<number, Chunk>();
   private forced = true;
   /** Whether `chunks` holds a complete view yet (else the next calls rebuild one). */
@@ -106,7 +103,7 @@ export class AgentDirectory {
    * predecessor had not planned yet, a frequency not in whole seconds or NULL:
    * their chunks are re-read). About half a second of CPU for a million agents.
    */
-  seed(groups: ReadonlyArray<{ frequencyMs: number; agentIds: readonly number[] }>): void {
+  seed(groups: ReadonlyArray<{ pollIntervalMs: number; agentIds: readonly number[] }>): void {
     this.rebuild = { from: 'seed', chunks: new Map(), groups, next: 0 };
     this.forced = false;
   }
@@ -169,8 +166,8 @@ export class AgentDirectory {
       let agents = 0;
       while (rebuild.next < rebuild.groups.length && agents < SEED_STEP) {
         const group = rebuild.groups[rebuild.next++];
-        const poolFreq = group.frequencyMs / 1000;
-        for (const id of group.agentIds) this.addRow(rebuild.chunks, id, poolFreq, group.frequencyMs);
+        const poolFreq = group.pollIntervalMs / 1000;
+        for (const id of group.agentIds) this.addRow(rebuild.chunks, id, poolFreq, group.pollIntervalMs);
         agents += group.agentIds.length;
       }
       this.lastRowsRead = agents;
@@ -205,17 +202,17 @@ export class AgentDirectory {
   private add(chunks: Map<number, Chunk>, rows: Array<[number, number | null]>): void {
     for (const [rawId, rawFrequency] of rows) {
       const poolFreq = rawFrequency === null ? null : Number(rawFrequency);
-      this.addRow(chunks, Number(rawId), poolFreq, Math.max(1, poolFreq ?? DEFAULT_FREQUENCY_S) * 1000);
+      this.addRow(chunks, Number(rawId), poolFreq, Math.max(1, poolFreq ?? DEFAULT_POLL_INTERVAL_S) * 1000);
     }
   }
 
-  private addRow(chunks: Map<number, Chunk>, id: number, poolFreq: number | null, frequencyMs: number): void {
+  private addRow(chunks: Map<number, Chunk>, id: number, poolFreq: number | null, pollIntervalMs: number): void {
     const key = chunkOf(id);
     let chunk = chunks.get(key);
     if (!chunk) chunks.set(key, (chunk = { count: 0, checksum: 0, agents: [] }));
     chunk.count += 1;
     chunk.checksum = (chunk.checksum ^ rowChecksum(id, poolFreq)) >>> 0;
-    chunk.agents.push({ id, frequencyMs });
+    chunk.agents.push({ id, pollIntervalMs });
   }
 }
 

@@ -1,4 +1,4 @@
-/** Queue names and job payloads shared by the coordinator (producer) and the worker (consumer). */
+/** The poll queue: its name and job payloads, shared by the coordinator (producer) and the worker (consumer). */
 
 export const POLL_QUEUE = 'poll';
 
