@@ -13,19 +13,16 @@ import {
   type Service,
   type ServiceState,
   type WatchedMetrics,
+  type RoleConnections,
 } from '@watched/core';
-import type { AggregatorOptions } from './aggregator-options.js';
+import { rollupPassSettings, type AggregatorOptions } from './aggregator-options.js';
 import { RollupPass, type RollupStats } from './rollup-pass.js';
 import { FencedError } from './watermarks.js';
 
 /** Forward chunks per data type and level in one pass: a catch-up of one type then takes turns with the others. */
 const CHUNKS_PER_PASS = 60;
 
-export interface AggregatorConnections {
-  mysqlUrl: string;
-  redisUrl: string;
-  prefix: string;
-}
+export type AggregatorConnections = RoleConnections;
 
 /**
  * The aggregator role. Every replica competes for the aggregator lease
@@ -79,26 +76,15 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
   async start(): Promise<void> {
     if (this.state !== 'INITIALIZED') throw new IllegalStateError(`aggregator cannot start from ${this.state}`);
     const o = this.options;
-    this.pool = createMysqlPool(this.connections.mysqlUrl, { connectionLimit: 3 });
-    this.redis = createRedis(this.connections.redisUrl, { connectionName: 'watched-aggregator' });
-    this.pass = new RollupPass(
-      this.pool,
-      {
-        chunk: { am: o.aggregatorMinuteChunk, ah: o.aggregatorHourChunk, ad: o.aggregatorDayChunk },
-        lateWindow: o.aggregatorLateWindow,
-        lateCheckInterval: o.aggregatorLateCheckInterval,
-        deleteBatch: o.aggregatorDeleteBatch,
-        delays: { am: o.aggregatorDelayMinute, ah: o.aggregatorDelayHour, ad: o.aggregatorDelayDay },
-        chunksPerPass: CHUNKS_PER_PASS,
-      },
-      this.logger,
-    );
+    this.pool = createMysqlPool(this.connections.mysql, { connectionLimit: 3 });
+    this.redis = createRedis(this.connections.redis, { connectionName: 'watched-aggregator' });
+    this.pass = new RollupPass(this.pool, rollupPassSettings(o, CHUNKS_PER_PASS), this.logger);
     const pass = this.pass;
     this.lease = new LeaderLease({
       redis: this.redis,
       key: new RedisKeys(this.connections.prefix).aggregatorLease,
       nodeId: this.nodeId,
-      ttlMs: o.aggregatorLeaseTtl,
+      ttlMs: o.aggregatorLeaseTtlMs,
       logger: this.logger,
       termFloor: () => pass.maxTerm(),
     });
@@ -110,9 +96,9 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
 
   /** SIGHUP: the pass interval changes live (a waiting pass is rescheduled); the other options need a restart. */
   reload(options: AggregatorOptions): readonly string[] {
-    const changed = options.aggregatorInterval !== this.options.aggregatorInterval;
-    this.options = { ...this.options, aggregatorInterval: options.aggregatorInterval };
-    if (changed && this.passTimer && !this.running && this.lease?.isLeader()) this.schedulePass(options.aggregatorInterval);
+    const changed = options.aggregatorIntervalMs !== this.options.aggregatorIntervalMs;
+    this.options = { ...this.options, aggregatorIntervalMs: options.aggregatorIntervalMs };
+    if (changed && this.passTimer && !this.running && this.lease?.isLeader()) this.schedulePass(options.aggregatorIntervalMs);
     return ['aggregatorInterval'];
   }
 
@@ -132,7 +118,7 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
         .catch((err: unknown) => {
           this.logger.error(`aggregator lease refresh failed: ${errorMessage(err)}`);
         })
-        .finally(() => this.scheduleLease(Math.max(100, Math.floor(this.options.aggregatorLeaseTtl / 3))));
+        .finally(() => this.scheduleLease(Math.max(100, Math.floor(this.options.aggregatorLeaseTtlMs / 3))));
     }, delayMs);
   }
 
@@ -143,7 +129,7 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
       this.running = this.runPass().then((behind) => {
         this.running = undefined;
         // Behind (catching up): the next pass starts at once, taking every type in turn.
-        if (this.lease?.isLeader()) this.schedulePass(behind ? 0 : this.options.aggregatorInterval);
+        if (this.lease?.isLeader()) this.schedulePass(behind ? 0 : this.options.aggregatorIntervalMs);
       });
     }, delayMs);
   }

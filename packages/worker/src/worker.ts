@@ -16,6 +16,7 @@ import {
   type Reloadable,
   type ServiceState,
   type WatchedMetrics,
+  type RoleConnections,
 } from '@watched/core';
 import { AgentClient } from './agent-client.js';
 import { AgentPoller } from './agent-poller.js';
@@ -30,11 +31,7 @@ import { PollProcessor } from './poll-processor.js';
 import { PollStore } from './poll-store.js';
 import type { WorkerOptions } from './worker-options.js';
 
-export interface WorkerConnections {
-  mysqlUrl: string;
-  redisUrl: string;
-  prefix: string;
-}
+export type WorkerConnections = RoleConnections;
 
 /** Counters a `watched up` status line and tests read. */
 export interface WorkerStats {
@@ -86,9 +83,9 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
    * The other options need a restart.
    */
   reload(options: WorkerOptions): readonly string[] {
-    this.options = { ...this.options, workerConcurrency: options.workerConcurrency, rulesRefresh: options.rulesRefresh };
+    this.options = { ...this.options, workerConcurrency: options.workerConcurrency, rulesRefreshMs: options.rulesRefreshMs };
     if (this.bull) this.bull.concurrency = options.workerConcurrency;
-    this.rules?.refresh(options.rulesRefresh);
+    this.rules?.refresh(options.rulesRefreshMs);
     return ['workerConcurrency', 'rulesRefresh'];
   }
 
@@ -104,23 +101,18 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
 
   async start(): Promise<void> {
     if (this.state !== 'INITIALIZED') throw new IllegalStateError(`worker cannot start from ${this.state}`);
-    this.pool = createMysqlPool(this.connections.mysqlUrl, {
+    this.pool = createMysqlPool(this.connections.mysql, {
       connectionLimit: Math.max(4, this.options.workerConcurrency * 2),
     });
-    this.redis = createRedis(this.connections.redisUrl, { blocking: true, connectionName: 'watched-worker' });
-    this.client = new AgentClient({
-      connectTimeoutMs: this.options.agentConnectTimeout,
-      timeoutMs: this.options.agentTimeout,
-      maxResponseBytes: this.options.agentMaxResponseBytes,
-      tls: { ca: this.options.agentTlsCa, cert: this.options.agentTlsCert, key: this.options.agentTlsKey, minVersion: this.options.agentTlsMinVersion },
-    });
+    this.redis = createRedis(this.connections.redis, { blocking: true, connectionName: 'watched-worker' });
+    this.client = new AgentClient(this.options);
     const events = this.events ?? this.defaultEventSink();
     const poller = new AgentPoller({
       pool: this.pool,
       client: this.client,
       dataTables: new DataTables(this.pool, this.logger),
       inventory: new Inventory(this.pool),
-      discovery: new DiscoveryCache({ refreshMs: this.options.discoveryRefresh }),
+      discovery: new DiscoveryCache(this.options),
       logger: this.logger,
       events,
       agentFailureThreshold: this.options.agentFailureThreshold,
@@ -130,10 +122,10 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       pool: this.pool,
       logger: this.logger,
       insertBatchRows: this.options.insertBatchRows,
-      rules: (this.rules = new ThresholdRules(this.pool, this.options.rulesRefresh)),
+      rules: (this.rules = new ThresholdRules(this.pool, this.options.rulesRefreshMs)),
       events,
       logAlerts: new LogAlerts(this.pool, events, this.options.alertLogLevel, this.logger),
-      missingAfterMs: this.options.missingAfter,
+      missingAfterMs: this.options.missingAfterMs,
       metrics: this.metrics,
     });
     const processor = new PollProcessor({
@@ -162,8 +154,8 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         autorun: false,
         // Recorded as the job's processedBy: which worker (and pid) ran it.
         name: this.nodeId,
-        lockDuration: this.options.lockDuration,
-        stalledInterval: this.options.stalledInterval,
+        lockDuration: this.options.lockDurationMs,
+        stalledInterval: this.options.stalledIntervalMs,
         maxStalledCount: this.options.maxStalledCount,
       },
     );
@@ -188,7 +180,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       prefix: keys.prefix,
       role: 'worker',
       nodeId: this.nodeId,
-      intervalMs: this.options.heartbeatInterval,
+      intervalMs: this.options.heartbeatIntervalMs,
       logger: this.logger,
       details: () => ({ state: this.state, active: this.active, concurrency: this.options.workerConcurrency, ...this.stats }),
     });
@@ -201,7 +193,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
   private defaultEventSink(): EventSink {
     if (!this.options.publishAlerts) return new LoggingEventSink(this.logger);
     // Its own connection: the consumer's is blocking, and this one must fail fast rather than wait forever.
-    this.alertRedis = createRedis(this.connections.redisUrl, { connectionName: 'watched-worker-events' });
+    this.alertRedis = createRedis(this.connections.redis, { connectionName: 'watched-worker-events' });
     this.alertSink = new QueueEventSink(this.alertRedis, this.connections.prefix);
     return this.alertSink;
   }
@@ -221,13 +213,13 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         const closed = bull.close().catch((err: Error) => this.logger.error(`closing the queue consumer: ${err.message}`));
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<'deadline'>((resolve) => {
-          timer = setTimeout(() => resolve('deadline'), this.options.shutdownTimeout);
+          timer = setTimeout(() => resolve('deadline'), this.options.shutdownTimeoutMs);
         });
-        if (this.active > 0) this.logger.info(`stopping: waiting up to ${this.options.shutdownTimeout} ms for ${this.active} running jobs`);
+        if (this.active > 0) this.logger.info(`stopping: waiting up to ${this.options.shutdownTimeoutMs} ms for ${this.active} running jobs`);
         const outcome = await Promise.race([closed.then(() => 'closed' as const), deadline]);
         clearTimeout(timer);
         if (outcome === 'deadline') {
-          this.logger.warn(`${this.active} jobs still running after ${this.options.shutdownTimeout} ms: handing them back`);
+          this.logger.warn(`${this.active} jobs still running after ${this.options.shutdownTimeoutMs} ms: handing them back`);
           bull.cancelAllJobs('worker shutting down');
           // Cancelled jobs fail with a retry at once; give BullMQ a moment to record that, then stop anyway.
           const grace = new Promise<void>((resolve) => {

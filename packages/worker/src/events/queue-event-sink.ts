@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import { RedisKeys, type Redis } from '@watched/core';
+import { RedisKeys, stripUndefined, type Redis } from '@watched/core';
 import type { EventSink, MonitoringEvent } from './event-sink.js';
 
 /** The BullMQ queue the alerter consumes: one job per event transition. */
@@ -70,8 +70,4 @@ export class QueueEventSink implements EventSink {
     this.closing ??= this.queue.close();
     return this.closing;
   }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
