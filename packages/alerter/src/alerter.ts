@@ -14,6 +14,7 @@ import {
   type Service,
   type ServiceState,
   type WatchedMetrics,
+  type RoleConnections,
 } from '@watched/core';
 import { ALERTS_QUEUE, ALERT_EVENT_JOB, QueueEventSink } from '@watched/worker';
 import type { AlerterOptions } from './alerter-options.js';
@@ -46,11 +47,7 @@ export interface DeliverJobData {
   receiver: string;
 }
 
-export interface AlerterConnections {
-  mysqlUrl: string;
-  redisUrl: string;
-  prefix: string;
-}
+export type AlerterConnections = RoleConnections;
 
 /** Counters for the status line and tests. */
 export interface AlerterStats {
@@ -148,12 +145,12 @@ export class Alerter implements Service, Reloadable<AlerterOptions> {
     if (this.state !== 'INITIALIZED') throw new IllegalStateError(`alerter cannot start in state ${this.state}`);
     try {
       await this.createSenders();
-      this.pool = createMysqlPool(this.connections.mysqlUrl, { connectionLimit: Math.max(4, this.options.alertConcurrency + 2) });
+      this.pool = createMysqlPool(this.connections.mysql, { connectionLimit: Math.max(4, this.options.alertConcurrency + 2) });
       this.silences = new Silences(this.pool);
       const keys = new RedisKeys(this.connections.prefix);
-      this.queueRedis = createRedis(this.connections.redisUrl, { connectionName: 'watched-alerter-queue' });
+      this.queueRedis = createRedis(this.connections.redis, { connectionName: 'watched-alerter-queue' });
       this.queue = new Queue(ALERTS_QUEUE, { connection: this.queueRedis, prefix: keys.bullPrefix });
-      this.redis = createRedis(this.connections.redisUrl, { blocking: true, connectionName: 'watched-alerter' });
+      this.redis = createRedis(this.connections.redis, { blocking: true, connectionName: 'watched-alerter' });
       this.bull = new BullWorker(ALERTS_QUEUE, (job, _token, signal) => this.process(job, signal), {
         connection: this.redis,
         prefix: keys.bullPrefix,

@@ -18,15 +18,12 @@ import {
   type Service,
   type ServiceState,
   type WatchedMetrics,
+  type RoleConnections,
 } from '@watched/core';
 import type { CoordinatorOptions } from './coordinator-options.js';
 import { Scheduler, type SchedulerStats } from './scheduler.js';
 
-export interface CoordinatorConnections {
-  mysqlUrl: string;
-  redisUrl: string;
-  prefix: string;
-}
+export type CoordinatorConnections = RoleConnections;
 
 /** A standby tries this long after the lease's expiry (Redis expires keys on access, so at once; a margin for clocks is not needed). */
 const LEASE_EXPIRY_SLACK_MS = 5;
@@ -104,8 +101,8 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
     if (this.state !== 'INITIALIZED') throw new IllegalStateError(`coordinator cannot start from ${this.state}`);
     const keys = new RedisKeys(this.connections.prefix);
     this.leaseKey = keys.leaderLease;
-    this.pool = createMysqlPool(this.connections.mysqlUrl, { connectionLimit: 2 });
-    this.redis = createRedis(this.connections.redisUrl, { connectionName: 'watched-coordinator' });
+    this.pool = createMysqlPool(this.connections.mysql, { connectionLimit: 2 });
+    this.redis = createRedis(this.connections.redis, { connectionName: 'watched-coordinator' });
     this.queue = new Queue<PollJobData>(POLL_QUEUE, { connection: this.redis, prefix: keys.bullPrefix });
     this.queue.on('error', (err) => this.logger.error(`poll queue error: ${err.message}`));
     this.lease = new LeaderLease({

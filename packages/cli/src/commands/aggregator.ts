@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
+import { Aggregator, aggregatorOptionsShape, compileAggregatorOptions } from '@watched/aggregator';
 import { adminOptionsShape, baseOptionsShape } from '@watched/core';
 import { commandRuntime, withOptions } from '../options.js';
 import { runRoles } from '../role-runtime.js';
@@ -11,11 +11,11 @@ export const aggregatorCommand: CommandModule = {
   builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, aggregatorOptionsShape),
   handler: async (argv) => {
     const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...aggregatorOptionsShape }, 'aggregator');
-    const { options, logger, nodeId } = runtime;
+    const { options, logger, nodeId, connections } = runtime;
     await runRoles(runtime, (metrics) => {
-      const aggregator = new Aggregator(options, options, logger, nodeId);
+      const aggregator = new Aggregator(connections, compileAggregatorOptions(options), logger, nodeId);
       aggregator.metrics = metrics;
-      return { services: [aggregator], reloadable: [aggregator] };
+      return { services: [aggregator], reloadable: [{ reload: (o) => aggregator.reload(compileAggregatorOptions(o)) }] };
     });
   },
 };

@@ -11,9 +11,9 @@ export const alerterCommand: CommandModule = {
   builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, alerterOptionsShape),
   handler: async (argv) => {
     const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...alerterOptionsShape }, 'alerter');
-    const { options, logger } = runtime;
+    const { options, logger, connections } = runtime;
     await runRoles(runtime, (metrics) => {
-      const alerter = new Alerter(options, options, logger);
+      const alerter = new Alerter(connections, options, logger);
       alerter.metrics = metrics;
       return { services: [alerter], reloadable: [alerter] };
     });

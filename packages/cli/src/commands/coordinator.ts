@@ -11,9 +11,9 @@ export const coordinatorCommand: CommandModule = {
   builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape),
   handler: async (argv) => {
     const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...coordinatorOptionsShape }, 'coordinator');
-    const { options, logger, nodeId } = runtime;
+    const { options, logger, nodeId, connections } = runtime;
     await runRoles(runtime, (metrics) => {
-      const coordinator = new Coordinator(options, options, logger, nodeId);
+      const coordinator = new Coordinator(connections, options, logger, nodeId);
       coordinator.metrics = metrics;
       // A standby is ready too: readiness says the process works, not that it leads.
       return { services: [coordinator], ready: { coordinator: () => coordinator.lifecycle === 'RUNNING' }, reloadable: [coordinator] };

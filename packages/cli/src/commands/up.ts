@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { z } from 'zod';
 import { AgentFleet } from '@watched/agent-sim';
-import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
+import { Aggregator, aggregatorOptionsShape, compileAggregatorOptions } from '@watched/aggregator';
 import { Alerter, alerterOptionsShape } from '@watched/alerter';
 import { Coordinator, coordinatorOptionsShape } from '@watched/coordinator';
 import {
@@ -11,9 +11,10 @@ import {
   createMysqlPool,
   Migrator,
   type Logger,
+  type MysqlConnectionOptions,
   type Service,
 } from '@watched/core';
-import { PollWorker, workerOptionsShape } from '@watched/worker';
+import { compileWorkerOptions, PollWorker, workerOptionsShape } from '@watched/worker';
 import { commandRuntime, withOptions } from '../options.js';
 import { StatusLine } from '../status-line.js';
 import { fleetService } from './sim.js';
@@ -30,9 +31,9 @@ type UpOptions = z.output<typeof UpSchema>;
  * previous simulated fleet, and registers its hosts. Real agents are never
  * mixed with simulated ones.
  */
-async function simulatedFleet(options: UpOptions, logger: Logger): Promise<AgentFleet | undefined> {
+async function simulatedFleet(options: UpOptions, mysql: MysqlConnectionOptions, logger: Logger): Promise<AgentFleet | undefined> {
   if (options.sim === 0) return undefined;
-  const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
+  const pool = createMysqlPool(mysql, { connectionLimit: 1 });
   try {
     const registry = new AgentRegistry(pool);
     const fleet = new AgentFleet({ hosts: options.sim, port: options.simPort, bindAddress: '0.0.0.0' });
@@ -58,16 +59,16 @@ export const upCommand: CommandModule = {
     withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape),
   handler: async (argv) => {
     const runtime = commandRuntime(argv, UpSchema.shape);
-    const { options, logger, nodeId } = runtime;
-    const result = await new Migrator({ mysqlUrl: options.mysqlUrl, migrationsDir: options.migrationsDir, logger }).migrate();
+    const { options, logger, nodeId, connections } = runtime;
+    const result = await new Migrator({ mysql: connections.mysql, migrationsDir: options.migrationsDir, logger }).migrate();
     logger.info(`schema ready (${result.applied.length} migrations applied now, ${result.alreadyApplied} before)`);
 
-    const fleet = await simulatedFleet(options, logger);
+    const fleet = await simulatedFleet(options, connections.mysql, logger);
     await runRoles(runtime, (metrics) => {
-      const coordinator = new Coordinator(options, options, logger.child({ role: 'coordinator' }), nodeId);
-      const worker = new PollWorker(options, options, logger.child({ role: 'worker' }), nodeId);
-      const alerter = new Alerter(options, options, logger.child({ role: 'alerter' }));
-      const aggregator = new Aggregator(options, options, logger.child({ role: 'aggregator' }), nodeId);
+      const coordinator = new Coordinator(connections, options, logger.child({ role: 'coordinator' }), nodeId);
+      const worker = new PollWorker(connections, compileWorkerOptions(options), logger.child({ role: 'worker' }), nodeId);
+      const alerter = new Alerter(connections, options, logger.child({ role: 'alerter' }));
+      const aggregator = new Aggregator(connections, compileAggregatorOptions(options), logger.child({ role: 'aggregator' }), nodeId);
       coordinator.metrics = metrics;
       worker.metrics = metrics;
       alerter.metrics = metrics;
@@ -78,13 +79,18 @@ export const upCommand: CommandModule = {
         worker,
         coordinator,
         aggregator,
-        new StatusLine({ ...options, intervalMs: options.statusInterval, coordinator, worker, logger: logger.child({ role: 'status' }) }),
+        new StatusLine({ ...options, redis: connections.redis, intervalMs: options.statusInterval, coordinator, worker, logger: logger.child({ role: 'status' }) }),
       ];
       return {
         services,
         ready: { worker: () => worker.lifecycle === 'RUNNING', coordinator: () => coordinator.lifecycle === 'RUNNING' },
         shutdownTimeoutMs: options.shutdownTimeout + 10_000,
-        reloadable: [coordinator, worker, alerter, aggregator],
+        reloadable: [
+          coordinator,
+          { reload: (o) => worker.reload(compileWorkerOptions(o)) },
+          alerter,
+          { reload: (o) => aggregator.reload(compileAggregatorOptions(o)) },
+        ],
       };
     });
   },

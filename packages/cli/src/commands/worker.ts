@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { adminOptionsShape, baseOptionsShape } from '@watched/core';
-import { PollWorker, workerOptionsShape } from '@watched/worker';
+import { compileWorkerOptions, PollWorker, workerOptionsShape } from '@watched/worker';
 import { commandRuntime, withOptions } from '../options.js';
 import { runRoles } from '../role-runtime.js';
 
@@ -14,13 +14,13 @@ export const workerCommand: CommandModule = {
   builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, workerOptionsShape),
   handler: async (argv) => {
     const runtime = commandRuntime(argv, { ...baseOptionsShape, ...adminOptionsShape, ...workerOptionsShape }, 'worker');
-    const { options, logger, nodeId } = runtime;
+    const { options, logger, nodeId, connections } = runtime;
     await runRoles(runtime, (metrics) => {
-      const worker = new PollWorker(options, options, logger, nodeId);
+      const worker = new PollWorker(connections, compileWorkerOptions(options), logger, nodeId);
       worker.metrics = metrics;
       return {
         services: [worker],
-        reloadable: [worker],
+        reloadable: [{ reload: (o) => worker.reload(compileWorkerOptions(o)) }],
         ready: { worker: () => worker.lifecycle === 'RUNNING' },
         shutdownTimeoutMs: options.shutdownTimeout + CLOSE_MARGIN_MS,
       };
