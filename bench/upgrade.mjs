@@ -79,7 +79,7 @@ try {
   })();
 
   t = performance.now();
-  const result = await new Migrator({ mysqlUrl, logger }).migrate();
+  const result = await new Migrator({ mysql: mysqlUrl, logger }).migrate();
   const total = seconds(t);
   await watcher;
   const [log] = await pool.query(

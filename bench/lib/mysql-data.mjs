@@ -7,7 +7,7 @@ const SERVER = process.env.WATCHED_BENCH_MYSQL ?? 'mysql://root@127.0.0.1:3306';
 export async function scratchDatabase(name, poolSize = 4) {
   const database = `wbench_${name}_${process.pid}`;
   const mysqlUrl = `${SERVER}/${database}`;
-  await new Migrator({ mysqlUrl }).migrate();
+  await new Migrator({ mysql: mysqlUrl }).migrate();
   const pool = createMysqlPool(mysqlUrl, { connectionLimit: poolSize });
   return {
     database,

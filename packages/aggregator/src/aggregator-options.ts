@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { duration, integer, parseDurationMs, roleOptionsShape } from '@watched/core';
+import { ConfigError, duration, integer, parseDurationMs, parseOptions, roleOptionsShape, stripUndefined } from '@watched/core';
+import type { RollupPassSettings } from './rollup-pass.js';
 
 /** A duration option without default: when absent, c$aggregate_config decides. */
 function optionalDuration() {
@@ -17,35 +18,98 @@ function optionalDuration() {
     });
 }
 
-/** Options of the aggregator role (names prefixed so they never clash with other roles in `watched up`). */
+/**
+ * Raw options of the aggregator role, keyed by flag name (prefixed so they
+ * never clash with other roles in `watched up`); each one's description is
+ * its `.describe()`. Nothing but compileAggregatorOptions reads these.
+ */
 export const aggregatorOptionsShape = {
   ...roleOptionsShape,
-  /** How often the active aggregator looks for complete buckets, late rows and expired data. */
   aggregatorInterval: duration('30s').describe('how often the active aggregator runs a rollup pass'),
-  /** Lease time-to-live: a dead active aggregator is replaced after about this long. */
+  // A dead active aggregator is replaced after about this long.
   aggregatorLeaseTtl: duration('15s').describe('aggregator lease time-to-live (failover time)'),
-  /** Source span of one minute-level statement (rounded to whole minutes). */
+  // Chunks are rounded down to whole buckets of their level (at least one).
   aggregatorMinuteChunk: duration('10m').describe('span of d$ data rolled up per minute-level statement'),
-  /** Source span of one hour-level statement (rounded to whole hours). */
   aggregatorHourChunk: duration('2h').describe('span of am$ data rolled up per hour-level statement'),
-  /** Source span of one day-level statement (rounded to whole days). */
   aggregatorDayChunk: duration('1d').describe('span of ah$ data rolled up per day-level statement'),
-  /** How far below the minute watermark raw rows are compared with the rollup to find late rows. */
   aggregatorLateWindow: duration('2h').describe('window below the minute watermark checked for late raw rows'),
-  /** Late-row checks of one data type are at least this far apart (each counts the window's index entries). */
+  // Each check counts the window's index entries, hence not every pass.
   aggregatorLateCheckInterval: duration('10m').describe('how often the late-row window is checked, per data type'),
-  /** Rows per retention DELETE statement. */
   aggregatorDeleteBatch: integer(5000, 1, 1_000_000).describe('rows per retention DELETE batch'),
-  /** Overrides the 'default' row of c$aggregate_config (per-type rows still win). */
+  // Absent: c$aggregate_config decides ('default' row; per-type rows always win).
   aggregatorDelayMinute: optionalDuration().describe("delay after a minute ends before it is rolled up (overrides c$aggregate_config 'default'.delay_am)"),
   aggregatorDelayHour: optionalDuration().describe("delay after an hour ends before it is rolled up (overrides c$aggregate_config 'default'.delay_ah)"),
   aggregatorDelayDay: optionalDuration().describe("delay after a day ends before it is rolled up (overrides c$aggregate_config 'default'.delay_ad)"),
 };
 
 export const AggregatorOptionsSchema = z.object(aggregatorOptionsShape);
-export type AggregatorOptions = z.output<typeof AggregatorOptionsSchema>;
+/** The options as given in code (durations as `'30s'` or seconds), for parseAggregatorOptions. */
+export type RawAggregatorOptions = Partial<z.input<typeof AggregatorOptionsSchema>>;
+/** The options as loadOptions returns them (defaults filled, durations in ms, flag names). */
+export type LoadedAggregatorOptions = z.output<typeof AggregatorOptionsSchema>;
 
-/** Fills defaults and converts durations to ms; nothing else reads raw options. */
-export function compileAggregatorOptions(options: Partial<z.input<typeof AggregatorOptionsSchema>> = {}): AggregatorOptions {
-  return AggregatorOptionsSchema.parse(options);
+/** The aggregator's options compiled: defaults filled, durations in ms (`...Ms`), combinations checked. */
+export interface AggregatorOptions {
+  readonly aggregatorIntervalMs: number;
+  readonly aggregatorLeaseTtlMs: number;
+  readonly aggregatorMinuteChunkMs: number;
+  readonly aggregatorHourChunkMs: number;
+  readonly aggregatorDayChunkMs: number;
+  readonly aggregatorLateWindowMs: number;
+  readonly aggregatorLateCheckIntervalMs: number;
+  readonly aggregatorDeleteBatch: number;
+  /** Undefined: c$aggregate_config decides. */
+  readonly aggregatorDelayMinuteMs?: number;
+  readonly aggregatorDelayHourMs?: number;
+  readonly aggregatorDelayDayMs?: number;
+  readonly heartbeatIntervalMs: number;
+}
+
+/**
+ * The lease is renewed every third of its TTL and trusted until a fifth (at
+ * least 200 ms) before it ends: below this an aggregator could never be active.
+ */
+const MIN_LEASE_TTL_MS = 1000;
+
+/**
+ * Compiles loaded options (loadOptions' output): rejects combinations the
+ * role cannot run with, each a ConfigError naming the field, and names
+ * durations `...Ms`. The CLI calls it at start-up and on every reload.
+ */
+export function compileAggregatorOptions(loaded: LoadedAggregatorOptions): AggregatorOptions {
+  const o = loaded;
+  if (o.aggregatorLeaseTtl < MIN_LEASE_TTL_MS) {
+    throw new ConfigError('aggregatorLeaseTtl', `must be at least ${MIN_LEASE_TTL_MS} ms, got ${o.aggregatorLeaseTtl} ms`);
+  }
+  // A heartbeat's Redis expiry is three periods (Membership): Redis refuses an expiry of 0.
+  if (!(o.heartbeatInterval > 0)) throw new ConfigError('heartbeatInterval', 'must be longer than 0');
+  return {
+    aggregatorIntervalMs: o.aggregatorInterval,
+    aggregatorLeaseTtlMs: o.aggregatorLeaseTtl,
+    aggregatorMinuteChunkMs: o.aggregatorMinuteChunk,
+    aggregatorHourChunkMs: o.aggregatorHourChunk,
+    aggregatorDayChunkMs: o.aggregatorDayChunk,
+    aggregatorLateWindowMs: o.aggregatorLateWindow,
+    aggregatorLateCheckIntervalMs: o.aggregatorLateCheckInterval,
+    aggregatorDeleteBatch: o.aggregatorDeleteBatch,
+    heartbeatIntervalMs: o.heartbeatInterval,
+    ...stripUndefined({ aggregatorDelayMinuteMs: o.aggregatorDelayMinute, aggregatorDelayHourMs: o.aggregatorDelayHour, aggregatorDelayDayMs: o.aggregatorDelayDay }),
+  };
+}
+
+/** For code that builds an aggregator (tests, bench): parses raw values as flags are parsed, then compileAggregatorOptions. */
+export function parseAggregatorOptions(raw: RawAggregatorOptions = {}): AggregatorOptions {
+  return compileAggregatorOptions(parseOptions(AggregatorOptionsSchema, raw));
+}
+
+/** What one rollup pass runs with, from the compiled options. */
+export function rollupPassSettings(o: AggregatorOptions, chunksPerPass: number): RollupPassSettings {
+  return {
+    chunk: { am: o.aggregatorMinuteChunkMs, ah: o.aggregatorHourChunkMs, ad: o.aggregatorDayChunkMs },
+    lateWindow: o.aggregatorLateWindowMs,
+    lateCheckInterval: o.aggregatorLateCheckIntervalMs,
+    deleteBatch: o.aggregatorDeleteBatch,
+    delays: stripUndefined({ am: o.aggregatorDelayMinuteMs, ah: o.aggregatorDelayHourMs, ad: o.aggregatorDelayDayMs }),
+    chunksPerPass,
+  };
 }

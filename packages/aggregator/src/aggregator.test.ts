@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, HOUR_MS, IllegalStateError, MINUTE_MS, type RowDataPacket } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { Aggregator } from './aggregator.js';
-import { compileAggregatorOptions } from './aggregator-options.js';
+import { parseAggregatorOptions } from './aggregator-options.js';
 import { createDataTable, insertRows, makeRows, seedSeries } from './testing/fixtures.js';
 
 const REPLICA_SCRIPT = fileURLToPath(new URL('../dist/testing/aggregator-process.js', import.meta.url));
@@ -65,14 +65,14 @@ describe('Aggregator role', () => {
   });
 
   it('starts once and closes idempotently', async () => {
-    const aggregator = new Aggregator(env, compileAggregatorOptions(), createLogger({ silent: true }));
+    const aggregator = new Aggregator(env.connections, parseAggregatorOptions(), createLogger({ silent: true }));
     await aggregator.start();
     await expect(aggregator.start()).rejects.toBeInstanceOf(IllegalStateError);
     await Promise.all([aggregator.close(), aggregator.close()]);
     await aggregator.close();
     expect(aggregator.isActive).toBe(false);
     // Closing a role that never started is fine too.
-    await new Aggregator(env, compileAggregatorOptions(), createLogger({ silent: true })).close();
+    await new Aggregator(env.connections, parseAggregatorOptions(), createLogger({ silent: true })).close();
   });
 
   it('runs one active replica of two; the standby takes over when the active one is killed', async () => {

@@ -10,7 +10,7 @@ import {
   type ServiceState,
   type WatchedMetrics,
 } from '@watched/core';
-import type { AggregatorOptions } from './aggregator-options.js';
+import { rollupPassSettings, type AggregatorOptions } from './aggregator-options.js';
 import { RollupPass, type RollupStats } from './rollup-pass.js';
 import { FencedError } from './watermarks.js';
 
@@ -72,29 +72,18 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
     return this.ctx.start(async () => {
       const { ctx, options: o } = this;
       const pool = ctx.mysql({ connectionLimit: 3 });
-      const pass = new RollupPass(
-        pool,
-        {
-          chunk: { am: o.aggregatorMinuteChunk, ah: o.aggregatorHourChunk, ad: o.aggregatorDayChunk },
-          lateWindow: o.aggregatorLateWindow,
-          lateCheckInterval: o.aggregatorLateCheckInterval,
-          deleteBatch: o.aggregatorDeleteBatch,
-          delays: { am: o.aggregatorDelayMinute, ah: o.aggregatorDelayHour, ad: o.aggregatorDelayDay },
-          chunksPerPass: CHUNKS_PER_PASS,
-        },
-        ctx.logger,
-      );
+      const pass = new RollupPass(pool, rollupPassSettings(o, CHUNKS_PER_PASS), ctx.logger);
       this.pass = pass;
       this.metrics?.setLeader('aggregator', null);
       const membership = ctx.membership({
-        intervalMs: o.heartbeatInterval,
+        intervalMs: o.heartbeatIntervalMs,
         details: () => ({ active: this.isActive, term: this.term, passes: pass.stats.passes }),
       });
       this.leader = await ctx.leader({
         key: ctx.keys.aggregatorLease,
-        ttlMs: o.aggregatorLeaseTtl,
+        ttlMs: o.aggregatorLeaseTtlMs,
         termFloor: () => pass.maxTerm(),
-        standbyRetryMs: () => Math.max(100, Math.floor(this.options.aggregatorLeaseTtl / 3)),
+        standbyRetryMs: () => Math.max(100, Math.floor(this.options.aggregatorLeaseTtlMs / 3)),
         onChange: (leading, term) => {
           this.metrics?.setLeader('aggregator', leading ? term : null);
           void membership.beat();
@@ -108,7 +97,7 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
       // Its first run finds out whether we lead; becoming leader later kicks it.
       this.passes = ctx.task({
         name: 'rollup pass',
-        intervalMs: () => this.options.aggregatorInterval,
+        intervalMs: () => this.options.aggregatorIntervalMs,
         firstDelayMs: 0,
         failureLevel: 'error',
         run: () => this.runPass(),
@@ -118,8 +107,8 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
 
   /** SIGHUP: the pass interval changes live (a waiting pass is rescheduled); the other options need a restart. */
   reload(options: AggregatorOptions): readonly string[] {
-    const changed = options.aggregatorInterval !== this.options.aggregatorInterval;
-    this.options = { ...this.options, aggregatorInterval: options.aggregatorInterval };
+    const changed = options.aggregatorIntervalMs !== this.options.aggregatorIntervalMs;
+    this.options = { ...this.options, aggregatorIntervalMs: options.aggregatorIntervalMs };
     if (changed) this.passes?.reschedule();
     return ['aggregatorInterval'];
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '@watched/core';
-import { compileAggregatorOptions } from './aggregator-options.js';
+import { parseAggregatorOptions } from './aggregator-options.js';
 import { bucketStart, completeBefore } from './buckets.js';
 
 describe('buckets and options', () => {
@@ -15,10 +15,11 @@ describe('buckets and options', () => {
   });
 
   it('fills defaults, converts durations and leaves the delays to c$aggregate_config unless set', () => {
-    const o = compileAggregatorOptions();
-    expect(o).toMatchObject({ aggregatorInterval: 30_000, aggregatorLeaseTtl: 15_000, aggregatorMinuteChunk: 600_000, aggregatorDeleteBatch: 5000 });
-    expect(o.aggregatorDelayMinute).toBeUndefined();
-    expect(compileAggregatorOptions({ aggregatorDelayMinute: '5m', aggregatorDelayDay: 3600 }).aggregatorDelayDay).toBe(3_600_000);
-    expect(() => compileAggregatorOptions({ aggregatorDelayHour: 'soon' })).toThrow(/aggregatorDelayHour|duration/);
+    const o = parseAggregatorOptions();
+    expect(o).toMatchObject({ aggregatorIntervalMs: 30_000, aggregatorLeaseTtlMs: 15_000, aggregatorMinuteChunkMs: 600_000, aggregatorDeleteBatch: 5000 });
+    expect(o.aggregatorDelayMinuteMs).toBeUndefined();
+    expect(parseAggregatorOptions({ aggregatorDelayMinute: '5m', aggregatorDelayDay: 3600 }).aggregatorDelayDayMs).toBe(3_600_000);
+    expect(() => parseAggregatorOptions({ aggregatorDelayHour: 'soon' })).toThrow(/aggregatorDelayHour|duration/);
+    expect(() => parseAggregatorOptions({ aggregatorLeaseTtl: '200ms' })).toThrow(/aggregatorLeaseTtl: must be at least 1000 ms/);
   });
 });

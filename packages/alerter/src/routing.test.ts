@@ -62,7 +62,7 @@ describe('routing', () => {
     const eventId = await insert("INSERT INTO `c$state_events` (kind, owner_id, start_time, detail) VALUES ('host-missing', ?, ?, 'not reported for 15 min')", [hostId, Date.now()]);
 
     const alerter = new Alerter(
-      { mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix },
+      env.connections,
       parseAlerterOptions({
         alertGroupWindow: '200ms',
         alertReceivers: [{ name: 'front', plugin: 'email', options: { host: '127.0.0.1', port: smtp.port, from: 'watched@example.org' } }],
@@ -99,7 +99,7 @@ describe('routing', () => {
     const agentId = await insert("INSERT INTO `c$agents` (host, port) VALUES ('10.0.0.9', 9080)");
     const eventId = await insert("INSERT INTO `agt$events` (agt_id, start_time, failures, reason) VALUES (?, ?, 3, 'refused')", [agentId, Date.now()]);
     const alerter = new Alerter(
-      { mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix },
+      env.connections,
       parseAlerterOptions({
         alertGroupWindow: '200ms',
         alertPlugins: modulePath,

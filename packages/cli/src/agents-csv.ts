@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { errorMessage, validateAgent, type NewAgent } from '@watched/core';
+import { errorMessage, parseBoolean, validateAgent, type NewAgent } from '@watched/core';
 
 /** Columns of an agents CSV file (header row required; `pool_freq` and `use_ssl` optional). */
 export const AGENT_CSV_COLUMNS = ['host', 'port', 'pool_freq', 'use_ssl'] as const;
@@ -25,8 +25,8 @@ export class AgentCsvError extends Error {
   }
 }
 
-const TRUE = new Set(['1', 'true', 'yes', 'y']);
-const FALSE = new Set(['', '0', 'false', 'no', 'n']);
+/** CSV exports also spell booleans y/n, and leave the column empty for no. */
+const CSV_WORDS: Record<string, string> = { y: 'yes', n: 'no', '': 'no' };
 
 function integerField(name: string, value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
@@ -36,8 +36,8 @@ function integerField(name: string, value: string | undefined): number | undefin
 
 function booleanField(name: string, value: string | undefined): boolean {
   const v = (value ?? '').toLowerCase();
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
+  const flag = parseBoolean(CSV_WORDS[v] ?? v);
+  if (flag !== undefined) return flag;
   throw new Error(`${name} must be true/false, 1/0 or yes/no, got ${JSON.stringify(value)}`);
 }
 

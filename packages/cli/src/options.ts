@@ -2,11 +2,13 @@ import type { Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
 import {
   baseOptionsShape,
+  compileConnectionOptions,
   createLogger,
   createMysqlPool,
   defaultNodeId,
   deferReloadSignals,
   envName,
+  kebabCase,
   loadOptions,
   reconfigureLogger,
   type BaseOptions,
@@ -14,14 +16,11 @@ import {
   type LoggerOptions,
   type Pool,
   type Reloadable,
+  type RoleConnections,
 } from '@watched/core';
 import { ALL_OPTION_KEYS } from './all-options.js';
 
 type Shape = Record<string, z.ZodType>;
-
-function kebab(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-}
 
 /** Default shown in --help, read from the schema itself so it never drifts. */
 function defaultOf(schema: z.ZodType): string | undefined {
@@ -41,7 +40,7 @@ export function withOptions<T>(yargs: Argv<T>, ...shapes: Shape[]): Argv<T> {
   for (const shape of shapes) {
     for (const [key, schema] of Object.entries(shape)) {
       const def = defaultOf(schema);
-      y = y.option(kebab(key), {
+      y = y.option(kebabCase(key), {
         type: 'string',
         describe: `${schema.description ?? key} [env ${envName(key)}]${def !== undefined ? ` [default: ${def}]` : ''}`,
         group: shape === baseOptionsShape ? 'Connections and logging:' : 'Role options:',
@@ -97,22 +96,25 @@ export interface CommandRuntime<O> {
   logger: Logger;
   /** The process's identity in leases and membership, also on every log line. */
   nodeId: string;
+  /** MySQL, Redis and the prefix, compiled once at start-up (not reloaded). */
+  connections: RoleConnections;
 }
 
 /** Resolves the options of a long-running command and creates its logger. */
 export function commandRuntime<S extends Shape>(argv: Record<string, unknown>, shape: S, role?: string): CommandRuntime<z.output<z.ZodObject<S>>> {
   const resolve = () => resolveOptions(argv, shape);
   const options = resolve();
+  const connections = compileConnectionOptions(options as BaseOptions);
   const nodeId = defaultNodeId();
   const logger = loggerFor(options as LoggingOptions, false, role ? { role, nodeId } : { nodeId });
   deferReloadSignals(logger);
-  return { options, resolve, logger, nodeId };
+  return { options, resolve, logger, nodeId, connections };
 }
 
 /** For one-shot admin commands: a one-connection pool on the resolved MySQL URL, closed afterwards. */
 export async function withMysql<T>(argv: Record<string, unknown>, work: (pool: Pool) => Promise<T>): Promise<T> {
-  const options = resolveOptions(argv, baseOptionsShape);
-  const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
+  const { mysql } = compileConnectionOptions(resolveOptions(argv, baseOptionsShape));
+  const pool = createMysqlPool(mysql, { connectionLimit: 1 });
   try {
     return await work(pool);
   } finally {

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { z } from 'zod';
-import { adminOptionsShape, baseOptionsShape, type AdminOptions, type BaseOptions, type Logger, type Reloadable, type Service, type ServiceState, type WatchedMetrics } from '@watched/core';
+import { adminOptionsShape, baseOptionsShape, type AdminOptions, type BaseOptions, type Logger, type Reloadable, type RoleConnections, type Service, type ServiceState, type WatchedMetrics } from '@watched/core';
 import { commandRuntime, withOptions, type CommandRuntime } from './options.js';
 import { runRoles, type RoleParts } from './role-runtime.js';
 
@@ -14,14 +14,23 @@ export interface RoleService extends Service {
   readonly lifecycle: ServiceState;
 }
 
+/** What a role shares with the other roles of its process. */
+export interface RoleProcess {
+  connections: RoleConnections;
+  /** The role's logger (a child naming the role where several share a process). */
+  logger: Logger;
+  nodeId: string;
+  metrics: WatchedMetrics;
+}
+
 export interface RoleDefinition<S extends Shape, R extends RoleService> {
   /** The command and role name: `coordinator`, `worker`, ... */
   command: string;
   describe: string;
   /** The role's own options (flags, env, config keys). */
   shape: S;
-  /** Builds the role from the resolved options (compiling what it needs). */
-  create(options: RoleProcessOptions<S>, logger: Logger, nodeId: string, metrics: WatchedMetrics): R;
+  /** Builds the role from the resolved options (compiling what it needs) in the process it runs in. */
+  create(options: RoleProcessOptions<S>, process: RoleProcess): R;
   /** Applies reloaded options; returns the option names applied live. */
   reload(role: R, options: RoleProcessOptions<S>): Promise<readonly string[]> | readonly string[];
   /** Longer than the role's own drain deadline (default: the process's 30 s). */
@@ -53,7 +62,8 @@ export function roleCommand<S extends Shape, R extends RoleService>(definition: 
       const runtime = commandRuntime(argv, shape, definition.command) as unknown as CommandRuntime<RoleProcessOptions<S> & BaseOptions & AdminOptions>;
       const { options } = runtime;
       await runRoles(runtime, (metrics): RoleParts<typeof options> => {
-        const parts = roleParts(definition, definition.create(options, runtime.logger, runtime.nodeId, metrics));
+        const { connections, logger, nodeId } = runtime;
+        const parts = roleParts(definition, definition.create(options, { connections, logger, nodeId, metrics }));
         return {
           services: [parts.service],
           ready: parts.ready,

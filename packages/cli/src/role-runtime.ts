@@ -38,10 +38,10 @@ export async function runRoles<O extends BaseOptions & AdminOptions>(
   runtime: CommandRuntime<O>,
   build: (metrics: WatchedMetrics) => RoleParts<NoInfer<O>> | Promise<RoleParts<NoInfer<O>>>,
 ): Promise<void> {
-  const { options, logger } = runtime;
+  const { options, logger, connections } = runtime;
   const metrics = new WatchedMetrics();
-  const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
-  const redis = createRedis(options.redisUrl, { connectionName: 'watched-admin' });
+  const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
+  const redis = createRedis(connections.redis, { connectionName: 'watched-admin' });
   const parts = await build(metrics);
   const admin = new AdminServer(options, {
     logger,

@@ -1,10 +1,10 @@
 import { Queue } from 'bullmq';
-import { POLL_QUEUE, RedisKeys, createRedis, errorMessage, type Logger, type Redis, type Service } from '@watched/core';
+import { POLL_QUEUE, RedisKeys, createRedis, errorMessage, type Logger, type Redis, type RedisConnectionOptions, type Service } from '@watched/core';
 import type { Coordinator } from '@watched/coordinator';
 import type { PollWorker } from '@watched/worker';
 
 export interface StatusLineOptions {
-  redisUrl: string;
+  redis: RedisConnectionOptions;
   prefix: string;
   intervalMs: number;
   coordinator: Coordinator;
@@ -25,7 +25,7 @@ export class StatusLine implements Service {
   constructor(private readonly options: StatusLineOptions) {}
 
   async start(): Promise<void> {
-    this.redis = createRedis(this.options.redisUrl, { connectionName: 'watched-status' });
+    this.redis = createRedis(this.options.redis, { connectionName: 'watched-status' });
     this.queue = new Queue(POLL_QUEUE, { connection: this.redis, prefix: new RedisKeys(this.options.prefix).bullPrefix });
     this.timer = setInterval(() => void this.print(), this.options.intervalMs);
   }

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { z } from 'zod';
 import { baseOptionsShape } from './config/base-options.js';
+import { compileConnectionOptions } from './config/connection-options.js';
 import { loadOptions } from './config/load-options.js';
-import { redactUrl } from './log-redaction.js';
+import { redactUrl, redactValue } from './log-redaction.js';
 import { createMysqlConnection, createMysqlPool, type RowDataPacket } from './mysql.js';
 import { createRedis, type Redis } from './redis.js';
 import { Migrator } from './schema/migrator.js';
@@ -76,9 +77,11 @@ describe('MySQL over TLS (second MariaDB, require_secure_transport)', () => {
     const options = loadOptions(BaseSchema, {
       flags: { mysqlUrl: `mysql://app@127.0.0.1:${port}/watched_tls`, mysqlPasswordFile: join(secrets, 'password'), mysqlSslCa: pki.ca.certFile },
     });
+    const { mysql } = compileConnectionOptions(options);
     expect(redactUrl(options.mysqlUrl)).not.toContain('rd;with');
-    await new Migrator({ mysqlUrl: options.mysqlUrl }).migrate();
-    const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 2 });
+    expect(JSON.stringify(redactValue(mysql))).not.toContain('rd;with');
+    await new Migrator({ mysql }).migrate();
+    const pool = createMysqlPool(mysql, { connectionLimit: 2 });
     try {
       const [[tls]] = await pool.query<RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_version'");
       expect(tls.Value).toMatch(/^TLSv1\.[23]$/);
@@ -117,7 +120,7 @@ describe('MySQL over TLS (second MariaDB, require_secure_transport)', () => {
         WATCHED_MYSQL_SSL_KEY: client.keyFile,
       },
     });
-    const conn = await createMysqlConnection(options.mysqlUrl);
+    const conn = await createMysqlConnection(compileConnectionOptions(options).mysql);
     const [[who]] = await conn.query<RowDataPacket[]>('SELECT CURRENT_USER() AS u');
     await conn.end();
     expect(who.u).toBe('certified@%');
@@ -152,10 +155,11 @@ describe('Redis over TLS (rediss://, ACL user)', () => {
     const options = loadOptions(BaseSchema, {
       flags: { redisUrl: `rediss://watched@127.0.0.1:${redisServer!.port}`, redisPasswordFile: join(secrets, 'password'), redisTlsCa: pki.ca.certFile },
     });
-    const redis = createRedis(options.redisUrl, { connectionName: 'tls-test' });
+    const connections = compileConnectionOptions(options);
+    const redis = createRedis(connections.redis, { connectionName: 'tls-test' });
     clients.push(redis);
     expect(await redis.call('ACL', 'WHOAMI')).toBe('watched');
-    const bull = createRedis(options.redisUrl, { blocking: true });
+    const bull = createRedis(connections.redis, { blocking: true });
     clients.push(bull);
     const queue = new Queue('tls-check', { connection: bull, prefix: 'wt-tls' });
     const job = await queue.add('probe', { ok: true });

@@ -26,6 +26,19 @@ export * from './config/option-types.js';
 export * from './config/base-options.js';
 export * from './config/connection-options.js';
 export * from './config/load-options.js';
+export { ENV_PREFIX, camelCase, envName, flagName, kebabCase } from './config/option-names.js';
+export { stripUndefined } from './objects.js';
+export { splitConnectionUrl, type ConnectionUrl, type HostPort } from './config/connection-url.js';
+export type { ClientTls, TlsOverrides } from './config/client-tls.js';
+export {
+  compileMysqlConnection,
+  describeMysqlTarget,
+  MYSQL_TLS_PARAMS,
+  withDatabase,
+  type ConnectionOverrides,
+  type MysqlConnectionOptions,
+} from './config/mysql-connection-options.js';
+export { compileRedisConnection, REDIS_TLS_PARAMS, type RedisConnectionOptions } from './config/redis-connection-options.js';
 export * from './schema/migration-files.js';
 export * from './schema/migrator.js';
 export * from './schema/dynamic-table-shapes.js';
@@ -43,7 +56,7 @@ export { RoleState } from './role/role-state.js';
 export { drainWithDeadline } from './role/drain.js';
 export { PeriodicTask, type PeriodicTaskOptions } from './role/periodic-task.js';
 export { LeaderLoop, type LeaderLoopOptions } from './role/leader-loop.js';
-export { RoleContext, type RoleConnections, type MembershipSpec, type LeaderSpec } from './role/role-context.js';
+export { RoleContext, type MembershipSpec, type LeaderSpec } from './role/role-context.js';
 export { roleOptionsShape } from './role/role-options.js';
 export { POLL_QUEUE, pollJobId, type PollJobData, type PollJobResult } from './contracts/poll-queue.js';
 export {

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import winston from 'winston';
 import { redactText, redactUrl, redactValue } from './log-redaction.js';
+import type { RoleConnections } from './config/connection-options.js';
 import { createLogger } from './logger.js';
 
 const PEM = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----';
@@ -52,5 +53,20 @@ describe('log redaction', () => {
     expect(out).not.toContain('MIGHAgEAMBMG');
     expect(out).toContain('redis://watched:***@cache:6379');
     expect(out).toContain('db1:9080');
+  });
+
+  it('hides the secrets of compiled connections logged whole: passwords and the client key', () => {
+    const key = Buffer.from(PEM);
+    const connections: RoleConnections = {
+      mysql: { hosts: [{ host: 'db', port: 3306 }], user: 'app', password: 's3cr3t-pw', database: 'watched', tls: { verify: true, key, cert: Buffer.from('CERT') } },
+      redis: { hosts: [{ host: 'cache', port: 6380 }], username: 'watched', password: 's3cr3t-pw', db: 0, tls: { verify: false, key } },
+      prefix: 'watched',
+    };
+    const out = capture('json', (logger) => logger.info('connections', { connections }));
+    expect(out).not.toContain('s3cr3t-pw');
+    expect(out).not.toContain('MIGHAgEAMBMG');
+    expect(out).not.toContain(key.toString('base64').slice(0, 20));
+    expect(out).toContain('"user":"app"');
+    expect(connections.mysql.password).toBe('s3cr3t-pw');
   });
 });

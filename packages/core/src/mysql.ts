@@ -1,7 +1,5 @@
 import mysql from 'mysql2/promise';
-import { ConfigError } from './errors.js';
-import { redactUrl } from './log-redaction.js';
-import { readTlsFiles } from './tls.js';
+import { compileMysqlConnection, describeMysqlTarget, type MysqlConnectionOptions } from './config/mysql-connection-options.js';
 
 export type Pool = mysql.Pool;
 export type PoolConnection = mysql.PoolConnection;
@@ -37,62 +35,35 @@ export const exactDoubleTypeCast: mysql.TypeCast = (field, next) => {
   return next();
 };
 
-/**
- * TLS settings carried by the URL's query, so every consumer of the one URL
- * (pools, the migrator, child processes given WATCHED_MYSQL_URL) gets them:
- * `ssl=true` (TLS with the system CAs), `ssl-ca=FILE`, `ssl-cert=FILE`,
- * `ssl-key=FILE` (client certificate), `ssl-verify=false` (encrypt without
- * checking the server's certificate and name; default true). The
- * `--mysql-ssl-*` options are written into these parameters at start-up.
- */
-export const MYSQL_TLS_PARAMS = { enable: 'ssl', ca: 'ssl-ca', cert: 'ssl-cert', key: 'ssl-key', verify: 'ssl-verify' } as const;
+/** A structured target, or a URL (tests, one-shot commands) read by the same parser. */
+export type MysqlTarget = MysqlConnectionOptions | string;
 
-function flagParam(params: URLSearchParams, name: string): boolean | undefined {
-  const value = params.get(name);
-  if (value === null) return undefined;
-  if (/^(1|true|yes|required)$/i.test(value)) return true;
-  if (/^(0|false|no)$/i.test(value)) return false;
-  throw new ConfigError('mysqlUrl', `URL parameter ${name} must be true or false`);
+function compiled(target: MysqlTarget): MysqlConnectionOptions {
+  return typeof target === 'string' ? compileMysqlConnection(target) : target;
 }
 
-function mysqlTls(params: URLSearchParams): mysql.SslOptions | undefined {
-  const p = MYSQL_TLS_PARAMS;
-  const files = { ca: params.get(p.ca) ?? undefined, cert: params.get(p.cert) ?? undefined, key: params.get(p.key) ?? undefined };
-  const enabled = flagParam(params, p.enable) ?? Boolean(files.ca || files.cert);
-  if (!enabled) return undefined;
-  const verify = flagParam(params, p.verify) ?? true;
-  const material = readTlsFiles(files, { ca: `mysqlUrl ${p.ca}`, cert: `mysqlUrl ${p.cert}`, key: `mysqlUrl ${p.key}` });
-  // mysql2 checks the name against the URL's host (IP SANs for an IP host) when verifyIdentity is on.
-  return { ...stripUndefined(material), rejectUnauthorized: verify, verifyIdentity: verify, minVersion: 'TLSv1.2' };
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Splits a mysql:// URL into connection settings (database may be absent), TLS files read. */
-export function parseMysqlUrl(url: string): mysql.ConnectionOptions & { database?: string } {
-  const u = new URL(url);
-  if (u.protocol !== 'mysql:') throw new Error(`not a mysql:// URL: ${u.protocol}`);
-  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined;
-  const ssl = mysqlTls(u.searchParams);
+/** mysql2's connection settings for a target (database may be absent). */
+function driverOptions(target: MysqlTarget): mysql.ConnectionOptions {
+  const { hosts, user, password, database, tls } = compiled(target);
+  const [{ host, port }] = hosts;
+  const { verify, ...material } = tls ?? { verify: true };
   return {
-    host: u.hostname || '127.0.0.1',
-    port: u.port ? Number(u.port) : 3306,
-    user: decodeURIComponent(u.username || 'root'),
-    password: decodeURIComponent(u.password || ''),
+    host,
+    port,
+    user,
+    password,
     database,
-    ...(ssl ? { ssl } : {}),
+    // mysql2 checks the name against the host (IP SANs for an IP host) when verifyIdentity is on.
+    ...(tls ? { ssl: { ...material, rejectUnauthorized: verify, verifyIdentity: verify, minVersion: 'TLSv1.2' } } : {}),
   };
 }
 
-/** The database name of a URL, required by every role but migrate. */
-export function mysqlDatabaseName(url: string): string {
-  const { database } = parseMysqlUrl(url);
-  if (!database) throw new Error(`the MySQL URL names no database: ${redactUrl(url)}`);
-  return database;
+/** The database name of a target, required by every role but migrate. */
+export function mysqlDatabaseName(target: MysqlTarget): string {
+  const options = compiled(target);
+  if (!options.database) throw new Error(`the MySQL URL names no database: ${describeMysqlTarget(options)}`);
+  return options.database;
 }
-
 
 /**
  * mysql2's own formatting with one shortcut: a statement passed without
@@ -106,9 +77,9 @@ function formatOnlyWithValues(this: { config: { timezone?: string } }, sql: stri
   return mysql.format(sql, values as never, false, this.config.timezone as never);
 }
 
-export function createMysqlPool(url: string, options: MysqlPoolOptions = {}): Pool {
+export function createMysqlPool(target: MysqlTarget, options: MysqlPoolOptions = {}): Pool {
   const pool = mysql.createPool({
-    ...parseMysqlUrl(url),
+    ...driverOptions(target),
     connectionLimit: options.connectionLimit ?? 10,
     multipleStatements: options.multipleStatements ?? false,
     supportBigNumbers: true,
@@ -129,9 +100,9 @@ export function createMysqlPool(url: string, options: MysqlPoolOptions = {}): Po
 }
 
 /** Opens one connection (no pool), e.g. to create a database before pooling. */
-export async function createMysqlConnection(url: string, options: MysqlPoolOptions = {}): Promise<Connection> {
+export async function createMysqlConnection(target: MysqlTarget, options: MysqlPoolOptions = {}): Promise<Connection> {
   const conn = await mysql.createConnection({
-    ...parseMysqlUrl(url),
+    ...driverOptions(target),
     multipleStatements: options.multipleStatements ?? false,
     supportBigNumbers: true,
     dateStrings: true,

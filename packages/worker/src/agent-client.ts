@@ -1,8 +1,8 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { SecureVersion } from 'node:tls';
 import got, { type Got, RequestError } from 'got';
-import { describeTlsError, readTlsFiles, type TlsFiles } from '@watched/core';
+import { describeTlsError, readTlsFiles } from '@watched/core';
+import type { WorkerOptions } from './worker-options.js';
 
 /** An agent as registered in `c$agents`. */
 export interface AgentRecord {
@@ -14,19 +14,16 @@ export interface AgentRecord {
   pollIntervalS: number;
 }
 
-export interface AgentClientOptions {
-  connectTimeoutMs: number;
-  timeoutMs: number;
-  maxResponseBytes: number;
-  /**
-   * TLS to agents registered with `use_ssl`: the CA their certificates must
-   * chain to (default: the system CAs), the client certificate and key
-   * presented to them (mTLS), the lowest protocol version accepted. The
-   * server's name is always checked against `c$agents.host` (IP SANs for IP
-   * hosts) and a failure never falls back to plain HTTP.
-   */
-  tls?: TlsFiles & { minVersion?: SecureVersion };
-}
+/**
+ * The worker options the client reads, by their compiled names. TLS applies
+ * to agents registered with `use_ssl`: the CA their certificates must chain
+ * to (default: the system CAs), the client certificate and key presented to
+ * them (mTLS), the lowest protocol version accepted. The server's name is
+ * always checked against `c$agents.host` (IP SANs for IP hosts) and a
+ * failure never falls back to plain HTTP.
+ */
+export type AgentClientOptions = Pick<WorkerOptions, 'agentConnectTimeoutMs' | 'agentTimeoutMs' | 'agentMaxResponseBytes' | 'agentTlsCa' | 'agentTlsCert' | 'agentTlsKey'> &
+  Partial<Pick<WorkerOptions, 'agentTlsMinVersion'>>;
 
 /** Options (flags) each TLS file comes from, named in configuration errors. */
 const TLS_OPTION_NAMES = { ca: 'agentTlsCa', cert: 'agentTlsCert', key: 'agentTlsKey' };
@@ -59,19 +56,19 @@ export class AgentClient {
 
   constructor(private readonly options: AgentClientOptions) {
     // Read once here: a missing file stops the worker at start-up, naming its option.
-    const material = readTlsFiles(options.tls ?? {}, TLS_OPTION_NAMES);
+    const material = readTlsFiles({ ca: options.agentTlsCa, cert: options.agentTlsCert, key: options.agentTlsKey }, TLS_OPTION_NAMES);
     this.httpsAgent = new HttpsAgent({
       keepAlive: true,
       maxSockets: 4,
       scheduling: 'lifo',
       ...(material.ca ? { ca: material.ca } : {}),
       ...(material.cert ? { cert: material.cert, key: material.key } : {}),
-      minVersion: options.tls?.minVersion ?? 'TLSv1.2',
+      minVersion: options.agentTlsMinVersion ?? 'TLSv1.2',
       rejectUnauthorized: true,
     });
     this.http = got.extend({
       retry: { limit: 0 },
-      timeout: { connect: options.connectTimeoutMs, request: options.timeoutMs },
+      timeout: { connect: options.agentConnectTimeoutMs, request: options.agentTimeoutMs },
       agent: { http: this.httpAgent, https: this.httpsAgent },
       followRedirect: false,
       throwHttpErrors: false,
@@ -96,7 +93,7 @@ export class AgentClient {
   }
 
   private async getJson(agent: AgentRecord, path: string): Promise<unknown> {
-    const max = this.options.maxResponseBytes;
+    const max = this.options.agentMaxResponseBytes;
     const request = this.http.get(agentBaseUrl(agent) + path);
     let tooLarge = false;
     request.on('downloadProgress', (progress: { transferred: number; total?: number }) => {

@@ -19,7 +19,7 @@ function discovery(host: string, userType: 'number' | 'string' = 'number') {
 
 describe('DiscoveryCache', () => {
   it('shares identical data types and names between agents, keeping each agent its own hosts', () => {
-    const cache = new DiscoveryCache({ refreshMs: 60_000 });
+    const cache = new DiscoveryCache({ discoveryRefreshMs: 60_000 });
     const a = cache.set(1, parseCatalog(discovery('host-a')));
     const b = cache.set(2, parseCatalog(discovery('host-b')));
     expect(b.types.get('cpu_usage')).toBe(a.types.get('cpu_usage'));
@@ -32,7 +32,7 @@ describe('DiscoveryCache', () => {
   });
 
   it('does not share a type whose definition differs', () => {
-    const cache = new DiscoveryCache({ refreshMs: 60_000 });
+    const cache = new DiscoveryCache({ discoveryRefreshMs: 60_000 });
     const a = cache.set(1, parseCatalog(discovery('h')));
     const b = cache.set(2, parseCatalog(discovery('h', 'string')));
     expect(b.types.get('cpu_usage')).not.toBe(a.types.get('cpu_usage'));
@@ -41,7 +41,7 @@ describe('DiscoveryCache', () => {
   });
 
   it('forgets expired catalogs and the least recently used agents beyond its bound', () => {
-    const cache = new DiscoveryCache({ refreshMs: 1000, maxAgents: 2 });
+    const cache = new DiscoveryCache({ discoveryRefreshMs: 1000, maxAgents: 2 });
     cache.set(1, parseCatalog(discovery('h1')), 0);
     cache.set(2, parseCatalog(discovery('h2')), 0);
     expect(cache.get(1, 10)).toBeDefined(); // agent 1 used last: agent 2 is the one to go

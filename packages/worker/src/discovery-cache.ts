@@ -8,8 +8,8 @@ interface Entry {
 }
 
 export interface DiscoveryCacheOptions {
-  /** How long a catalog is trusted. */
-  refreshMs: number;
+  /** How long a catalog is trusted (the worker option, by its compiled name). */
+  discoveryRefreshMs: number;
   /**
    * Agents whose catalog is kept; the least recently used beyond it are
    * forgotten (their next poll reads discovery again). Default 100,000:
@@ -20,7 +20,7 @@ export interface DiscoveryCacheOptions {
 
 /**
  * Catalogs (what polling needs from a discovery document, not the
- * document) per agent, trusted for `refreshMs`, with their data types and
+ * document) per agent, trusted for `discoveryRefreshMs`, with their data types and
  * names shared between agents (CatalogInterner). Workers are stateless: a
  * miss just means one more `/api/swagger.json` call.
  */
@@ -30,7 +30,7 @@ export class DiscoveryCache {
   private readonly refreshMs: number;
 
   constructor(options: DiscoveryCacheOptions) {
-    this.refreshMs = options.refreshMs;
+    this.refreshMs = options.discoveryRefreshMs;
     this.entries = new LRUCache({ max: options.maxAgents ?? 100_000 });
   }
 

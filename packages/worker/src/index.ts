@@ -1,5 +1,13 @@
 export { PollWorker, type WorkerStats } from './worker.js';
-export { workerOptionsShape, WorkerOptionsSchema, compileWorkerOptions, type WorkerOptions } from './worker-options.js';
+export {
+  workerOptionsShape,
+  WorkerOptionsSchema,
+  compileWorkerOptions,
+  parseWorkerOptions,
+  type LoadedWorkerOptions,
+  type RawWorkerOptions,
+  type WorkerOptions,
+} from './worker-options.js';
 export { AgentClient, AgentCallError, agentBaseUrl, formatSince, type AgentRecord } from './agent-client.js';
 export { parseCatalog, type AgentCatalog, type DataTypeSpec, type ResourceSpec } from './ingest/catalog.js';
 export { parseSnapshot, type AgentSnapshot } from './ingest/snapshot.js';

@@ -1,64 +1,128 @@
+import type { SecureVersion } from 'node:tls';
 import { z } from 'zod';
-import { alertLogLevelOption, boolean, duration, filePath, integer, roleOptionsShape, TLS_VERSIONS } from '@watched/core';
+import { alertLogLevelOption, boolean, ConfigError, duration, filePath, integer, parseOptions, roleOptionsShape, stripUndefined, TLS_VERSIONS } from '@watched/core';
 
-/** Options of the worker role (flags `--worker-concurrency`, env `WATCHED_WORKER_CONCURRENCY`, ...). */
+/**
+ * Raw options of the worker role, keyed by flag name (`--worker-concurrency`,
+ * env `WATCHED_WORKER_CONCURRENCY`); each one's description is its
+ * `.describe()`, which --help, docs and the config-file check read. Nothing
+ * but compileWorkerOptions reads these.
+ */
 export const workerOptionsShape = {
   ...roleOptionsShape,
   /** Poll jobs processed at once by one worker process. */
   workerConcurrency: integer(4, 1, 256).describe('poll jobs processed at once by one worker'),
-  /** Agents of one job polled in parallel. */
   agentConcurrency: integer(16, 1, 1024).describe('agents of one job polled in parallel'),
-  /** Time to establish the TCP (and TLS) connection to an agent. */
   agentConnectTimeout: duration('5s').describe('connect timeout per agent call (e.g. 5s)'),
-  /** Whole-request deadline for one agent call (a hanging agent costs at most this). */
   agentTimeout: duration('30s').describe('total timeout per agent call (e.g. 30s)'),
-  /** Responses larger than this are cut off and counted as an error for that agent. */
+  // Larger responses are cut off and count as an error for that agent.
   agentMaxResponseBytes: integer(32 * 1024 * 1024, 1024).describe('largest agent response accepted, in bytes'),
-  /** CA bundle (PEM) agents' certificates must chain to, for agents with use_ssl; default: the system CAs. */
   agentTlsCa: filePath('CA bundle (PEM) that signs the certificates of agents with use_ssl (default: system CAs)'),
-  /** Client certificate (PEM) the worker presents to agents with use_ssl (mTLS). */
   agentTlsCert: filePath('client certificate (PEM) presented to agents with use_ssl (mTLS)'),
-  /** Key of that certificate; a file only, so it never sits in the environment. */
+  // A file only, so the key never sits in the environment.
   agentTlsKey: filePath('key (PEM) of the agent client certificate'),
-  /** Lowest TLS version accepted from agents. */
   agentTlsMinVersion: z.enum(TLS_VERSIONS).default('TLSv1.2').describe('lowest TLS version accepted from agents: TLSv1.2 or TLSv1.3'),
-  /** How long a discovery document is trusted before it is read again. */
   discoveryRefresh: duration('1h').describe('how long an agent discovery document is trusted (e.g. 1h)'),
-  /** Rows per multi-row INSERT statement. */
   insertBatchRows: integer(1000, 1, 100_000).describe('rows per multi-row INSERT'),
-  /**
-   * Rows of several agents of one job written in one transaction (one commit
-   * instead of one per agent); an agent's rows and cursor are never split.
-   */
+  // One commit instead of one per agent; an agent's rows and cursor are never split.
   writeBatchRows: integer(20_000, 1, 1_000_000).describe('rows of several agents written in one transaction'),
-  /** Threshold rules are re-read this often, so edits in the front apply without a restart. */
+  // So rules edited in the front apply without a restart.
   rulesRefresh: duration('30s').describe('how often threshold rules (h$/s$event_factory) are re-read'),
-  /** Consecutive failed polls of an agent that open an agent-failed event. */
   agentFailureThreshold: integer(3, 1, 1000).describe('consecutive failed polls that open an agent-failed event'),
-  /** Events go to the alerter's queue; without an alerter running, leave this off or the queue only grows. */
+  // Without an alerter running, leave this off or the queue only grows.
   publishAlerts: boolean(true).describe('hand opened/closed events to the alerter queue (off: only log them)'),
-  /** Log lines of this severity or worse (c$event_types) become alerts; `off` = none. */
   alertLogLevel: alertLogLevelOption,
-  /** Upstream's front calls process/socket rows older than 900 s missing: the same default. */
+  // Upstream's front calls process/socket rows older than 900 s missing: the same default.
   missingAfter: duration('15m').describe('how long a host or service may go unreported before a missing event opens'),
-  /**
-   * On SIGTERM: how long running jobs may take to finish; after that they are
-   * handed back (failed with a retry, so another worker takes them).
-   * Keep it below the process's hard shutdown deadline (30 s).
-   */
+  // Jobs still running then fail with a retry, so another worker takes them.
   shutdownTimeout: duration('20s').describe('on SIGTERM, how long running jobs may finish before being handed back'),
-  /** BullMQ job lock: a killed worker's job is seen as stalled once its lock is older than this. */
   lockDuration: duration('30s').describe('job lock duration; a killed worker\'s job is retried after about this'),
-  /** How often this worker looks for stalled jobs (of any dead worker) and puts them back to wait. */
   stalledInterval: duration('30s').describe('how often stalled jobs of dead workers are looked for'),
-  /** A job that stalls more often than this (it keeps killing workers) is failed. */
+  // A job that keeps killing workers is failed instead of retried forever.
   maxStalledCount: integer(2, 0, 100).describe('times a job may stall before it is failed'),
 };
 
 export const WorkerOptionsSchema = z.object(workerOptionsShape);
-export type WorkerOptions = z.output<typeof WorkerOptionsSchema>;
+/** The options as given in code (durations as `'5s'` or seconds), for parseWorkerOptions. */
+export type RawWorkerOptions = Partial<z.input<typeof WorkerOptionsSchema>>;
+/** The options as loadOptions returns them (defaults filled, durations in ms, flag names). */
+export type LoadedWorkerOptions = z.output<typeof WorkerOptionsSchema>;
 
-/** Fills defaults for callers that build a worker in code (tests, `watched up`). */
-export function compileWorkerOptions(options: Partial<z.input<typeof WorkerOptionsSchema>> = {}): WorkerOptions {
-  return WorkerOptionsSchema.parse(options);
+/**
+ * The worker's options compiled: defaults filled, durations in milliseconds
+ * (`...Ms`), combinations checked. These names are used unchanged by every
+ * part they reach (agent client, poller, store, processor).
+ */
+export interface WorkerOptions {
+  readonly workerConcurrency: number;
+  readonly agentConcurrency: number;
+  readonly agentConnectTimeoutMs: number;
+  readonly agentTimeoutMs: number;
+  readonly agentMaxResponseBytes: number;
+  readonly agentTlsCa?: string;
+  readonly agentTlsCert?: string;
+  readonly agentTlsKey?: string;
+  readonly agentTlsMinVersion: SecureVersion;
+  readonly discoveryRefreshMs: number;
+  readonly insertBatchRows: number;
+  readonly writeBatchRows: number;
+  readonly rulesRefreshMs: number;
+  readonly agentFailureThreshold: number;
+  readonly publishAlerts: boolean;
+  /** A `c$event_types` id, 0 = off. */
+  readonly alertLogLevel: number;
+  readonly missingAfterMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly maxStalledCount: number;
+  readonly heartbeatIntervalMs: number;
+}
+
+/** Durations the code runs on a timer: 0 would spin (BullMQ refuses a 0 stalledInterval, deep in start-up). */
+const POSITIVE_DURATIONS = ['lockDuration', 'stalledInterval', 'heartbeatInterval'] as const;
+
+/**
+ * Compiles loaded options (loadOptions' output: defaults filled, durations
+ * already in ms under their flag names): rejects conflicting options, each
+ * error a ConfigError naming the field, and names durations `...Ms`. The
+ * CLI calls it at start-up and on every reload.
+ */
+export function compileWorkerOptions(loaded: LoadedWorkerOptions): WorkerOptions {
+  const o = loaded;
+  for (const field of POSITIVE_DURATIONS) {
+    if (!(o[field] > 0)) throw new ConfigError(field, 'must be more than 0');
+  }
+  return {
+    workerConcurrency: o.workerConcurrency,
+    agentConcurrency: o.agentConcurrency,
+    // The whole call is bounded by agentTimeout: a shorter --agent-timeout alone bounds the connect too.
+    agentConnectTimeoutMs: Math.min(o.agentConnectTimeout, o.agentTimeout),
+    agentTimeoutMs: o.agentTimeout,
+    agentMaxResponseBytes: o.agentMaxResponseBytes,
+    ...stripUndefined({ agentTlsCa: o.agentTlsCa, agentTlsCert: o.agentTlsCert, agentTlsKey: o.agentTlsKey }),
+    agentTlsMinVersion: o.agentTlsMinVersion,
+    discoveryRefreshMs: o.discoveryRefresh,
+    insertBatchRows: o.insertBatchRows,
+    writeBatchRows: o.writeBatchRows,
+    rulesRefreshMs: o.rulesRefresh,
+    agentFailureThreshold: o.agentFailureThreshold,
+    publishAlerts: o.publishAlerts,
+    alertLogLevel: o.alertLogLevel,
+    missingAfterMs: o.missingAfter,
+    shutdownTimeoutMs: o.shutdownTimeout,
+    lockDurationMs: o.lockDuration,
+    stalledIntervalMs: o.stalledInterval,
+    maxStalledCount: o.maxStalledCount,
+    heartbeatIntervalMs: o.heartbeatInterval,
+  };
+}
+
+/**
+ * For code that builds a worker (tests, bench): parses raw values the way
+ * flags are parsed (`'5s'`, a bare number is seconds), fills defaults, then
+ * compileWorkerOptions. Errors name the field.
+ */
+export function parseWorkerOptions(raw: RawWorkerOptions = {}): WorkerOptions {
+  return compileWorkerOptions(parseOptions(WorkerOptionsSchema, raw));
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { compileWorkerOptions } from './worker-options.js';
+import { parseWorkerOptions } from './worker-options.js';
 import { PollWorker } from './worker.js';
 
 describe('PollWorker start-up', () => {
@@ -22,9 +22,9 @@ describe('PollWorker start-up', () => {
   it('fails half-way (the agent CA file vanished after the options were read) and closes what it had opened', async () => {
     const ca = join(dir, 'agents-ca.pem');
     writeFileSync(ca, 'not read before start');
-    const options = compileWorkerOptions({ agentTlsCa: ca, publishAlerts: true });
+    const options = parseWorkerOptions({ agentTlsCa: ca, publishAlerts: true });
     rmSync(ca); // e.g. a Secret unmounted between start-up checks and start
-    const worker = new PollWorker(env, options, env.logger, `worker-start-${process.pid}`);
+    const worker = new PollWorker(env.connections, options, env.logger, `worker-start-${process.pid}`);
 
     await expect(worker.start()).rejects.toThrow(/agentTlsCa/);
 

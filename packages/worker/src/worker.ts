@@ -76,9 +76,9 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
    * The other options need a restart.
    */
   reload(options: WorkerOptions): readonly string[] {
-    this.options = { ...this.options, workerConcurrency: options.workerConcurrency, rulesRefresh: options.rulesRefresh };
+    this.options = { ...this.options, workerConcurrency: options.workerConcurrency, rulesRefreshMs: options.rulesRefreshMs };
     if (this.bull) this.bull.concurrency = options.workerConcurrency;
-    this.rules?.refresh(options.rulesRefresh);
+    this.rules?.refresh(options.rulesRefreshMs);
     return ['workerConcurrency', 'rulesRefresh'];
   }
 
@@ -100,12 +100,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       const events = this.events ?? this.defaultEventSink();
       const client = ctx.adopt(
         'agent client',
-        new AgentClient({
-          connectTimeoutMs: options.agentConnectTimeout,
-          timeoutMs: options.agentTimeout,
-          maxResponseBytes: options.agentMaxResponseBytes,
-          tls: { ca: options.agentTlsCa, cert: options.agentTlsCert, key: options.agentTlsKey, minVersion: options.agentTlsMinVersion },
-        }),
+        new AgentClient(options),
         (c) => c.close(),
       );
       const poller = new AgentPoller({
@@ -113,7 +108,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         client,
         dataTables: new DataTables(pool, logger),
         inventory: new Inventory(pool),
-        discovery: new DiscoveryCache({ refreshMs: options.discoveryRefresh }),
+        discovery: new DiscoveryCache(options),
         logger,
         events,
         agentFailureThreshold: options.agentFailureThreshold,
@@ -123,10 +118,10 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         pool,
         logger,
         insertBatchRows: options.insertBatchRows,
-        rules: (this.rules = new ThresholdRules(pool, options.rulesRefresh)),
+        rules: (this.rules = new ThresholdRules(pool, options.rulesRefreshMs)),
         events,
         logAlerts: new LogAlerts(pool, events, options.alertLogLevel, logger),
-        missingAfterMs: options.missingAfter,
+        missingAfterMs: options.missingAfterMs,
         metrics: this.metrics,
       });
       const processor = new PollProcessor({
@@ -140,7 +135,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       // Heartbeats on the command connection: the consumer's is blocked in BRPOPLPUSH-style waits.
       // Joined before the consumer exists, so it leaves after the consumer drained.
       this.membership = ctx.membership({
-        intervalMs: options.heartbeatInterval,
+        intervalMs: options.heartbeatIntervalMs,
         details: () => ({ state: ctx.lifecycle, active: this.active, concurrency: this.options.workerConcurrency, ...this.stats }),
       });
       this.bull = this.consumer(processor);
@@ -167,8 +162,8 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         autorun: false,
         // Recorded as the job's processedBy: which worker (and pid) ran it.
         name: ctx.nodeId,
-        lockDuration: options.lockDuration,
-        stalledInterval: options.stalledInterval,
+        lockDuration: options.lockDurationMs,
+        stalledInterval: options.stalledIntervalMs,
         maxStalledCount: options.maxStalledCount,
       },
     );
@@ -207,7 +202,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
    */
   private async drain(bull: BullWorker<PollJobData, PollJobResult>): Promise<void> {
     const { logger } = this.ctx;
-    const timeoutMs = this.options.shutdownTimeout;
+    const timeoutMs = this.options.shutdownTimeoutMs;
     const closed = bull.close().catch((err: Error) => logger.error(`closing the queue consumer: ${err.message}`));
     if (this.active > 0) logger.info(`stopping: waiting up to ${timeoutMs} ms for ${this.active} running jobs`);
     if ((await drainWithDeadline(closed, timeoutMs)) === 'done') return;

@@ -3,19 +3,19 @@
  * `node dist/testing/aggregator-process.js <mysqlUrl> <redisUrl> <prefix> <nodeId>`.
  * Prints one JSON line per change of state ({ state: 'active' | 'standby', term }).
  */
-import { createLogger } from '@watched/core';
+import { compileConnectionOptions, createLogger } from '@watched/core';
 import { Aggregator } from '../aggregator.js';
-import { compileAggregatorOptions } from '../aggregator-options.js';
+import { parseAggregatorOptions } from '../aggregator-options.js';
 
 const [mysqlUrl, redisUrl, prefix, nodeId] = process.argv.slice(2);
-const options = compileAggregatorOptions({
+const options = parseAggregatorOptions({
   aggregatorInterval: '200ms',
   aggregatorLeaseTtl: '1500ms',
   aggregatorDelayMinute: '0s',
   aggregatorDelayHour: '0s',
   aggregatorDelayDay: '0s',
 });
-const aggregator = new Aggregator({ mysqlUrl, redisUrl, prefix }, options, createLogger({ silent: true }), nodeId);
+const aggregator = new Aggregator(compileConnectionOptions({ mysqlUrl, redisUrl, prefix }), options, createLogger({ silent: true }), nodeId);
 await aggregator.start();
 let last = '';
 const report = () => {

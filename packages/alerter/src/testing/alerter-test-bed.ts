@@ -47,7 +47,7 @@ export class AlerterTestBed {
       alertRoutes: [{ match: {}, receivers: ['ops'] }],
       ...overrides,
     });
-    const alerter = new Alerter({ mysqlUrl: this.env.mysqlUrl, redisUrl: this.env.redisUrl, prefix: this.env.prefix }, options, this.env.logger);
+    const alerter = new Alerter(this.env.connections, options, this.env.logger);
     alerter.metrics = metrics;
     this.alerters.push(alerter);
     await alerter.start();

@@ -1,4 +1,4 @@
-import { Aggregator, aggregatorOptionsShape } from '@watched/aggregator';
+import { Aggregator, aggregatorOptionsShape, compileAggregatorOptions } from '@watched/aggregator';
 import { roleCommand, type RoleDefinition } from '../role-command.js';
 
 /** `watched aggregator`: one aggregator replica (active or standby): rollups and retention. */
@@ -6,8 +6,9 @@ export const aggregatorRole: RoleDefinition<typeof aggregatorOptionsShape, Aggre
   command: 'aggregator',
   describe: 'Run an aggregator replica: minute/hour/day rollups and retention (one replica is active)',
   shape: aggregatorOptionsShape,
-  create: (options, logger, nodeId, metrics) => Object.assign(new Aggregator(options, options, logger, nodeId), { metrics }),
-  reload: (aggregator, options) => aggregator.reload(options),
+  create: (options, { connections, logger, nodeId, metrics }) =>
+    Object.assign(new Aggregator(connections, compileAggregatorOptions(options), logger, nodeId), { metrics }),
+  reload: (aggregator, options) => aggregator.reload(compileAggregatorOptions(options)),
 };
 
 export const aggregatorCommand = roleCommand(aggregatorRole);

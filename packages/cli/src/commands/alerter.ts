@@ -6,7 +6,8 @@ export const alerterRole: RoleDefinition<typeof alerterOptionsShape, Alerter> = 
   command: 'alerter',
   describe: 'Run an alerter: route events to receivers (email, webhook, plugins), with grouping, silences and retries',
   shape: alerterOptionsShape,
-  create: (options, logger, nodeId, metrics) => Object.assign(new Alerter(options, compileAlerterOptions(options), logger, [], nodeId), { metrics }),
+  create: (options, { connections, logger, nodeId, metrics }) =>
+    Object.assign(new Alerter(connections, compileAlerterOptions(options), logger, [], nodeId), { metrics }),
   reload: (alerter, options) => alerter.reload(compileAlerterOptions(options)),
 };
 

@@ -6,7 +6,8 @@ export const coordinatorRole: RoleDefinition<typeof coordinatorOptionsShape, Coo
   command: 'coordinator',
   describe: 'Run a coordinator replica: leader election and scheduling of poll jobs',
   shape: coordinatorOptionsShape,
-  create: (options, logger, nodeId, metrics) => Object.assign(new Coordinator(options, compileCoordinatorOptions(options), logger, nodeId), { metrics }),
+  create: (options, { connections, logger, nodeId, metrics }) =>
+    Object.assign(new Coordinator(connections, compileCoordinatorOptions(options), logger, nodeId), { metrics }),
   reload: (coordinator, options) => coordinator.reload(compileCoordinatorOptions(options)),
 };
 

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { baseOptionsShape, Migrator, redactUrl } from '@watched/core';
+import { baseOptionsShape, compileConnectionOptions, Migrator, redactUrl } from '@watched/core';
 import { loggerFor, resolveOptions, withBaseOptions } from '../options.js';
 
 interface MigrateArgs {
@@ -21,7 +21,8 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
   handler: async (argv) => {
     const options = resolveOptions(argv, baseOptionsShape);
     const logger = loggerFor(options);
-    const migrator = new Migrator({ mysqlUrl: options.mysqlUrl, migrationsDir: options.migrationsDir, logger });
+    const { mysql } = compileConnectionOptions(options);
+    const migrator = new Migrator({ mysql, migrationsDir: options.migrationsDir, logger });
     if (argv.status) {
       const rows = await migrator.status();
       for (const row of rows) {

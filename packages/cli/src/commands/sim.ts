@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { AgentFleet, type AddressingMode } from '@watched/agent-sim';
-import { AgentRegistry, baseOptionsShape, createMysqlPool, runServices, type Service } from '@watched/core';
+import { AgentRegistry, baseOptionsShape, compileConnectionOptions, createMysqlPool, runServices, type Service } from '@watched/core';
 import { loggerFor, resolveOptions, withBaseOptions } from '../options.js';
 
 interface SimArgs {
@@ -58,7 +58,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
         const agents = fleet.agents();
         logger.info(`fleet of ${agents.length} hosts: ${agents[0]?.host}:${agents[0]?.port} ... ${agents.at(-1)?.host}:${agents.at(-1)?.port}`);
         if (!argv.register) return;
-        const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
+        const pool = createMysqlPool(compileConnectionOptions(options).mysql, { connectionLimit: 1 });
         try {
           const added = await new AgentRegistry(pool).add(agents.map((a) => ({ host: a.host, port: a.port, pollIntervalS: argv.freq })));
           logger.info(`registered ${added} new agents in c$agents`);

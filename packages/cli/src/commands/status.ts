@@ -5,6 +5,7 @@ import { readAlertStatus, type AlertStatus } from '@watched/alerter';
 import { dueSlot, groupLagMs, type GroupSchedule } from '@watched/coordinator';
 import {
   baseOptionsShape,
+  compileConnectionOptions,
   createMysqlPool,
   createRedis,
   errorMessage,
@@ -198,8 +199,9 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
   builder: (yargs) => withBaseOptions(yargs).option('json', { type: 'boolean', describe: 'print JSON' }),
   handler: async (argv) => {
     const options = resolveOptions(argv as unknown as Record<string, unknown>, baseOptionsShape);
-    const redis = createRedis(options.redisUrl, { connectionName: 'watched-status' });
-    const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
+    const connections = compileConnectionOptions(options);
+    const redis = createRedis(connections.redis, { connectionName: 'watched-status' });
+    const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
     try {
       const status = await collectStatus(redis, options.prefix, pool);
       console.log(argv.json ? JSON.stringify(status, null, 2) : formatStatus(status));

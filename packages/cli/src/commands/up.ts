@@ -11,6 +11,7 @@ import {
   createMysqlPool,
   Migrator,
   type Logger,
+  type MysqlConnectionOptions,
 } from '@watched/core';
 import { workerOptionsShape } from '@watched/worker';
 import { commandRuntime, withOptions } from '../options.js';
@@ -34,9 +35,9 @@ type UpOptions = z.output<typeof UpSchema>;
  * previous simulated fleet, and registers its hosts. Real agents are never
  * mixed with simulated ones.
  */
-async function simulatedFleet(options: UpOptions, logger: Logger): Promise<AgentFleet | undefined> {
+async function simulatedFleet(options: UpOptions, mysql: MysqlConnectionOptions, logger: Logger): Promise<AgentFleet | undefined> {
   if (options.sim === 0) return undefined;
-  const pool = createMysqlPool(options.mysqlUrl, { connectionLimit: 1 });
+  const pool = createMysqlPool(mysql, { connectionLimit: 1 });
   try {
     const registry = new AgentRegistry(pool);
     const fleet = new AgentFleet({ hosts: options.sim, port: options.simPort, bindAddress: '0.0.0.0' });
@@ -62,20 +63,21 @@ export const upCommand: CommandModule = {
     withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape),
   handler: async (argv) => {
     const runtime = commandRuntime(argv, UpSchema.shape);
-    const { options, logger, nodeId } = runtime;
-    const result = await new Migrator({ mysqlUrl: options.mysqlUrl, migrationsDir: options.migrationsDir, logger }).migrate();
+    const { options, logger, nodeId, connections } = runtime;
+    const result = await new Migrator({ mysql: connections.mysql, migrationsDir: options.migrationsDir, logger }).migrate();
     logger.info(`schema ready (${result.applied.length} migrations applied now, ${result.alreadyApplied} before)`);
 
-    const fleet = await simulatedFleet(options, logger);
+    const fleet = await simulatedFleet(options, connections.mysql, logger);
     await runRoles(runtime, (metrics) => {
       const part = <S extends Record<string, z.ZodType>, R extends RoleService>(role: RoleDefinition<S, R>) =>
-        roleParts(role, role.create(options as unknown as RoleProcessOptions<S>, logger.child({ role: role.command }), nodeId, metrics));
+        roleParts(role, role.create(options as unknown as RoleProcessOptions<S>, { connections, logger: logger.child({ role: role.command }), nodeId, metrics }));
       const coordinator = part(coordinatorRole);
       const worker = part(workerRole);
       const aggregator = part(aggregatorRole);
       const alerter = part(alerterRole);
       const status = new StatusLine({
         ...options,
+        redis: connections.redis,
         intervalMs: options.statusInterval,
         coordinator: coordinator.service,
         worker: worker.service,

@@ -1,4 +1,4 @@
-import { PollWorker, workerOptionsShape } from '@watched/worker';
+import { compileWorkerOptions, PollWorker, workerOptionsShape } from '@watched/worker';
 import { roleCommand, type RoleDefinition } from '../role-command.js';
 
 /** Room after the worker's drain deadline for handing jobs back and closing connections. */
@@ -9,8 +9,9 @@ export const workerRole: RoleDefinition<typeof workerOptionsShape, PollWorker> =
   command: 'worker',
   describe: 'Run a worker: consume poll jobs, fetch agents, write to MySQL',
   shape: workerOptionsShape,
-  create: (options, logger, nodeId, metrics) => Object.assign(new PollWorker(options, options, logger, nodeId), { metrics }),
-  reload: (worker, options) => worker.reload(options),
+  create: (options, { connections, logger, nodeId, metrics }) =>
+    Object.assign(new PollWorker(connections, compileWorkerOptions(options), logger, nodeId), { metrics }),
+  reload: (worker, options) => worker.reload(compileWorkerOptions(options)),
   shutdownTimeoutMs: (options) => options.shutdownTimeout + CLOSE_MARGIN_MS,
 };
 

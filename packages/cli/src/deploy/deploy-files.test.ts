@@ -34,6 +34,7 @@ import {
   AdminServer,
   adminOptionsShape,
   baseOptionsShape,
+  camelCase,
   createRedis,
   DEFAULT_ADMIN_LISTEN,
   envName,
@@ -72,7 +73,6 @@ for (const file of COMMAND_FILES) {
 
 /** Every WATCHED_* variable must name an option of some role. */
 const KNOWN_ENV = new Map(Object.keys(allOptionsShape).map((key) => [envName(key), key]));
-const camel = (kebab: string) => kebab.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /**
  * The variables a command reads: one per flag its builder declares (that is what
@@ -85,7 +85,7 @@ function envReadBy(command: string): Set<string> {
   const y = yargs([]);
   if (typeof cmd.builder === 'function') cmd.builder(y as never);
   const flags = Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
-  return new Set([...flags.map((f) => envName(camel(f))), ...Object.keys(adminOptionsShape).map(envName)]);
+  return new Set([...flags.map((f) => envName(camelCase(f))), ...Object.keys(adminOptionsShape).map(envName)]);
 }
 
 /** Parses a container's arguments with the real command modules (handlers replaced): throws on anything `watched` would refuse. */

@@ -93,7 +93,7 @@ describe('TLS to agents (use_ssl): mTLS, verification failures named, no fallbac
   });
 
   it('names a missing client certificate when the agent requires one', async () => {
-    const client = new AgentClient({ connectTimeoutMs: 5000, timeoutMs: 5000, maxResponseBytes: 1 << 20, tls: { ca: pki.ca.certFile } });
+    const client = new AgentClient({ agentConnectTimeoutMs: 5000, agentTimeoutMs: 5000, agentMaxResponseBytes: 1 << 20, agentTlsCa: pki.ca.certFile });
     const [agent] = agentsOf('mtls');
     try {
       const failure = await client.fetchAll({ id: agent.id, host: agent.host, port: agent.port, useSsl: true, pollIntervalS: 3600 }, undefined).then(
@@ -109,9 +109,9 @@ describe('TLS to agents (use_ssl): mTLS, verification failures named, no fallbac
   });
 
   it('refuses a missing TLS file at start-up, naming its option', () => {
-    expect(() => new AgentClient({ connectTimeoutMs: 1000, timeoutMs: 1000, maxResponseBytes: 1024, tls: { ca: '/nonexistent/ca.pem' } })).toThrow(
+    expect(() => new AgentClient({ agentConnectTimeoutMs: 1000, agentTimeoutMs: 1000, agentMaxResponseBytes: 1024, agentTlsCa: '/nonexistent/ca.pem' })).toThrow(
       /agentTlsCa.*ENOENT/,
     );
-    expect(() => new AgentClient({ connectTimeoutMs: 1000, timeoutMs: 1000, maxResponseBytes: 1024, tls: { cert: pki.ca.certFile } })).toThrow(/agentTlsKey/);
+    expect(() => new AgentClient({ agentConnectTimeoutMs: 1000, agentTimeoutMs: 1000, agentMaxResponseBytes: 1024, agentTlsCert: pki.ca.certFile })).toThrow(/agentTlsKey/);
   });
 });

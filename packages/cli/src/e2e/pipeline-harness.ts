@@ -3,7 +3,7 @@ import { AgentFleet, type AgentFleetOptions } from '@watched/agent-sim';
 import { AgentRegistry, createRedis, POLL_QUEUE, RedisKeys, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import type { MonitoringEvent } from '@watched/core';
-import { compileWorkerOptions, PollWorker, type WorkerOptions } from '@watched/worker';
+import { parseWorkerOptions, PollWorker, type RawWorkerOptions, type WorkerOptions } from '@watched/worker';
 
 /**
  * A test's own pipeline: a fresh database and prefix, a simulated fleet on a
@@ -28,7 +28,7 @@ export const FROZEN_START = Date.UTC(2026, 10, 29, 12, 0, 0) + 0.3435;
 export async function createPipeline(
   name: string,
   fleetOptions: AgentFleetOptions,
-  workerOptions: Partial<Parameters<typeof compileWorkerOptions>[0]> = {},
+  workerOptions: RawWorkerOptions = {},
   /** A database prepared by the test (e.g. an upgraded one) instead of a freshly migrated one; cleaned up by close(). */
   existingEnv?: TestEnvironment,
 ): Promise<PipelineHarness> {
@@ -39,9 +39,8 @@ export async function createPipeline(
   await new AgentRegistry(env.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, pollIntervalS: 3600 })));
 
   const events: MonitoringEvent[] = [];
-  const connections = { mysqlUrl: env.mysqlUrl, redisUrl: env.redisUrl, prefix: env.prefix };
-  const options: WorkerOptions = compileWorkerOptions({ agentTimeout: '5s', ...workerOptions });
-  const worker = new PollWorker(connections, options, env.logger);
+  const options: WorkerOptions = parseWorkerOptions({ agentTimeout: '5s', ...workerOptions });
+  const worker = new PollWorker(env.connections, options, env.logger);
   worker.events = { publish: async (published) => void events.push(...published) };
   await worker.start();
 

@@ -21,7 +21,7 @@ describe('one poll cycle: coordinator -> BullMQ -> worker -> MySQL, against the 
 
   it('stores every row the fleet served, exactly once, through the coordinator', async () => {
     const coordinator = new Coordinator(
-      { mysqlUrl: p.env.mysqlUrl, redisUrl: p.env.redisUrl, prefix: p.env.prefix },
+      p.env.connections,
       parseCoordinatorOptions({ tickInterval: '100ms', agentRefresh: '100ms', leaseTtl: '2s' }),
       p.env.logger,
     );

@@ -78,7 +78,7 @@ describe('watched migrate on a database written by watched.back', () => {
       'ah$cpu_usage': await snapshot(env.pool, 'ah$cpu_usage', ['host_id', 'res_id', 'timestamp']),
       'h$res_events': await snapshot(env.pool, 'h$res_events', ['id']),
     };
-    dryRun = await new Migrator({ mysqlUrl: env.mysqlUrl }).plan();
+    dryRun = await new Migrator({ mysql: env.mysqlUrl }).plan();
   });
 
   afterAll(async () => {
@@ -100,7 +100,7 @@ describe('watched migrate on a database written by watched.back', () => {
   });
 
   it('converts in place: every old row keeps its value, lossy columns become DOUBLE', async () => {
-    const result = await new Migrator({ mysqlUrl: env.mysqlUrl }).migrate();
+    const result = await new Migrator({ mysql: env.mysqlUrl }).migrate();
     expect(result.kind).toBe('watched-back');
     expect(result.applied).toContain('0001_upstream_schema.sql');
 
@@ -209,19 +209,19 @@ describe('watched migrate on a database written by watched.back', () => {
   it('a second migrate changes nothing', async () => {
     const [[log]] = await env.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM `c$upgrade_log`');
     const layoutBefore = await layout(env.pool, env.database);
-    const result = await new Migrator({ mysqlUrl: env.mysqlUrl }).migrate();
+    const result = await new Migrator({ mysql: env.mysqlUrl }).migrate();
     expect(result).toMatchObject({ applied: [], kind: 'watched' });
     const [[logAfter]] = await env.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM `c$upgrade_log`');
     expect(logAfter.n).toBe(log.n);
     expect(await layout(env.pool, env.database)).toEqual(layoutBefore);
-    expect((await new Migrator({ mysqlUrl: env.mysqlUrl }).plan()).join('\n')).toMatch(/is up to date: nothing to do/);
+    expect((await new Migrator({ mysql: env.mysqlUrl }).plan()).join('\n')).toMatch(/is up to date: nothing to do/);
   });
 
   it('resumes an upgrade that did not finish without redoing or undoing anything', async () => {
     const layoutBefore = await layout(env.pool, env.database);
     await env.pool.query("DELETE FROM `c$upgrade_log` WHERE step = 'finished'");
     const [[converted]] = await env.pool.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM `c$upgrade_log` WHERE step = 'convert'");
-    const result = await new Migrator({ mysqlUrl: env.mysqlUrl }).migrate();
+    const result = await new Migrator({ mysql: env.mysqlUrl }).migrate();
     expect(result).toMatchObject({ applied: [], kind: 'upgrade-unfinished' });
     const [[after]] = await env.pool.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM `c$upgrade_log` WHERE step = 'convert'");
     expect(after.n).toBe(converted.n);

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { createMysqlPool, parseMysqlUrl, type Pool } from '../mysql.js';
+import { compileMysqlConnection } from '../config/mysql-connection-options.js';
+import { createMysqlPool, type Pool } from '../mysql.js';
 import { createRedis } from '../redis.js';
 import { loadOptions } from '../config/load-options.js';
 import { createTestEnvironment, type TestEnvironment } from '../testing/test-environment.js';
@@ -109,8 +110,8 @@ describe('AdminServer', () => {
   });
 
   it('turns unready when MySQL goes away and ready again when it is back', async () => {
-    const target = parseMysqlUrl(env.mysqlUrl);
-    const proxy = new TcpProxy(String(target.host ?? '127.0.0.1'), Number(target.port ?? 3306));
+    const [target] = compileMysqlConnection(env.mysqlUrl).hosts;
+    const proxy = new TcpProxy(target.host, target.port);
     await proxy.start();
     const url = new URL(env.mysqlUrl);
     url.host = `127.0.0.1:${proxy.port}`;

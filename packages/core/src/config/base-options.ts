@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { connectionOptionsShape } from './connection-options.js';
-import { url } from './option-types.js';
+import { connectionUrl } from './option-types.js';
 
 /** Options every role shares: where MySQL and Redis are, the key namespace, logging. */
 export const baseOptionsShape = {
   /** MySQL/MariaDB connection URL; the database is created by `watched migrate` if missing. */
-  mysqlUrl: url('mysql://root@127.0.0.1:3306/watched', ['mysql']).describe('MySQL/MariaDB URL, mysql://user:password@host:port/database'),
+  mysqlUrl: connectionUrl('mysql://root@127.0.0.1:3306/watched', ['mysql']).describe('MySQL/MariaDB URL, mysql://user:password@host:port/database'),
   /** Redis connection URL (redis:// or rediss://). */
-  redisUrl: url('redis://127.0.0.1:6379', ['redis', 'rediss']).describe('Redis URL, redis:// or rediss://'),
+  redisUrl: connectionUrl('redis://127.0.0.1:6379', ['redis', 'rediss']).describe('Redis URL, redis:// or rediss://'),
   /** Passwords (or their files) and TLS of both connections; see connection-options.ts. */
   ...connectionOptionsShape,
   /** Namespace of every Redis key and BullMQ queue, so installations can share a Redis. */

@@ -1,68 +1,66 @@
 import { z } from 'zod';
-import { MYSQL_TLS_PARAMS } from '../mysql.js';
-import { REDIS_TLS_PARAMS } from '../redis.js';
-import { filePath, secretOption } from './option-types.js';
-
-/** true/false/1/0/yes/no, absent when not given (so the URL's own parameter stays in force). */
-const optionalFlag = (description: string) =>
-  z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
-    .optional()
-    .transform((v) => (v === undefined ? undefined : v === true || v === 'true' || v === '1' || v === 'yes'))
-    .describe(description);
+import { stripUndefined } from '../objects.js';
+import type { TlsOverrides } from './client-tls.js';
+import { compileMysqlConnection, type MysqlConnectionOptions } from './mysql-connection-options.js';
+import { filePath, optionalBoolean, secretOption } from './option-types.js';
+import { compileRedisConnection, type RedisConnectionOptions } from './redis-connection-options.js';
 
 /**
  * Credentials and TLS of the MySQL and Redis connections, as options. They
- * are written into the two URLs by foldConnectionOptions, so the URL stays
- * the one thing passed around (roles, the migrator, BullMQ, child processes)
- * and a URL alone can carry everything too.
+ * win over what `mysqlUrl` / `redisUrl` say; compileConnectionOptions joins
+ * both into one structured form (nothing is written back into the URLs).
+ * The verification flags have no default so the URL's own parameter stays in force.
  */
 export const connectionOptionsShape = {
   ...secretOption('mysqlPassword', z.string().min(1).optional().describe("MySQL password (overrides the URL's)")),
   mysqlSslCa: filePath('CA bundle (PEM) to verify the MySQL server with; turns TLS on'),
   mysqlSslCert: filePath('client certificate (PEM) presented to MySQL'),
   mysqlSslKey: filePath('key (PEM) of the MySQL client certificate'),
-  mysqlSslVerify: optionalFlag("check the MySQL server's certificate and name (default true; false only encrypts)"),
+  mysqlSslVerify: optionalBoolean().describe("check the MySQL server's certificate and name (default true; false only encrypts)"),
   ...secretOption('redisPassword', z.string().min(1).optional().describe("Redis password, ACL user's or requirepass (overrides the URL's)")),
   redisTlsCa: filePath('CA bundle (PEM) to verify the Redis server with (rediss:// URLs)'),
   redisTlsCert: filePath('client certificate (PEM) presented to Redis'),
   redisTlsKey: filePath('key (PEM) of the Redis client certificate'),
-  redisTlsVerify: optionalFlag("check the Redis server's certificate and name (default true)"),
+  redisTlsVerify: optionalBoolean().describe("check the Redis server's certificate and name (default true)"),
 };
 
-type Settings = { password?: unknown; params: Record<string, unknown> };
+/** What every role connects to: the one form roles, the admin server and one-shot commands open connections from. */
+export interface RoleConnections {
+  readonly mysql: MysqlConnectionOptions;
+  readonly redis: RedisConnectionOptions;
+  /** Namespace of every Redis key and BullMQ queue. */
+  readonly prefix: string;
+}
 
-function withSettings(url: string, settings: Settings): string {
-  // Untouched when no option is given: the URL stays exactly as the user wrote it.
-  if (settings.password === undefined && Object.values(settings.params).every((v) => v === undefined)) return url;
-  const u = new URL(url);
-  if (typeof settings.password === 'string') u.password = encodeURIComponent(settings.password);
-  for (const [name, value] of Object.entries(settings.params)) {
-    if (value !== undefined) u.searchParams.set(name, String(value));
-  }
-  return u.toString();
+/** The loaded options compileConnectionOptions reads (the base options, or any set containing them). */
+export type ConnectionSourceOptions = {
+  mysqlUrl: string;
+  redisUrl: string;
+  prefix: string;
+} & Partial<Record<keyof typeof connectionOptionsShape, string | boolean | undefined>>;
+
+function tlsOverrides(o: ConnectionSourceOptions, keys: { ca: string; cert: string; key: string; verify: string }): TlsOverrides {
+  const values = o as Record<string, unknown>;
+  const file = (key: string) => (typeof values[key] === 'string' ? { path: values[key] as string, field: key } : undefined);
+  const verify = typeof values[keys.verify] === 'boolean' ? { value: values[keys.verify] as boolean, field: keys.verify } : undefined;
+  return stripUndefined({ ca: file(keys.ca), cert: file(keys.cert), key: file(keys.key), verify });
 }
 
 /**
- * Writes the connection options given (passwords, TLS files, verification)
- * into `mysqlUrl` and `redisUrl`; options absent leave the URL as it was.
- * A no-op for option sets without those URLs.
+ * Compiles the connection options, once per process: each URL parsed, the
+ * password and TLS options laid over it, TLS files read. Errors are
+ * ConfigErrors naming the option (`mysqlSslCa`, `redisUrl`, ...).
  */
-export function foldConnectionOptions<T>(options: T): T {
-  const o = options as Record<string, unknown>;
-  if (typeof o.mysqlUrl === 'string') {
-    const p = MYSQL_TLS_PARAMS;
-    o.mysqlUrl = withSettings(o.mysqlUrl, {
-      password: o.mysqlPassword,
-      params: { [p.ca]: o.mysqlSslCa, [p.cert]: o.mysqlSslCert, [p.key]: o.mysqlSslKey, [p.verify]: o.mysqlSslVerify },
-    });
-  }
-  if (typeof o.redisUrl === 'string') {
-    const p = REDIS_TLS_PARAMS;
-    o.redisUrl = withSettings(o.redisUrl, {
-      password: o.redisPassword,
-      params: { [p.ca]: o.redisTlsCa, [p.cert]: o.redisTlsCert, [p.key]: o.redisTlsKey, [p.verify]: o.redisTlsVerify },
-    });
-  }
-  return options;
+export function compileConnectionOptions(options: ConnectionSourceOptions): RoleConnections {
+  return {
+    mysql: compileMysqlConnection(options.mysqlUrl, {
+      password: typeof options.mysqlPassword === 'string' ? options.mysqlPassword : undefined,
+      tls: tlsOverrides(options, { ca: 'mysqlSslCa', cert: 'mysqlSslCert', key: 'mysqlSslKey', verify: 'mysqlSslVerify' }),
+    }),
+    redis: compileRedisConnection(options.redisUrl, {
+      password: typeof options.redisPassword === 'string' ? options.redisPassword : undefined,
+      tls: tlsOverrides(options, { ca: 'redisTlsCa', cert: 'redisTlsCert', key: 'redisTlsKey', verify: 'redisTlsVerify' }),
+    }),
+    prefix: options.prefix,
+  };
 }

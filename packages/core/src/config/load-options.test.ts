@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { baseOptionsShape } from './base-options.js';
-import { envName, loadOptions } from './load-options.js';
+import { compileConnectionOptions } from './connection-options.js';
+import { loadOptions } from './load-options.js';
+import { envName } from './option-names.js';
 import { duration, integer, secretOption } from './option-types.js';
 
 const Schema = z.object({ ...baseOptionsShape, groupSize: integer(50, 1), leaseTtl: duration('10s') });
@@ -108,7 +110,7 @@ describe('loadOptions', () => {
       expect(message).not.toMatch(/: short|"short"/);
     });
 
-    it('writes passwords and TLS options into the connection URLs', () => {
+    it('lays passwords and TLS options over the connection URLs, compiled once', () => {
       const caFile = secretFile('-----BEGIN CERTIFICATE-----\n');
       const options = loadOptions(Schema, {
         flags: {
@@ -121,12 +123,15 @@ describe('loadOptions', () => {
           redisTlsVerify: 'false',
         },
       });
-      const mysqlUrl = new URL(options.mysqlUrl);
-      expect(decodeURIComponent(mysqlUrl.password)).toBe('p@ss/w:rd%');
-      expect(Object.fromEntries(mysqlUrl.searchParams)).toEqual({ 'ssl-verify': 'false', 'ssl-ca': caFile });
-      const redisUrl = new URL(options.redisUrl);
-      expect([redisUrl.username, redisUrl.password]).toEqual(['watched', 'r3dis']);
-      expect(Object.fromEntries(redisUrl.searchParams)).toEqual({ 'tls-ca': caFile, 'tls-verify': 'false' });
+      // The URLs stay as given: nothing is written back into them.
+      expect(options.mysqlUrl).toBe('mysql://app@db:3306/watched?ssl-verify=false');
+      const { mysql, redis } = compileConnectionOptions(options);
+      expect(mysql.password).toBe('p@ss/w:rd%');
+      expect(mysql).toMatchObject({ hosts: [{ host: 'db', port: 3306 }], user: 'app', database: 'watched', tls: { verify: false } });
+      expect(mysql.tls?.ca?.toString()).toBe(readFileSync(caFile, 'utf8'));
+      expect([redis.username, redis.password]).toEqual(['watched', 'r3dis']);
+      expect(redis).toMatchObject({ hosts: [{ host: 'cache', port: 6380 }], db: 0, tls: { verify: false } });
+      expect(redis.tls?.ca?.toString()).toBe(readFileSync(caFile, 'utf8'));
       expect(loadOptions(Schema, {}).mysqlUrl).toBe('mysql://root@127.0.0.1:3306/watched');
       expect(() => loadOptions(Schema, { env: { WATCHED_MYSQL_SSL_CA: '/nonexistent/ca.pem' } })).toThrow(/mysqlSslCa: cannot read \/nonexistent\/ca\.pem: ENOENT \(from WATCHED_MYSQL_SSL_CA\)/);
     });

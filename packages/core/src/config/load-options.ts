@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { foldConnectionOptions } from './connection-options.js';
+import { camelCase, envName, flagName } from './option-names.js';
 import { readSecretFile, secretFileTarget } from './option-types.js';
 
 /** Where each layer of options comes from; later layers win. */
@@ -18,18 +18,6 @@ export interface OptionSources {
    * keys are skipped in the file instead of refused as typos.
    */
   otherRolesKeys?: Iterable<string>;
-}
-
-export const ENV_PREFIX = 'WATCHED_';
-
-/** `mysqlUrl` -> `WATCHED_MYSQL_URL`. */
-export function envName(key: string): string {
-  return ENV_PREFIX + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
-}
-
-/** `mysql-url` -> `mysqlUrl`. */
-function camelCase(key: string): string {
-  return key.replace(/[-_]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -82,19 +70,28 @@ export function loadOptions<S extends z.ZodObject>(schema: S, sources: OptionSou
   for (const [key, value] of Object.entries(sources.flags ?? {})) {
     if (value !== undefined && keys.includes(key)) {
       merged[key] = value;
-      origin.set(key, `--${key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`);
+      origin.set(key, flagName(key));
     }
   }
 
   readSecretFiles(schema, merged, origin);
-  const result = schema.safeParse(merged);
+  return parseOptions(schema, merged, origin);
+}
+
+/**
+ * Validates `values` against `schema` once (defaults filled, strings
+ * coerced); the first problem is a ConfigError naming the field and, when
+ * `origin` knows it, where its value came from.
+ */
+export function parseOptions<S extends z.ZodObject>(schema: S, values: unknown, origin: ReadonlyMap<string, string> = new Map()): z.output<S> {
+  const result = schema.safeParse(values);
   if (!result.success) {
     const issue = result.error.issues[0];
     const field = issue.path.map(String).join('.') || 'options';
     const from = origin.get(String(issue.path[0]));
     throw new ConfigError(field, issue.message + (from ? ` (from ${from})` : ''));
   }
-  return foldConnectionOptions(result.data);
+  return result.data;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { hostListRefusal, splitConnectionUrl, type ConnectionUrl } from './connection-url.js';
 
 /** Shared zod building blocks for option schemas: strings from env and flags coerce here. */
 
@@ -34,26 +35,64 @@ export function integer(defaultValue: number, min: number, max = Number.MAX_SAFE
   return z.coerce.number().int().min(min).max(max).default(defaultValue);
 }
 
-/** A boolean option accepting true/false/1/0/yes/no. */
-export function boolean(defaultValue: boolean) {
-  return z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
-    .default(defaultValue)
-    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const BOOLEAN_WORDS = new Map<string, boolean>([
+  ['true', true], ['1', true], ['yes', true],
+  ['false', false], ['0', false], ['no', false],
+]);
+
+/**
+ * The one boolean parser of flags, environment values, config files and URL
+ * parameters: true/false, 1/0, yes/no (any case). Undefined for anything
+ * else, so each caller names what it was parsing in its own error.
+ */
+export function parseBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  return typeof value === 'string' ? BOOLEAN_WORDS.get(value.trim().toLowerCase()) : undefined;
 }
 
-/** A URL option restricted to some schemes. */
-export function url(defaultValue: string, schemes: string[]) {
+const BOOLEAN_EXPECTED = 'expected true/false, 1/0 or yes/no';
+
+function booleanSchema() {
+  return z.union([z.boolean(), z.string()]).transform((value, ctx) => {
+    const flag = parseBoolean(value);
+    if (flag === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${BOOLEAN_EXPECTED}, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return flag;
+  });
+}
+
+/** A boolean option accepting true/false/1/0/yes/no. */
+export function boolean(defaultValue: boolean) {
+  return booleanSchema().default(defaultValue);
+}
+
+/** A boolean option without default: undefined when not given (something else then decides, e.g. a URL's parameter). */
+export function optionalBoolean() {
+  return booleanSchema().optional();
+}
+
+/**
+ * A connection URL option restricted to some schemes, read by the same
+ * splitter as the connections (so a host list is refused here, by name,
+ * until it is served).
+ */
+export function connectionUrl(defaultValue: string, schemes: string[]) {
   return z
     .string()
     .default(defaultValue)
-    .refine((value) => {
+    .superRefine((value, ctx) => {
+      let parts: ConnectionUrl;
       try {
-        return schemes.includes(new URL(value).protocol.replace(/:$/, ''));
+        parts = splitConnectionUrl(value, 'url');
       } catch {
-        return false;
+        ctx.addIssue({ code: 'custom', message: `expected a ${schemes.join('/')} URL` });
+        return;
       }
-    }, `expected a ${schemes.join('/')} URL`);
+      const refused = schemes.includes(parts.scheme) ? hostListRefusal(parts) : `expected a ${schemes.join('/')} URL`;
+      if (refused) ctx.addIssue({ code: 'custom', message: refused });
+    });
 }
 
 /** Schemas of `<secret>File` options, mapped to the secret option they fill. */

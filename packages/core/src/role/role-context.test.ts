@@ -59,7 +59,7 @@ describe('RoleContext (real MariaDB and Redis)', () => {
     await env.cleanup();
   });
 
-  const context = (role = 'kit') => new RoleContext(role, env, env.logger, `test-${randomBytes(4).toString('hex')}`);
+  const context = (role = 'kit') => new RoleContext(role, env.connections, env.logger, `test-${randomBytes(4).toString('hex')}`);
 
   it('a start-up that fails half-way closes every connection it opened, and the role is FAILED', async () => {
     const ctx = context();

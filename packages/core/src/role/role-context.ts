@@ -3,19 +3,13 @@ import type { Logger } from '../logger.js';
 import { RedisKeys } from '../keys.js';
 import { Membership } from '../lease/membership.js';
 import { createMysqlPool, type MysqlPoolOptions, type Pool } from '../mysql.js';
-import { createRedis, type Redis, type RedisConnectionOptions } from '../redis.js';
+import { createRedis, type Redis, type RedisClientOptions } from '../redis.js';
+import type { RoleConnections } from '../config/connection-options.js';
 import { CloseStack } from './close-stack.js';
 import { LeaderLoop, type LeaderLoopOptions } from './leader-loop.js';
 import { PeriodicTask, type PeriodicTaskOptions } from './periodic-task.js';
 import { RoleState } from './role-state.js';
 import type { ServiceState } from '../lifecycle.js';
-
-/** Where a role's MySQL and Redis are, and the installation's key namespace. */
-export interface RoleConnections {
-  mysqlUrl: string;
-  redisUrl: string;
-  prefix: string;
-}
 
 export interface MembershipSpec {
   /** Heartbeat period; a member missing three is gone. */
@@ -63,7 +57,7 @@ export class RoleContext {
 
   /** A MySQL pool, ended when the role closes. */
   mysql(options: MysqlPoolOptions): Pool {
-    return this.stack.push('MySQL pool', createMysqlPool(this.connections.mysqlUrl, options), (pool) => pool.end());
+    return this.stack.push('MySQL pool', createMysqlPool(this.connections.mysql, options), (pool) => pool.end());
   }
 
   /**
@@ -77,8 +71,8 @@ export class RoleContext {
   }
 
   /** A Redis connection of its own, named `watched-<role>-<purpose>@<nodeId>` in CLIENT LIST (which process holds it), quit when the role closes. */
-  openRedis(purpose: string, options: Omit<RedisConnectionOptions, 'connectionName'> = {}): Redis {
-    const redis = createRedis(this.connections.redisUrl, { ...options, connectionName: `watched-${this.role}-${purpose}@${this.nodeId}` });
+  openRedis(purpose: string, options: Omit<RedisClientOptions, 'connectionName'> = {}): Redis {
+    const redis = createRedis(this.connections.redis, { ...options, connectionName: `watched-${this.role}-${purpose}@${this.nodeId}` });
     redis.on('error', (err: Error) => this.logger.debug(`redis (${purpose}): ${err.message}`));
     return this.stack.push(`Redis connection ${purpose}`, redis, (r) => r.quit().catch(() => r.disconnect()));
   }

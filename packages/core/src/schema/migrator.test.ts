@@ -28,7 +28,7 @@ describe('Migrator', () => {
   };
 
   it('creates the whole upstream schema with its seed rows and views', async () => {
-    const result = await new Migrator({ mysqlUrl: env.mysqlUrl, migrationsDir: dir }).migrate();
+    const result = await new Migrator({ mysql: env.mysqlUrl, migrationsDir: dir }).migrate();
     expect(result.applied[0]).toBe('0001_upstream_schema.sql');
     const names = await tables();
     for (const table of ['c$agents', 'agt$history', 'h$hosts', 'c$ressources', 's$log_events', 'h$res_events', 'u$users', 'agt$state', MIGRATION_LEDGER]) {
@@ -46,24 +46,24 @@ describe('Migrator', () => {
 
   it('is idempotent: a second run applies nothing and changes nothing', async () => {
     const before = await tables();
-    const result = await new Migrator({ mysqlUrl: env.mysqlUrl, migrationsDir: dir }).migrate();
+    const result = await new Migrator({ mysql: env.mysqlUrl, migrationsDir: dir }).migrate();
     expect(result.applied).toEqual([]);
     expect(await tables()).toEqual(before);
-    const status = await new Migrator({ mysqlUrl: env.mysqlUrl, migrationsDir: dir }).status();
+    const status = await new Migrator({ mysql: env.mysqlUrl, migrationsDir: dir }).status();
     expect(status.every((s) => s.state === 'applied')).toBe(true);
   });
 
   it('runs safely when two migrate commands race', async () => {
     const results = await Promise.all([
-      new Migrator({ mysqlUrl: env.mysqlUrl, migrationsDir: dir }).migrate(),
-      new Migrator({ mysqlUrl: env.mysqlUrl, migrationsDir: dir }).migrate(),
+      new Migrator({ mysql: env.mysqlUrl, migrationsDir: dir }).migrate(),
+      new Migrator({ mysql: env.mysqlUrl, migrationsDir: dir }).migrate(),
     ]);
     expect(results.map((r) => r.applied.length)).toEqual([0, 0]);
   });
 
   it('applies a new numbered file once, in order', async () => {
     writeFileSync(join(dir, '0999_test_extra.sql'), 'CREATE TABLE IF NOT EXISTS `zz_extra` (id INT PRIMARY KEY);\n');
-    const result = await new Migrator({ mysqlUrl: env.mysqlUrl, migrationsDir: dir }).migrate();
+    const result = await new Migrator({ mysql: env.mysqlUrl, migrationsDir: dir }).migrate();
     expect(result.applied).toEqual(['0999_test_extra.sql']);
     expect(await tables()).toContain('zz_extra');
   });
@@ -71,16 +71,16 @@ describe('Migrator', () => {
   it('refuses an applied migration that was edited, naming the file', async () => {
     const file = join(dir, '0001_upstream_schema.sql');
     writeFileSync(file, readFileSync(file, 'utf8') + '\n-- an edit\n');
-    await expect(new Migrator({ mysqlUrl: env.mysqlUrl, migrationsDir: dir }).migrate()).rejects.toThrow(
+    await expect(new Migrator({ mysql: env.mysqlUrl, migrationsDir: dir }).migrate()).rejects.toThrow(
       /0001_upstream_schema\.sql was edited after it was applied/,
     );
-    const status = await new Migrator({ mysqlUrl: env.mysqlUrl, migrationsDir: dir }).status();
+    const status = await new Migrator({ mysql: env.mysqlUrl, migrationsDir: dir }).status();
     expect(status.find((s) => s.version === 1)?.state).toBe('edited');
   });
 
   it('refuses badly named files', () => {
     const bad = mkdtempSync(join(tmpdir(), 'watched-migrations-bad-'));
     writeFileSync(join(bad, '1_x.sql'), 'SELECT 1;');
-    expect(() => new Migrator({ mysqlUrl: env.mysqlUrl, migrationsDir: bad })).toThrow(/NNNN_lowercase_words\.sql/);
+    expect(() => new Migrator({ mysql: env.mysqlUrl, migrationsDir: bad })).toThrow(/NNNN_lowercase_words\.sql/);
   });
 });

@@ -1,7 +1,8 @@
 import { escape } from 'mysql2';
 import type { Logger } from '../logger.js';
 import { MigrationError } from '../errors.js';
-import { createMysqlConnection, mysqlDatabaseName, parseMysqlUrl, type Connection, type RowDataPacket } from '../mysql.js';
+import { compileMysqlConnection, withDatabase, type MysqlConnectionOptions } from '../config/mysql-connection-options.js';
+import { createMysqlConnection, mysqlDatabaseName, type Connection, type MysqlTarget, type RowDataPacket } from '../mysql.js';
 import { type MigrationFile, readMigrationFiles } from './migration-files.js';
 import { quoteName } from './schema-catalog.js';
 import { detectDatabase, type DatabaseKind } from './upstream-detector.js';
@@ -11,7 +12,8 @@ import { UpstreamUpgrade } from './upstream-upgrade.js';
 export const MIGRATION_LEDGER = 'c$schema_migrations';
 
 export interface MigratorOptions {
-  mysqlUrl: string;
+  /** The database to migrate (created on its server if missing). */
+  mysql: MysqlTarget;
   migrationsDir?: string;
   logger?: Logger;
   /** How long to wait for another `migrate` holding the lock. */
@@ -47,15 +49,18 @@ interface LedgerRow extends RowDataPacket {
 export class Migrator {
   private readonly files: MigrationFile[];
 
+  private readonly mysql: MysqlConnectionOptions;
+
   constructor(private readonly options: MigratorOptions) {
     this.files = readMigrationFiles(options.migrationsDir);
+    this.mysql = typeof options.mysql === 'string' ? compileMysqlConnection(options.mysql) : options.mysql;
   }
 
   async migrate(): Promise<MigrateResult> {
     const existed = await this.databaseExists();
     await this.createDatabase();
-    const database = mysqlDatabaseName(this.options.mysqlUrl);
-    const conn = await createMysqlConnection(this.options.mysqlUrl, { multipleStatements: true });
+    const database = mysqlDatabaseName(this.mysql);
+    const conn = await createMysqlConnection(this.mysql, { multipleStatements: true });
     const lockName = `watched_migrate_${database}`.slice(0, 64);
     try {
       const [[lock]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [
@@ -106,7 +111,7 @@ export class Migrator {
    * the rollup backfill it would do.
    */
   async plan(): Promise<string[]> {
-    const database = mysqlDatabaseName(this.options.mysqlUrl);
+    const database = mysqlDatabaseName(this.mysql);
     const lines: string[] = [];
     if (!(await this.databaseExists())) {
       lines.push(`-- database ${database} does not exist: it is created, then every migration runs`);
@@ -114,7 +119,7 @@ export class Migrator {
       for (const file of this.files) lines.push(`-- apply ${file.name}`, file.sql.trimEnd());
       return lines;
     }
-    const conn = await createMysqlConnection(this.options.mysqlUrl);
+    const conn = await createMysqlConnection(this.mysql);
     try {
       const { kind } = await detectDatabase(conn, database);
       const upgrade = await this.upgradeFor(conn, kind);
@@ -157,15 +162,15 @@ export class Migrator {
       throw new MigrationError('the upgrade from watched.back needs migration 0001 (the upstream schema) in the migrations folder');
     }
     return new UpstreamUpgrade(conn, {
-      mysqlUrl: this.options.mysqlUrl,
-      database: mysqlDatabaseName(this.options.mysqlUrl),
+      mysql: this.mysql,
+      database: mysqlDatabaseName(this.mysql),
       referenceSql: reference.map((f) => f.sql),
       logger: this.options.logger,
     });
   }
 
   private async databaseExists(): Promise<boolean> {
-    const conn = await createMysqlConnection(this.options.mysqlUrl).catch((err: { code?: string }) => {
+    const conn = await createMysqlConnection(this.mysql).catch((err: { code?: string }) => {
       if (err.code === 'ER_BAD_DB_ERROR') return undefined;
       throw err;
     });
@@ -174,7 +179,7 @@ export class Migrator {
   }
 
   async status(): Promise<MigrationStatus[]> {
-    const conn = await createMysqlConnection(this.options.mysqlUrl).catch((err: { code?: string }) => {
+    const conn = await createMysqlConnection(this.mysql).catch((err: { code?: string }) => {
       if (err.code === 'ER_BAD_DB_ERROR') return undefined;
       throw err;
     });
@@ -198,11 +203,10 @@ export class Migrator {
   }
 
   private async createDatabase(): Promise<void> {
-    const database = mysqlDatabaseName(this.options.mysqlUrl);
-    const { host, port, user } = parseMysqlUrl(this.options.mysqlUrl);
-    const serverUrl = new URL(this.options.mysqlUrl);
-    serverUrl.pathname = '/';
-    const conn = await createMysqlConnection(serverUrl.toString());
+    const database = mysqlDatabaseName(this.mysql);
+    const [{ host, port }] = this.mysql.hosts;
+    const user = this.mysql.user;
+    const conn = await createMysqlConnection(withDatabase(this.mysql, undefined));
     try {
       await conn.query(
         `CREATE DATABASE IF NOT EXISTS ${quoteName(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,

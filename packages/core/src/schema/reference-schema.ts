@@ -1,3 +1,4 @@
+import { withDatabase, type MysqlConnectionOptions } from '../config/mysql-connection-options.js';
 import { createMysqlConnection, type Connection } from '../mysql.js';
 import { dataTableDdl, rollupTableDdl, type OwnerColumn } from './dynamic-table-shapes.js';
 import { quoteName, readSchemaCatalog, type SchemaCatalog, type TableInfo } from './schema-catalog.js';
@@ -71,19 +72,15 @@ function ownerOf(table: TableInfo): OwnerColumn | undefined {
  * worker and the aggregator use. Reading the server's own catalogue gives
  * exactly the spelling information_schema will show for converted tables.
  */
-export async function buildReferenceCatalog(mysqlUrl: string, database: string, migrationSql: string[], specs: DynamicTableSpec[]): Promise<SchemaCatalog> {
+export async function buildReferenceCatalog(mysql: MysqlConnectionOptions, database: string, migrationSql: string[], specs: DynamicTableSpec[]): Promise<SchemaCatalog> {
   const refName = `${database.slice(0, 58)}_wref`;
-  const server = new URL(mysqlUrl);
-  server.pathname = '/';
-  const admin = await createMysqlConnection(server.toString());
+  const admin = await createMysqlConnection(withDatabase(mysql, undefined));
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${quoteName(refName)}`);
     await admin.query(`CREATE DATABASE ${quoteName(refName)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-    const refUrl = new URL(mysqlUrl);
-    refUrl.pathname = `/${encodeURIComponent(refName)}`;
     let ref: Connection | undefined;
     try {
-      ref = await createMysqlConnection(refUrl.toString(), { multipleStatements: true });
+      ref = await createMysqlConnection(withDatabase(mysql, refName), { multipleStatements: true });
       for (const sql of migrationSql) await ref.query(sql);
       for (const spec of specs) {
         await ref.query(

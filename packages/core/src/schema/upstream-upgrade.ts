@@ -1,3 +1,4 @@
+import type { MysqlConnectionOptions } from '../config/mysql-connection-options.js';
 import type { Logger } from '../logger.js';
 import type { Connection, RowDataPacket } from '../mysql.js';
 import { findDuplicateHosts, renameHostSql, type DuplicateHost } from './duplicate-hosts.js';
@@ -10,7 +11,8 @@ import { QUARANTINE_TABLE, UpgradeLog } from './upgrade-log.js';
 import { UPGRADE_LOG_TABLE } from './upstream-detector.js';
 
 export interface UpstreamUpgradeOptions {
-  mysqlUrl: string;
+  /** The server and credentials, for the scratch reference database. */
+  mysql: MysqlConnectionOptions;
   database: string;
   /** The SQL of the migrations applied so far (0001 alone on a watched.back database): the shape every static table must have now. */
   referenceSql: string[];
@@ -78,7 +80,7 @@ export class UpstreamUpgrade {
     const logger = this.options.logger;
     let actual = await readSchemaCatalog(this.conn, this.options.database);
     const { specs, skipped } = dynamicTableSpecs(actual);
-    const reference = await buildReferenceCatalog(this.options.mysqlUrl, this.options.database, this.options.referenceSql, specs);
+    const reference = await buildReferenceCatalog(this.options.mysql, this.options.database, this.options.referenceSql, specs);
 
     const duplicateHosts = actual.tables.has('h$hosts')
       ? await findDuplicateHosts(this.conn, reference.tables.get('h$hosts')?.columns.find((c) => c.name === 'name')?.collation ?? 'utf8mb4_general_ci')

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { compileConnectionOptions, type RoleConnections } from '../config/connection-options.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMysqlConnection, createMysqlPool, type Pool } from '../mysql.js';
 import { createRedis, type Redis } from '../redis.js';
@@ -13,6 +14,8 @@ export interface TestEnvironment {
   mysqlUrl: string;
   redisUrl: string;
   prefix: string;
+  /** The same database, Redis and prefix as roles receive them. */
+  connections: RoleConnections;
   pool: Pool;
   redis: Redis;
   logger: Logger;
@@ -40,7 +43,7 @@ export async function createTestEnvironment(
   const logger = createLogger({ level: process.env.WATCHED_TEST_LOG ? 'debug' : 'error', silent: !process.env.WATCHED_TEST_LOG });
 
   if (options.migrate ?? true) {
-    await new Migrator({ mysqlUrl }).migrate();
+    await new Migrator({ mysql: mysqlUrl }).migrate();
   } else {
     const conn = await createMysqlConnection(SERVER_URL);
     await conn.query(`CREATE DATABASE \`${database}\``);
@@ -54,6 +57,7 @@ export async function createTestEnvironment(
     mysqlUrl,
     redisUrl: REDIS_URL,
     prefix,
+    connections: compileConnectionOptions({ mysqlUrl, redisUrl: REDIS_URL, prefix }),
     pool,
     redis,
     logger,
