@@ -7,4 +7,4 @@ export { eventTypeOfLevel } from './ingest/logs.js';
 export { LoggingEventSink, type EventSink, type MonitoringEvent } from './events/event-sink.js';
 export { evaluate as evaluateThreshold, type ThresholdRule, type RuleState, type EventSpan } from './events/threshold-evaluator.js';
 export { QueueEventSink, ALERTS_QUEUE, ALERT_EVENT_JOB, alertJobId, type QueueEventSinkOptions } from './events/queue-event-sink.js';
-export { LogAlerts, alertLogLevelOption, logAlertEvent } from './events/log-alerts.js';
+export { LogAlerts, alertLogLevelOption, logAlertEvent } from './store/log-alerts.js';

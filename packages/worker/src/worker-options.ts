@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { boolean, duration, filePath, integer, TLS_VERSIONS } from '@watched/core';
-import { alertLogLevelOption } from './events/log-alerts.js';
+import { alertLogLevelOption } from './store/log-alerts.js';
 
 /** Options of the worker role (flags `--worker-concurrency`, env `WATCHED_WORKER_CONCURRENCY`, ...). */
 export const workerOptionsShape = {

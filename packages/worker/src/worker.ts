@@ -24,10 +24,10 @@ import { DiscoveryCache } from './discovery-cache.js';
 import { Inventory } from './inventory.js';
 import { LoggingEventSink, type EventSink } from './events/event-sink.js';
 import { QueueEventSink } from './events/queue-event-sink.js';
-import { ThresholdRules } from './events/threshold-rules.js';
-import { LogAlerts } from './events/log-alerts.js';
+import { ThresholdRules } from './store/threshold-rules.js';
+import { LogAlerts } from './store/log-alerts.js';
 import { PollProcessor } from './poll-processor.js';
-import { PollStore } from './poll-store.js';
+import { PollStore } from './store/poll-store.js';
 import type { WorkerOptions } from './worker-options.js';
 
 export interface WorkerConnections {
@@ -116,15 +116,11 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
     });
     const events = this.events ?? this.defaultEventSink();
     const poller = new AgentPoller({
-      pool: this.pool,
       client: this.client,
       dataTables: new DataTables(this.pool, this.logger),
       inventory: new Inventory(this.pool),
       discovery: new DiscoveryCache({ refreshMs: this.options.discoveryRefresh }),
       logger: this.logger,
-      events,
-      agentFailureThreshold: this.options.agentFailureThreshold,
-      metrics: this.metrics,
     });
     const store = new PollStore({
       pool: this.pool,
@@ -134,6 +130,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       events,
       logAlerts: new LogAlerts(this.pool, events, this.options.alertLogLevel, this.logger),
       missingAfterMs: this.options.missingAfter,
+      agentFailureThreshold: this.options.agentFailureThreshold,
       metrics: this.metrics,
     });
     const processor = new PollProcessor({

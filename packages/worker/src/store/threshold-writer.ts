@@ -2,8 +2,8 @@ import type { PoolConnection, RowDataPacket } from '@watched/core';
 import type { MetricSeries } from '../ingest/snapshot.js';
 import type { SeriesIds } from '../ingest/metrics.js';
 import { insertBatched } from '../sql-batch.js';
-import type { MonitoringEvent } from './event-sink.js';
-import { evaluate, type EventSpan, type RuleState, type ThresholdRule } from './threshold-evaluator.js';
+import type { MonitoringEvent } from '../events/event-sink.js';
+import { evaluate, type EventSpan, type RuleState, type ThresholdRule } from '../events/threshold-evaluator.js';
 import { ThresholdRules } from './threshold-rules.js';
 
 interface Target {

@@ -4,7 +4,7 @@ import { createTestEnvironment, type TestEnvironment } from '@watched/core/testi
 import { logInserts } from '../ingest/logs.js';
 import type { ServiceSnapshot } from '../ingest/snapshot.js';
 import { insertBatched } from '../sql-batch.js';
-import type { EventSink, MonitoringEvent } from './event-sink.js';
+import type { EventSink, MonitoringEvent } from '../events/event-sink.js';
 import { alertLogLevelOption, LogAlerts } from './log-alerts.js';
 
 /** Collects what would go to the alerts queue. */

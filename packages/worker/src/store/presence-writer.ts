@@ -1,6 +1,6 @@
 import type { PoolConnection, RowDataPacket } from '@watched/core';
 import { insertBatched } from '../sql-batch.js';
-import type { MonitoringEvent } from './event-sink.js';
+import type { MonitoringEvent } from '../events/event-sink.js';
 
 export type StateEventKind = 'host-missing' | 'service-failed' | 'service-missing';
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { errorMessage, type Logger, type Pool, type RowDataPacket } from '@watched/core';
 import { EventType, eventTypeOfLevel, KEY_CHARS } from '../ingest/logs.js';
 import type { ServiceSnapshot } from '../ingest/snapshot.js';
-import type { EventSink, MonitoringEvent } from './event-sink.js';
+import type { EventSink, MonitoringEvent } from '../events/event-sink.js';
 
 const LEVEL_NAMES: Record<string, number> = {
   off: 0,
