@@ -1,4 +1,4 @@
-import type { Pool, RowDataPacket } from '@watched/core';
+import { AgentStateTable, type Pool } from '@watched/core';
 import { AgentCosts } from './agent-costs.js';
 
 /**
@@ -12,12 +12,15 @@ export class AgentCostsReader {
   private readonly ids: Float64Array[] = [];
   private readonly ms: Float64Array[] = [];
   private after = -1;
+  private readonly states: AgentStateTable;
 
   constructor(
-    private readonly pool: Pool,
+    pool: Pool,
     /** Rows per `next()` call. */
     private readonly pageSize: number,
-  ) {}
+  ) {
+    this.states = new AgentStateTable(pool);
+  }
 
   /** Every measured cost in one go (tests, tools). */
   static async loadAll(pool: Pool): Promise<AgentCosts> {
@@ -30,12 +33,7 @@ export class AgentCostsReader {
 
   /** Reads the next page; returns every cost once the last page is read, else undefined. */
   async next(): Promise<AgentCosts | undefined> {
-    const [rows] = await this.pool.query<RowDataPacket[]>({
-      sql: 'SELECT agt_id, poll_ms FROM `agt$state` WHERE poll_ms > 0 AND agt_id > ? ORDER BY agt_id LIMIT ?',
-      values: [this.after, Math.min(this.pageSize, 2 ** 31 - 1)],
-      rowsAsArray: true,
-    });
-    const list = rows as unknown as Array<[number, number]>;
+    const list = await this.states.pollCosts(this.after, this.pageSize);
     const ids = new Float64Array(list.length);
     const ms = new Float64Array(list.length);
     for (let i = 0; i < list.length; i += 1) {

@@ -1,3 +1,4 @@
+import { AgentStateTable } from './agent-state/agent-state-table.js';
 import type { Pool, ResultSetHeader, RowDataPacket } from './mysql.js';
 
 /** An agent registration as `watched agents` shows it, with its polling state. */
@@ -64,21 +65,24 @@ export class AgentRegistry {
 
   async list(): Promise<RegisteredAgent[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT a.id, a.host, a.port, a.pool_freq, a.use_ssl, s.since, s.last_poll, s.last_ok, s.consecutive_failures, s.last_error ' +
+      `SELECT a.id, a.host, a.port, a.pool_freq, a.use_ssl, ${AgentStateTable.columns('s')} ` +
         'FROM `c$agents` a LEFT JOIN `agt$state` s ON s.agt_id = a.id ORDER BY a.id',
     );
-    return rows.map((r) => ({
-      id: Number(r.id),
-      host: String(r.host),
-      port: Number(r.port),
-      pollIntervalS: Number(r.pool_freq ?? DEFAULT_POLL_INTERVAL_S),
-      useSsl: Boolean(r.use_ssl),
-      lastPoll: r.last_poll === null ? null : Number(r.last_poll),
-      lastOk: r.last_ok === null ? null : Number(r.last_ok),
-      since: r.since === null || r.since === undefined ? null : Number(r.since),
-      consecutiveFailures: Number(r.consecutive_failures ?? 0),
-      lastError: r.last_error ?? null,
-    }));
+    return rows.map((r) => {
+      const state = AgentStateTable.fromRow(r);
+      return {
+        id: Number(r.id),
+        host: String(r.host),
+        port: Number(r.port),
+        pollIntervalS: Number(r.pool_freq ?? DEFAULT_POLL_INTERVAL_S),
+        useSsl: Boolean(r.use_ssl),
+        lastPoll: state.lastPoll,
+        lastOk: state.lastOk,
+        since: state.since,
+        consecutiveFailures: state.consecutiveFailures,
+        lastError: state.lastError,
+      };
+    });
   }
 
   /**

@@ -45,6 +45,7 @@ export * from './schema/dynamic-table-shapes.js';
 export { detectDatabase, UPGRADE_LOG_TABLE, type DatabaseKind, type DatabaseState } from './schema/upstream-detector.js';
 export { QUARANTINE_TABLE } from './schema/upgrade-log.js';
 export * from './agent-registry.js';
+export { AgentStateTable, type AgentState, type AgentPollSuccess, type AgentPollFailure } from './agent-state/agent-state-table.js';
 export * from './lease/leader-lease.js';
 export { TermStore } from './lease/term-store.js';
 export { Membership, readMembers, type MemberInfo, type MembershipOptions } from './lease/membership.js';

@@ -1,70 +1,36 @@
-import { errorMessage, type Logger, type Pool, type WatchedMetrics } from '@watched/core';
+import { errorMessage, type AgentState, type Logger } from '@watched/core';
 import { AgentCallError, type AgentClient, type AgentRecord } from './agent-client.js';
-import { recordFailure, type AgentStateBefore, type PollRecord } from './agent-state.js';
 import type { DataTables } from './data-tables.js';
 import type { DiscoveryCache } from './discovery-cache.js';
 import { parseCatalog, type AgentCatalog } from './ingest/catalog.js';
 import { logInserts } from './ingest/logs.js';
 import { metricInserts, type SeriesIds } from './ingest/metrics.js';
-import { serviceInserts } from './ingest/services.js';
-import { parseSnapshot, type AgentSnapshot, type MetricSeries, type ServiceSnapshot } from './ingest/snapshot.js';
+import { notOkItems, serviceInserts } from './ingest/services.js';
+import { parseSnapshot, type AgentSnapshot, type MetricSeries } from './ingest/snapshot.js';
 import { resourceCatalogKey, type Inventory } from './inventory.js';
+import type { PollRecord, PollResult, PreparedPoll } from './poll-result.js';
 import type { BatchInsert } from './sql-batch.js';
-import { openAgentFailure } from './events/agent-failures.js';
-import type { EventSink } from '@watched/core';
-import { announceEvents } from './poll-store.js';
-
-export interface AgentPollOutcome {
-  agentId: number;
-  ok: boolean;
-  rows: number;
-  parseErrors: number;
-  error?: string;
-}
 
 export interface AgentPollerDeps {
-  pool: Pool;
   client: AgentClient;
   dataTables: DataTables;
   inventory: Inventory;
   discovery: DiscoveryCache;
   logger: Logger;
-  events: EventSink;
-  /** Consecutive failed polls that open an agent-failed event. */
-  agentFailureThreshold: number;
-  metrics?: WatchedMetrics;
 }
 
 /**
- * One agent's answer, read and made ready to store: tables and inventory
- * ids exist, rows are built. Stored (with other agents' polls) by PollStore,
- * which advances the cursor in the same transaction.
- */
-export interface PreparedPoll {
-  record: PollRecord;
-  /** Its previous poll failed: an agent-failed event may be open (none can be open otherwise). */
-  failing: boolean;
-  /** The agent's clock at the answer: the new cursor. */
-  cursor: number;
-  series: Array<{ series: MetricSeries; ids: SeriesIds }>;
-  services: Array<{ service: ServiceSnapshot; servId: number }>;
-  hostIds: number[];
-  inserts: BatchInsert[];
-  /** Rows of `inserts`. */
-  rows: number;
-}
-
-/**
- * Polls one agent and prepares what it answered for storing. Failures are
- * this agent's alone: they are logged, recorded, and returned, never thrown,
- * except when MySQL itself fails (then the job must retry).
+ * Polls one agent and prepares what it answered for storing, or says why it
+ * could not: writing either outcome is PollStore's. Failures are this
+ * agent's alone: they are logged and returned, never thrown, except when
+ * MySQL itself fails (then the job must retry).
  */
 export class AgentPoller {
   constructor(private readonly deps: AgentPollerDeps) {}
 
-  /** Fetches the agent's data since its cursor and prepares it, or records the failure and returns its outcome. */
-  async prepare(agent: AgentRecord, slot: number, state: AgentStateBefore): Promise<PreparedPoll | AgentPollOutcome> {
-    const { since } = state;
+  /** Fetches the agent's data since its cursor and prepares it, or returns why the poll failed. `state`: none if never polled. */
+  async prepare(agent: AgentRecord, slot: number, state: AgentState | undefined): Promise<PollResult> {
+    const since = state?.since ?? undefined;
     const pollTime = Date.now();
     const record: PollRecord = { agentId: agent.id, slot, pollTime, outcome: 'ok', parseErrors: 0 };
     let snapshot: AgentSnapshot;
@@ -73,14 +39,12 @@ export class AgentPoller {
       ({ snapshot, catalog } = await this.fetchSnapshot(agent, since));
     } catch (err) {
       if (!(err instanceof AgentCallError)) throw err;
-      record.outcome = err.reason === 'bad-payload' ? 'parse' : 'failed';
-      record.error = err.message;
       this.deps.logger.warn(`poll failed: ${err.message}`, { agent: agent.id });
-      await recordFailure(this.deps.pool, record);
-      const opened = await openAgentFailure(this.deps.pool, agent.id, this.deps.agentFailureThreshold, err.message);
-      if (opened) await announceEvents(this.deps.events, this.deps.logger, [opened]);
-      this.deps.metrics?.observePoll('failed', (Date.now() - pollTime) / 1000);
-      return { agentId: agent.id, ok: false, rows: 0, parseErrors: 0, error: err.message };
+      return {
+        kind: 'failed',
+        record: { ...record, outcome: err.reason === 'bad-payload' ? 'parse' : 'failed', error: err.message },
+        durationMs: Date.now() - pollTime,
+      };
     }
     if (since !== undefined && snapshot.timestamp < since) {
       this.deps.logger.warn(`agent ${agent.host}:${agent.port} went back in time (restart?): since ${since}, now ${snapshot.timestamp}`, { agent: agent.id });
@@ -97,7 +61,7 @@ export class AgentPoller {
         first: snapshot.problems[0],
       });
     }
-    return this.prepareRows(snapshot, record, state.failing);
+    return this.prepareRows(snapshot, record, (state?.consecutiveFailures ?? 0) > 0);
   }
 
   private async catalog(agent: AgentRecord, force: boolean): Promise<AgentCatalog> {
@@ -180,12 +144,16 @@ export class AgentPoller {
       logInserts(services),
     ];
     return {
+      kind: 'prepared',
       record,
       failing,
       cursor: snapshot.timestamp,
       series,
+      presence: {
+        hostIds: [...hostIds.values()],
+        services: services.map(({ service, servId }) => ({ servId, notOk: notOkItems(service) })),
+      },
       services,
-      hostIds: [...hostIds.values()],
       inserts,
       rows: inserts.reduce((n, insert) => n + insert.rows.length, 0),
     };

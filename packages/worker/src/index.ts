@@ -14,4 +14,4 @@ export { parseSnapshot, type AgentSnapshot } from './ingest/snapshot.js';
 export { eventTypeOfLevel } from './ingest/logs.js';
 export { LoggingEventSink } from './events/logging-event-sink.js';
 export { evaluate as evaluateThreshold, type ThresholdRule, type RuleState, type EventSpan } from './events/threshold-evaluator.js';
-export { LogAlerts } from './events/log-alerts.js';
+export { LogAlerts } from './store/log-alerts.js';

@@ -1,9 +1,9 @@
-import { errorMessage, type Logger, type PollJobData, type PollJobResult, type Pool } from '@watched/core';
-import { loadAgents } from './agent-directory.js';
-import type { AgentPoller, AgentPollOutcome, PreparedPoll } from './agent-poller.js';
-import { readAgentStates } from './agent-state.js';
+import { AgentStateTable, errorMessage, type Logger, type PollJobData, type PollJobResult, type Pool } from '@watched/core';
+import { loadAgents } from './agent-loader.js';
+import type { AgentPoller } from './agent-poller.js';
 import { mapWithConcurrency } from './concurrency.js';
-import type { PollStore } from './poll-store.js';
+import type { AgentPollOutcome, PollResult } from './poll-result.js';
+import type { PollStore } from './store/poll-store.js';
 
 export interface PollProcessorDeps {
   pool: Pool;
@@ -17,9 +17,10 @@ export interface PollProcessorDeps {
 
 /**
  * One poll job: every agent of the group, fetched in parallel up to a
- * bound; their answers are gathered and written together, one transaction
- * per `writeBatchRows` rows (each agent's rows and cursor always in the same
- * one). A broken agent fails its own poll only; a MySQL failure fails the
+ * bound; their answers (and their failures) are gathered and written
+ * together, one transaction per `writeBatchRows` rows (each agent's rows and
+ * cursor always in the same one). A broken agent fails its own poll only (it
+ * is recorded with the batch it falls in); a MySQL failure fails the
  * job (all its agents are retried, and rows already committed are absorbed
  * by keys and cursors).
  */
@@ -29,10 +30,10 @@ export class PollProcessor {
   async process(job: PollJobData): Promise<PollJobResult> {
     const started = Date.now();
     const agents = await loadAgents(this.deps.pool, job.agentIds);
-    const states = await readAgentStates(this.deps.pool, agents.map((a) => a.id));
+    const states = await new AgentStateTable(this.deps.pool).read(agents.map((a) => a.id));
     const outcomes: AgentPollOutcome[] = [];
     let firstError: unknown;
-    let pending: PreparedPoll[] = [];
+    let pending: PollResult[] = [];
     let pendingRows = 0;
     // Not an agent fault (MySQL, a bug): keep polling the others, then fail the job.
     const failed = (err: unknown, what: string, meta: Record<string, unknown> = {}) => {
@@ -52,13 +53,9 @@ export class PollProcessor {
     };
     await mapWithConcurrency(agents, this.deps.agentConcurrency, async (agent) => {
       try {
-        const prepared = await this.deps.poller.prepare(agent, job.slot, states.get(agent.id) ?? { failing: false });
-        if ('ok' in prepared) {
-          outcomes.push(prepared);
-          return;
-        }
-        pending.push(prepared);
-        pendingRows += prepared.rows;
+        const polled = await this.deps.poller.prepare(agent, job.slot, states.get(agent.id));
+        pending.push(polled);
+        if (polled.kind === 'prepared') pendingRows += polled.rows;
       } catch (err) {
         failed(err, `polling agent ${agent.host}:${agent.port}`, { agent: agent.id });
         return;

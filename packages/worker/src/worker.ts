@@ -21,10 +21,10 @@ import { DiscoveryCache } from './discovery-cache.js';
 import { Inventory } from './inventory.js';
 import { QueueEventSink, type EventSink } from '@watched/core';
 import { LoggingEventSink } from './events/logging-event-sink.js';
-import { ThresholdRules } from './events/threshold-rules.js';
-import { LogAlerts } from './events/log-alerts.js';
+import { ThresholdRules } from './store/threshold-rules.js';
+import { LogAlerts } from './store/log-alerts.js';
 import { PollProcessor } from './poll-processor.js';
-import { PollStore } from './poll-store.js';
+import { PollStore } from './store/poll-store.js';
 import type { WorkerOptions } from './worker-options.js';
 
 /** Counters a `watched up` status line and tests read. */
@@ -98,21 +98,13 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       const logger = ctx.logger;
       const pool = ctx.mysql({ connectionLimit: Math.max(4, options.workerConcurrency * 2) });
       const events = this.events ?? this.defaultEventSink();
-      const client = ctx.adopt(
-        'agent client',
-        new AgentClient(options),
-        (c) => c.close(),
-      );
+      const client = ctx.adopt('agent client', new AgentClient(options), (c) => c.close());
       const poller = new AgentPoller({
-        pool,
         client,
         dataTables: new DataTables(pool, logger),
         inventory: new Inventory(pool),
         discovery: new DiscoveryCache(options),
         logger,
-        events,
-        agentFailureThreshold: options.agentFailureThreshold,
-        metrics: this.metrics,
       });
       const store = new PollStore({
         pool,
@@ -122,6 +114,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         events,
         logAlerts: new LogAlerts(pool, events, options.alertLogLevel, logger),
         missingAfterMs: options.missingAfterMs,
+        agentFailureThreshold: options.agentFailureThreshold,
         metrics: this.metrics,
       });
       const processor = new PollProcessor({

@@ -1,6 +1,6 @@
 import { expect } from '@jest/globals';
 import type { AgentFleet } from '@watched/agent-sim';
-import type { Pool, RowDataPacket } from '@watched/core';
+import { AgentRegistry, type Pool, type RowDataPacket } from '@watched/core';
 import { parseCatalog } from '@watched/worker';
 
 /** `host|service|resource|timestamp` -> values by property, as the fleet served them. */
@@ -86,9 +86,9 @@ export async function servedUpToCursors(
   fleet: AgentFleet,
   from: number,
 ): Promise<{ expected: RowSet; cursors: Array<{ host: string; since: number }> }> {
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT a.host, s.since FROM `agt$state` s JOIN `c$agents` a ON a.id = s.agt_id');
   const indexOf = new Map(fleet.agents().map((a, i) => [a.host, i]));
-  const cursors = rows.map((r) => ({ host: String(r.host), since: Number(r.since) }));
+  // Every agent's cursor was seeded: one still null (read as 0) would fail the callers' checks, as it should.
+  const cursors = (await new AgentRegistry(pool).list()).map((a) => ({ host: a.host, since: Number(a.since) }));
   const expected: RowSet = new Map();
   for (const { host, since } of cursors) {
     for (const [k, v] of servedRows(fleet, [indexOf.get(host)!], from, since)) expected.set(k, v);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Queue } from 'bullmq';
 import { AgentFleet } from '@watched/agent-sim';
-import { AgentRegistry, type Pool } from '@watched/core';
+import { AgentRegistry, AgentStateTable, type Pool } from '@watched/core';
 
 /** The committed `watched` shim (runs the built dist/: build before these tests). */
 export const WATCHED_BIN = fileURLToPath(new URL('../../bin/watched.js', import.meta.url));
@@ -155,6 +155,6 @@ export async function startCursorFleet(pool: Pool, hosts: number, seed: number):
   await fleet.start();
   await new AgentRegistry(pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, pollIntervalS: 2 })));
   const t0 = fleet.now();
-  await pool.query('INSERT INTO `agt$state` (agt_id, since) SELECT id, ? FROM `c$agents`', [t0]);
+  await new AgentStateTable(pool).seedCursors(t0);
   return { fleet, t0 };
 }

@@ -3,7 +3,7 @@ import type { MetricSeries } from '../ingest/snapshot.js';
 import type { SeriesIds } from '../ingest/metrics.js';
 import { insertBatched } from '../sql-batch.js';
 import type { MonitoringEvent } from '@watched/core';
-import { evaluate, type EventSpan, type RuleState, type ThresholdRule } from './threshold-evaluator.js';
+import { evaluate, type EventSpan, type RuleState, type ThresholdRule } from '../events/threshold-evaluator.js';
 import { ThresholdRules } from './threshold-rules.js';
 
 interface Target {

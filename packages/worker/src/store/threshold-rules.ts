@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from '@watched/core';
-import type { ThresholdRule } from './threshold-evaluator.js';
+import type { ThresholdRule } from '../events/threshold-evaluator.js';
 
 const OPERATORS = new Set(['<', '>', '=']);
 
