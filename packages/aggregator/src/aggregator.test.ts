@@ -65,14 +65,14 @@ describe('Aggregator role', () => {
   });
 
   it('starts once and closes idempotently', async () => {
-    const aggregator = new Aggregator(env.connections, parseAggregatorOptions(), createLogger({ silent: true }));
+    const aggregator = new Aggregator(env.roleContext('aggregator'), parseAggregatorOptions());
     await aggregator.start();
     await expect(aggregator.start()).rejects.toBeInstanceOf(IllegalStateError);
     await Promise.all([aggregator.close(), aggregator.close()]);
     await aggregator.close();
     expect(aggregator.isActive).toBe(false);
     // Closing a role that never started is fine too.
-    await new Aggregator(env.connections, parseAggregatorOptions(), createLogger({ silent: true })).close();
+    await new Aggregator(env.roleContext('aggregator'), parseAggregatorOptions()).close();
   });
 
   it('runs one active replica of two; the standby takes over when the active one is killed', async () => {

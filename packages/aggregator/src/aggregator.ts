@@ -1,14 +1,8 @@
 import {
-  defaultNodeId,
-  RoleContext,
-  type LeaderLoop,
-  type Logger,
-  type PeriodicTask,
+  type Leadership,
   type Reloadable,
-  type RoleConnections,
   type Service,
-  type ServiceState,
-  type WatchedMetrics,
+  type RoleContext,
 } from '@watched/core';
 import { rollupPassSettings, type AggregatorOptions } from './aggregator-options.js';
 import { RollupPass, type RollupStats } from './rollup-pass.js';
@@ -28,40 +22,20 @@ const CHUNKS_PER_PASS = 60;
  */
 export class Aggregator implements Service, Reloadable<AggregatorOptions> {
   readonly name = 'aggregator';
-  private readonly ctx: RoleContext;
-  private leader?: LeaderLoop;
+  private leadership?: Leadership;
   private pass?: RollupPass;
-  private passes?: PeriodicTask;
   /** Counters already added to the metrics (the pass's own counters only grow). */
   private reported: RollupStats | undefined;
 
-  /** Prometheus metrics to update (leader gauge, passes, rows rolled up, lag per level); set before start. */
-  metrics?: WatchedMetrics;
-
+  /** `context` is this role's (`role: 'aggregator'`): its connections, logger, identity and metrics. */
   constructor(
-    connections: RoleConnections,
+    readonly context: RoleContext,
     private options: AggregatorOptions,
-    logger: Logger,
-    nodeId = defaultNodeId(),
-  ) {
-    this.ctx = new RoleContext('aggregator', connections, logger, nodeId);
-  }
-
-  get nodeId(): string {
-    return this.ctx.nodeId;
-  }
-
-  get lifecycle(): ServiceState {
-    return this.ctx.lifecycle;
-  }
+  ) {}
 
   /** Whether this replica holds the lease (and so does the work). */
   get isActive(): boolean {
-    return this.ctx.running && (this.leader?.isLeader ?? false);
-  }
-
-  get term(): number {
-    return this.leader?.term ?? 0;
+    return this.context.running && this.context.leading;
   }
 
   get stats(): RollupStats | undefined {
@@ -69,38 +43,22 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
   }
 
   start(): Promise<void> {
-    return this.ctx.start(async () => {
-      const { ctx, options: o } = this;
+    return this.context.start(async () => {
+      const { context: ctx, options: o } = this;
       const pool = ctx.mysql({ connectionLimit: 3 });
       const pass = new RollupPass(pool, rollupPassSettings(o, CHUNKS_PER_PASS), ctx.logger);
       this.pass = pass;
-      this.metrics?.setLeader('aggregator', null);
-      const membership = ctx.membership({
+      ctx.membership({
         intervalMs: o.heartbeatIntervalMs,
-        details: () => ({ active: this.isActive, term: this.term, passes: pass.stats.passes }),
+        details: () => ({ active: this.isActive, term: ctx.term, passes: pass.stats.passes }),
       });
-      this.leader = await ctx.leader({
+      this.leadership = await ctx.leader({
         key: ctx.keys.aggregatorLease,
         ttlMs: o.aggregatorLeaseTtlMs,
         termFloor: () => pass.maxTerm(),
         standbyRetryMs: () => Math.max(100, Math.floor(this.options.aggregatorLeaseTtlMs / 3)),
-        onChange: (leading, term) => {
-          this.metrics?.setLeader('aggregator', leading ? term : null);
-          void membership.beat();
-          if (leading && ctx.running) {
-            ctx.logger.info('aggregator is active', { term });
-            this.passes?.trigger();
-          }
-        },
-      });
-      // Created after the leader loop so it stops first: a running pass ends before the lease is handed over.
-      // Its first run finds out whether we lead; becoming leader later kicks it.
-      this.passes = ctx.task({
-        name: 'rollup pass',
-        intervalMs: () => this.options.aggregatorIntervalMs,
-        firstDelayMs: 0,
-        failureLevel: 'error',
-        run: () => this.runPass(),
+        onChange: (leading, term) => leading && ctx.logger.info('aggregator is active', { term }),
+        work: { name: 'rollup pass', intervalMs: () => this.options.aggregatorIntervalMs, run: (term) => this.runPass(term) },
       });
     });
   }
@@ -109,33 +67,31 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
   reload(options: AggregatorOptions): readonly string[] {
     const changed = options.aggregatorIntervalMs !== this.options.aggregatorIntervalMs;
     this.options = { ...this.options, aggregatorIntervalMs: options.aggregatorIntervalMs };
-    if (changed) this.passes?.reschedule();
+    if (changed) this.leadership?.work.reschedule();
     return ['aggregatorInterval'];
   }
 
   /** One pass while active; behind (catching up): the next pass starts at once, taking every type in turn. */
-  private async runPass(): Promise<number | void> {
-    const leader = this.leader;
-    if (!leader?.isLeader || !this.ctx.running) return;
-    const term = leader.term;
+  private async runPass(term: number): Promise<number | void> {
+    const lease = this.leadership!.loop;
     try {
       const { behind } = await this.pass!.run({
         now: Date.now(),
         term,
-        active: () => this.ctx.running && leader.isLeader && leader.term === term,
+        active: () => this.context.running && lease.isLeader && lease.term === term,
       });
       this.reportProgress();
       return behind ? 0 : undefined;
     } catch (err) {
       if (!(err instanceof FencedError)) throw err;
-      this.ctx.logger.warn(`stopping rollups: ${err.message}`);
-      await leader.resign();
+      this.context.logger.warn(`stopping rollups: ${err.message}`);
+      await lease.resign();
     }
   }
 
   /** Adds what the passes did since the last report to the metrics, and sets the lag per level. */
   private reportProgress(): void {
-    const metrics = this.metrics;
+    const metrics = this.context.metrics;
     const stats = this.pass?.stats;
     if (!metrics || !stats) return;
     const before = this.reported;
@@ -157,6 +113,6 @@ export class Aggregator implements Service, Reloadable<AggregatorOptions> {
 
   /** Stops the passes (the current statement finishes), hands the lease over, closes connections. Idempotent. */
   close(): Promise<void> {
-    return this.ctx.close();
+    return this.context.close();
   }
 }

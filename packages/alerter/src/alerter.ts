@@ -3,17 +3,12 @@ import {
   ALERTS_QUEUE,
   ALERT_DELIVER_JOB,
   ALERT_EVENT_JOB,
-  defaultNodeId,
   drainWithDeadline,
   QueueEventSink,
-  RoleContext,
   type DeliverJobData,
-  type Logger,
   type Reloadable,
-  type RoleConnections,
   type Service,
-  type ServiceState,
-  type WatchedMetrics,
+  type RoleContext,
 } from '@watched/core';
 import type { AlerterOptions } from './alerter-options.js';
 import { AlerterStats } from './alerter-stats.js';
@@ -46,35 +41,22 @@ const LIVE_OPTIONS = ['alertRoutes', 'alertRepeatSeverities', 'alertAttempts', '
 export class Alerter implements Service, Reloadable<AlerterOptions> {
   readonly name = 'alerter';
   readonly stats = new AlerterStats();
-  /** Prometheus metrics to update (`watched_alerts_sent_total`, `watched_alerts_failed_total`); set before start. */
-  metrics?: WatchedMetrics;
-  private readonly ctx: RoleContext;
   private readonly receivers: Receivers;
 
+  /** `context` is this role's (`role: 'alerter'`): its connections, logger, identity and metrics. */
   constructor(
-    connections: RoleConnections,
+    readonly context: RoleContext,
     /** Compiled by compileAlerterOptions. */
     private options: AlerterOptions,
-    logger: Logger,
     /** Plugins given in code (besides the built-ins and `alertPlugins` modules). */
     extraPlugins: AlertPlugin[] = [],
-    nodeId = defaultNodeId(),
   ) {
-    this.ctx = new RoleContext('alerter', connections, logger, nodeId);
-    this.receivers = new Receivers(logger, extraPlugins);
-  }
-
-  get nodeId(): string {
-    return this.ctx.nodeId;
-  }
-
-  get lifecycle(): ServiceState {
-    return this.ctx.lifecycle;
+    this.receivers = new Receivers(context.logger, extraPlugins);
   }
 
   start(): Promise<void> {
-    return this.ctx.start(async () => {
-      const { ctx } = this;
+    return this.context.start(async () => {
+      const { context: ctx } = this;
       const logger = ctx.logger;
       const receivers = ctx.adopt('receivers', this.receivers, (r) => r.close());
       await receivers.open(this.options);
@@ -85,7 +67,7 @@ export class Alerter implements Service, Reloadable<AlerterOptions> {
       const scheduler = new DeliveryScheduler(queue, current);
       const context = { pool, stats: this.stats, logger, options: current };
       const events = new EventHandler({ ...context, silences, scheduler });
-      const deliveries = new DeliveryHandler({ ...context, receivers, metrics: this.metrics });
+      const deliveries = new DeliveryHandler({ ...context, receivers, metrics: this.context.metrics });
       const sink =
         this.options.alertReconcileIntervalMs > 0 ? ctx.adopt('alert publisher', new QueueEventSink(ctx.redis, ctx.keys.prefix), (s) => s.close()) : undefined;
       ctx.membership({ intervalMs: this.options.heartbeatIntervalMs, details: () => ({ ...this.stats }) });
@@ -138,14 +120,14 @@ export class Alerter implements Service, Reloadable<AlerterOptions> {
    * takes them back).
    */
   private async drain(bull: BullWorker): Promise<void> {
-    const closed = bull.close().catch((err: Error) => this.ctx.logger.error(`closing the alert consumer: ${err.message}`));
+    const closed = bull.close().catch((err: Error) => this.context.logger.error(`closing the alert consumer: ${err.message}`));
     if ((await drainWithDeadline(closed, CLOSE_TIMEOUT_MS)) === 'done') return;
-    this.ctx.logger.warn(`alert jobs still running after ${CLOSE_TIMEOUT_MS} ms: leaving them to be retried`);
+    this.context.logger.warn(`alert jobs still running after ${CLOSE_TIMEOUT_MS} ms: leaving them to be retried`);
     await bull.close(true).catch(() => undefined);
   }
 
   /** Stops maintenance and the consumer (see `drain`), then closes the plugins and the connections. Idempotent. */
   close(): Promise<void> {
-    return this.ctx.close();
+    return this.context.close();
   }
 }

@@ -62,13 +62,12 @@ describe('routing', () => {
     const eventId = await insert("INSERT INTO `c$state_events` (kind, owner_id, start_time, detail) VALUES ('host-missing', ?, ?, 'not reported for 15 min')", [hostId, Date.now()]);
 
     const alerter = new Alerter(
-      env.connections,
+      env.roleContext('alerter'),
       parseAlerterOptions({
         alertGroupWindow: '200ms',
         alertReceivers: [{ name: 'front', plugin: 'email', options: { host: '127.0.0.1', port: smtp.port, from: 'watched@example.org' } }],
         alertPermissionReceiver: 'front',
       }),
-      env.logger,
     );
     await alerter.start();
     try {
@@ -99,14 +98,13 @@ describe('routing', () => {
     const agentId = await insert("INSERT INTO `c$agents` (host, port) VALUES ('10.0.0.9', 9080)");
     const eventId = await insert("INSERT INTO `agt$events` (agt_id, start_time, failures, reason) VALUES (?, ?, 3, 'refused')", [agentId, Date.now()]);
     const alerter = new Alerter(
-      env.connections,
+      env.roleContext('alerter'),
       parseAlerterOptions({
         alertGroupWindow: '200ms',
         alertPlugins: modulePath,
         alertReceivers: [{ name: 'log', plugin: 'file', options: { file: out } }],
         alertRoutes: [{ match: { kind: 'agent-failed' }, receivers: ['log'] }],
       }),
-      env.logger,
     );
     await alerter.start();
     try {

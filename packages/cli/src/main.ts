@@ -1,34 +1,15 @@
 import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { ConfigError, MigrationError } from '@watched/core';
-import { agentsCommand } from './commands/agents.js';
-import { migrateCommand } from './commands/migrate.js';
-import { aggregatorCommand } from './commands/aggregator.js';
-import { coordinatorCommand } from './commands/coordinator.js';
-import { workerCommand } from './commands/worker.js';
-import { simCommand } from './commands/sim.js';
-import { upCommand } from './commands/up.js';
-import { statusCommand } from './commands/status.js';
-import { alerterCommand } from './commands/alerter.js';
-import { silenceCommand } from './commands/silence.js';
+import { WATCHED_COMMANDS } from './commands.js';
 
-/** Exit codes: 1 runtime failure, 2 bad configuration or usage. */
+/** The `watched` command (bin/watched.js runs it). Exit codes: 1 runtime failure, 2 bad configuration or usage. */
 export async function main(args: string[]): Promise<void> {
   try {
     await yargs(args)
       .scriptName('watched')
       .usage('$0 <command> [options]\n\nMonitoring backend for watched.agent fleets.')
       .option('config', { type: 'string', describe: 'YAML or JSON config file (camelCase or kebab-case keys)', global: true })
-      .command(upCommand)
-      .command(migrateCommand)
-      .command(agentsCommand)
-      .command(coordinatorCommand)
-      .command(workerCommand)
-      .command(aggregatorCommand)
-      .command(simCommand)
-      .command(statusCommand)
-      .command(alerterCommand)
-      .command(silenceCommand)
+      .command(WATCHED_COMMANDS)
       .demandCommand(1, 'name a command; see --help')
       .strict()
       .fail((message, err, y) => {
@@ -54,4 +35,3 @@ export async function main(args: string[]): Promise<void> {
   }
 }
 
-await main(hideBin(process.argv));

@@ -7,6 +7,7 @@ import {
   createMysqlPool,
   defaultNodeId,
   deferReloadSignals,
+  deferShutdownSignals,
   envName,
   kebabCase,
   loadOptions,
@@ -108,6 +109,7 @@ export function commandRuntime<S extends Shape>(argv: Record<string, unknown>, s
   const nodeId = defaultNodeId();
   const logger = loggerFor(options as LoggingOptions, false, role ? { role, nodeId } : { nodeId });
   deferReloadSignals(logger);
+  deferShutdownSignals(logger);
   return { options, resolve, logger, nodeId, connections };
 }
 

@@ -1,6 +1,17 @@
 import type { CommandModule } from 'yargs';
 import type { z } from 'zod';
-import { adminOptionsShape, baseOptionsShape, type AdminOptions, type BaseOptions, type Logger, type Reloadable, type RoleConnections, type Service, type ServiceState, type WatchedMetrics } from '@watched/core';
+import {
+  adminOptionsShape,
+  baseOptionsShape,
+  RoleContext,
+  type AdminOptions,
+  type BaseOptions,
+  type Logger,
+  type Reloadable,
+  type RoleConnections,
+  type Service,
+  type WatchedMetrics,
+} from '@watched/core';
 import { commandRuntime, withOptions, type CommandRuntime } from './options.js';
 import { runRoles, type RoleParts } from './role-runtime.js';
 
@@ -11,7 +22,7 @@ export type RoleProcessOptions<S extends Shape> = z.output<z.ZodObject<typeof ba
 
 /** A role as the CLI runs it: what `watched <role>` and `watched up` need to know about it. */
 export interface RoleService extends Service {
-  readonly lifecycle: ServiceState;
+  readonly context: RoleContext;
 }
 
 /** What a role shares with the other roles of its process. */
@@ -23,35 +34,44 @@ export interface RoleProcess {
   metrics: WatchedMetrics;
 }
 
-export interface RoleDefinition<S extends Shape, R extends RoleService> {
+/** A role class: built on its context from compiled options, which a reload replaces. */
+export type RoleClass<C, R extends RoleService> = new (context: RoleContext, options: C) => R & Reloadable<C>;
+
+export interface RoleDefinition<S extends Shape, C, R extends RoleService> {
   /** The command and role name: `coordinator`, `worker`, ... */
   command: string;
   describe: string;
   /** The role's own options (flags, env, config keys). */
   shape: S;
-  /** Builds the role from the resolved options (compiling what it needs) in the process it runs in. */
-  create(options: RoleProcessOptions<S>, process: RoleProcess): R;
-  /** Applies reloaded options; returns the option names applied live. */
-  reload(role: R, options: RoleProcessOptions<S>): Promise<readonly string[]> | readonly string[];
+  /** The role's `compile<Role>Options`: loaded options to the compiled ones it runs on (start-up and every reload). */
+  compile: (options: RoleProcessOptions<S>) => C;
+  Role: RoleClass<C, R>;
   /** Longer than the role's own drain deadline (default: the process's 30 s). */
   shutdownTimeoutMs?(options: RoleProcessOptions<S>): number;
 }
 
-/** What a role contributes to a process: its service, its readiness, its reload. */
-export function roleParts<S extends Shape, R extends RoleService>(
-  definition: RoleDefinition<S, R>,
-  role: R,
+/** One role's definition, with its types inferred from the parts. */
+export function defineRole<S extends Shape, C, R extends RoleService>(definition: RoleDefinition<S, C, R>): RoleDefinition<S, C, R> {
+  return definition;
+}
+
+/** What a role contributes to a process: its service (on a context of its own), its readiness, its reload. */
+export function roleParts<S extends Shape, C, R extends RoleService>(
+  definition: RoleDefinition<S, C, R>,
+  options: RoleProcessOptions<S>,
+  process: RoleProcess,
 ): { service: R; ready: Record<string, () => boolean>; reloadable: Reloadable<RoleProcessOptions<S>> } {
+  const role = new definition.Role(new RoleContext({ role: definition.command, ...process }), definition.compile(options));
   return {
     service: role,
     // A standby is ready too: readiness says the process works, not that it leads.
-    ready: { [definition.command]: () => role.lifecycle === 'RUNNING' },
-    reloadable: { reload: (options) => definition.reload(role, options) },
+    ready: { [definition.command]: () => role.context.lifecycle === 'RUNNING' },
+    reloadable: { reload: (options) => role.reload(definition.compile(options)) },
   };
 }
 
 /** `watched <role>`: one replica of the role behind the process's admin server, with reload and graceful stop. */
-export function roleCommand<S extends Shape, R extends RoleService>(definition: RoleDefinition<S, R>): CommandModule {
+export function roleCommand<S extends Shape, C, R extends RoleService>(definition: RoleDefinition<S, C, R>): CommandModule {
   return {
     command: definition.command,
     describe: definition.describe,
@@ -63,7 +83,7 @@ export function roleCommand<S extends Shape, R extends RoleService>(definition: 
       const { options } = runtime;
       await runRoles(runtime, (metrics): RoleParts<typeof options> => {
         const { connections, logger, nodeId } = runtime;
-        const parts = roleParts(definition, definition.create(options, { connections, logger, nodeId, metrics }));
+        const parts = roleParts(definition, options, { connections, logger, nodeId, metrics });
         return {
           services: [parts.service],
           ready: parts.ready,

@@ -38,7 +38,7 @@ export class StatusLine implements Service {
     const s = worker.stats;
     const plan = coordinator.stats;
     return [
-      `agents ${plan?.agents ?? 0} in ${plan?.groups ?? 0} groups${coordinator.isLeader ? ` (leader, term ${coordinator.term})` : ' (standby)'}`,
+      `agents ${plan?.agents ?? 0} in ${plan?.groups ?? 0} groups${coordinator.context.leading ? ` (leader, term ${coordinator.context.term})` : ' (standby)'}`,
       `polls ${s.polls} (${s.failedPolls} failed)`,
       `rows written ${s.rows.toLocaleString('en-US')}`,
       `jobs ${s.jobs} done, ${s.failedJobs} failed attempts`,

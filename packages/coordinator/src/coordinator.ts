@@ -1,18 +1,12 @@
 import type { Queue } from 'bullmq';
 import {
-  defaultNodeId,
   POLL_QUEUE,
-  RoleContext,
   TermStore,
-  type LeaderLoop,
-  type Logger,
-  type PeriodicTask,
+  type Leadership,
   type PollJobData,
   type Reloadable,
-  type RoleConnections,
   type Service,
-  type ServiceState,
-  type WatchedMetrics,
+  type RoleContext,
 } from '@watched/core';
 import type { CoordinatorOptions } from './coordinator-options.js';
 import { Scheduler, type SchedulerStats } from './scheduler.js';
@@ -25,19 +19,17 @@ import { Scheduler, type SchedulerStats } from './scheduler.js';
  */
 export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
   readonly name = 'coordinator';
-  private readonly ctx: RoleContext;
-  private leader?: LeaderLoop;
+  private leadership?: Leadership;
   private scheduler?: Scheduler;
   private queue?: Queue<PollJobData>;
-  private ticks?: PeriodicTask;
   /** Our own copy, shared with the scheduler: `reload` changes some fields in place. */
   private readonly options: { -readonly [K in keyof CoordinatorOptions]: CoordinatorOptions[K] };
 
-  /** Prometheus metrics to update (leader gauge, skipped slots, queue depth); set before start. */
-  metrics?: WatchedMetrics;
-
-  constructor(connections: RoleConnections, options: CoordinatorOptions, logger: Logger, nodeId = defaultNodeId()) {
-    this.ctx = new RoleContext('coordinator', connections, logger, nodeId);
+  /** `context` is this role's (`role: 'coordinator'`): its connections, logger, identity and metrics. */
+  constructor(
+    readonly context: RoleContext,
+    options: CoordinatorOptions,
+  ) {
     this.options = { ...options };
   }
 
@@ -53,65 +45,35 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
     return Object.values(Coordinator.LIVE_OPTIONS);
   }
 
-  get nodeId(): string {
-    return this.ctx.nodeId;
-  }
-
-  /** The lifecycle state (readiness, tests). */
-  get lifecycle(): ServiceState {
-    return this.ctx.lifecycle;
-  }
-
-  get isLeader(): boolean {
-    return this.leader?.isLeader ?? false;
-  }
-
-  get term(): number {
-    return this.leader?.term ?? 0;
-  }
-
   get stats(): SchedulerStats | undefined {
     return this.scheduler?.stats;
   }
 
   start(): Promise<void> {
-    return this.ctx.start(async () => {
-      const { ctx, options } = this;
+    return this.context.start(async () => {
+      const { context: ctx, options } = this;
       const pool = ctx.mysql({ connectionLimit: 2 });
       this.queue = ctx.queue<PollJobData>(POLL_QUEUE);
       this.scheduler = new Scheduler(pool, this.queue, ctx.redis, { leaderLease: ctx.keys.leaderLease, schedule: ctx.keys.schedule }, options, ctx.logger);
-      const membership = ctx.membership({
+      ctx.membership({
         intervalMs: options.heartbeatIntervalMs,
-        details: () => ({ leader: this.isLeader, term: this.term, ...this.scheduler?.stats }),
+        details: () => ({ leader: ctx.leading, term: ctx.term, ...this.scheduler?.stats }),
       });
-      this.leader = await ctx.leader({
+      this.leadership = await ctx.leader({
         key: ctx.keys.leaderLease,
         ttlMs: options.leaseTtlMs,
         terms: new TermStore(pool, ctx.keys.leaderLease),
         standbyRetryMs: () => this.options.tickIntervalMs,
-        onChange: (leading, term) => {
-          this.metrics?.setLeader('coordinator', leading ? term : null);
-          this.metrics?.groupLag.reset(); // lag is the leader's to report
-          void membership.beat();
-          if (leading) this.ticks?.trigger();
-        },
-      });
-      this.ticks = ctx.task({
-        name: 'scheduling tick',
-        intervalMs: () => this.options.tickIntervalMs,
-        firstDelayMs: 0,
-        failureLevel: 'error',
-        run: () => this.tick(),
+        onChange: () => this.context.metrics?.groupLag.reset(), // lag is the leader's to report
+        work: { name: 'scheduling tick', intervalMs: () => this.options.tickIntervalMs, run: () => this.tick() },
       });
     });
   }
 
-  /** One scheduling tick, when leading. */
+  /** One scheduling tick (the kit runs it only while leading). */
   private async tick(): Promise<void> {
-    const leader = this.leader!;
-    if (!leader.isLeader || !this.ctx.running) return;
-    const result = await this.scheduler!.tick(Date.now(), leader.lease);
-    const metrics = this.metrics;
+    const result = await this.scheduler!.tick(Date.now(), this.leadership!.loop.lease);
+    const metrics = this.context.metrics;
     if (!metrics) return;
     metrics.schedulerSkippedSlots.inc(result.skipped);
     const counts = await this.queue!.getJobCounts('waiting', 'delayed', 'active');
@@ -122,6 +84,6 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
 
   /** Stops ticking, hands the lease over at once (and says so), unregisters, closes connections. Idempotent. */
   close(): Promise<void> {
-    return this.ctx.close();
+    return this.context.close();
   }
 }

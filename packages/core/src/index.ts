@@ -57,7 +57,7 @@ export { RoleState } from './role/role-state.js';
 export { drainWithDeadline } from './role/drain.js';
 export { PeriodicTask, type PeriodicTaskOptions } from './role/periodic-task.js';
 export { LeaderLoop, type LeaderLoopOptions } from './role/leader-loop.js';
-export { RoleContext, type MembershipSpec, type LeaderSpec } from './role/role-context.js';
+export { RoleContext, type RoleContextOptions, type MembershipSpec, type LeaderSpec, type LeaderWork, type Leadership } from './role/role-context.js';
 export { roleOptionsShape } from './role/role-options.js';
 export { POLL_QUEUE, pollJobId, type PollJobData, type PollJobResult } from './contracts/poll-queue.js';
 export {

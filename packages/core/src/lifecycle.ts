@@ -40,6 +40,24 @@ export function deferReloadSignals(logger: Logger): void {
   for (const signal of RELOAD_SIGNALS) process.on(signal, startupReloadListener);
 }
 
+let startupShutdownListener: ((signal: NodeJS.Signals) => void) | undefined;
+let startupShutdownSignal: NodeJS.Signals | undefined;
+
+/**
+ * Records SIGTERM/SIGINT from now until `runServices` handles them, so a
+ * long-running command stopped while it starts (options, migrations, a
+ * simulated fleet) stops gracefully as soon as it would run its services,
+ * instead of dying by the signal with connections half open.
+ */
+export function deferShutdownSignals(logger: Logger): void {
+  if (startupShutdownListener) return;
+  startupShutdownListener = (signal) => {
+    startupShutdownSignal ??= signal;
+    logger.info(`${signal} received while starting: stopping once started`);
+  };
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, startupShutdownListener);
+}
+
 export interface RunOptions {
   logger: Logger;
   /** Hard deadline for closing every service after a signal. */
@@ -65,6 +83,7 @@ export async function runServices(services: Service[], options: RunOptions): Pro
   let stopping: Promise<void> | undefined;
   let requestStop: () => void = () => undefined;
   const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  let starting: Promise<void> = Promise.resolve();
 
   const stop = (reason: string): Promise<void> => {
     if (stopping) return stopping;
@@ -76,7 +95,9 @@ export async function runServices(services: Service[], options: RunOptions): Pro
     }, options.shutdownTimeoutMs ?? 30_000);
     deadline.unref();
     stopping = (async () => {
-      for (const service of started.reverse()) {
+      // A service still starting is closed too, once its start settles.
+      await starting.catch(() => undefined);
+      for (const service of [...started].reverse()) {
         try {
           await service.close();
         } catch (err) {
@@ -129,15 +150,29 @@ export async function runServices(services: Service[], options: RunOptions): Pro
     for (const signal of RELOAD_SIGNALS) process.off(signal, startupReloadListener);
     startupReloadListener = undefined;
   }
+  if (startupShutdownListener) {
+    for (const signal of SHUTDOWN_SIGNALS) process.off(signal, startupShutdownListener);
+    startupShutdownListener = undefined;
+  }
+  const early = startupShutdownSignal;
+  startupShutdownSignal = undefined;
 
   try {
     try {
-      for (const service of services) {
-        await service.start();
-        started.push(service);
-        logger.debug(`${service.name} started`);
+      // Stopped before it could start (the signal came during start-up): start nothing.
+      if (early) onSignal(early);
+      else {
+        starting = (async () => {
+          for (const service of services) {
+            if (stopping) break; // stopped while starting: start nothing more
+            await service.start();
+            started.push(service);
+            logger.debug(`${service.name} started`);
+          }
+        })();
+        await starting;
+        startedAll = !stopping;
       }
-      startedAll = true;
     } catch (err) {
       logger.error(`start-up failed: ${errorMessage(err)}`);
       await stop('start-up failure');

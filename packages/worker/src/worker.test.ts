@@ -24,17 +24,17 @@ describe('PollWorker start-up', () => {
     writeFileSync(ca, 'not read before start');
     const options = parseWorkerOptions({ agentTlsCa: ca, publishAlerts: true });
     rmSync(ca); // e.g. a Secret unmounted between start-up checks and start
-    const worker = new PollWorker(env.connections, options, env.logger, `worker-start-${process.pid}`);
+    const worker = new PollWorker(env.roleContext('worker', { nodeId: `worker-start-${process.pid}` }), options);
 
     await expect(worker.start()).rejects.toThrow(/agentTlsCa/);
 
-    expect(worker.lifecycle).toBe('FAILED');
+    expect(worker.context.lifecycle).toBe('FAILED');
     // The alert publisher's Redis connection was opened before the agent client: a leak would have
     // connected and named itself by now (CLIENT SETNAME follows the connect within milliseconds).
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const left = String(await env.redis.client('LIST'))
       .split('\n')
-      .filter((line) => line.includes(`@${worker.nodeId}`));
+      .filter((line) => line.includes(`@${worker.context.nodeId}`));
     expect(left).toEqual([]);
     await worker.close(); // idempotent after a failed start
   });

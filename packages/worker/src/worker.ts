@@ -1,18 +1,13 @@
 import { Worker as BullWorker, type Job } from 'bullmq';
 import {
-  defaultNodeId,
   drainWithDeadline,
   POLL_QUEUE,
-  RoleContext,
-  type Logger,
   type Membership,
   type PollJobData,
   type PollJobResult,
   type Reloadable,
-  type RoleConnections,
   type Service,
-  type ServiceState,
-  type WatchedMetrics,
+  type RoleContext,
 } from '@watched/core';
 import { AgentClient } from './agent-client.js';
 import { AgentPoller } from './agent-poller.js';
@@ -46,7 +41,6 @@ const CANCEL_GRACE_MS = 5000;
 export class PollWorker implements Service, Reloadable<WorkerOptions> {
   readonly name = 'worker';
   readonly stats: WorkerStats = { jobs: 0, polls: 0, failedPolls: 0, rows: 0, failedJobs: 0 };
-  private readonly ctx: RoleContext;
   private bull?: BullWorker<PollJobData, PollJobResult>;
   private membership?: Membership;
   private rules?: ThresholdRules;
@@ -54,21 +48,11 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
 
   /** Where opened/closed events go; set before start (the alerter, tests). Default: the log. */
   events?: EventSink;
-  /** Prometheus metrics to update (polls, durations, rows, failed jobs); set before start. */
-  metrics?: WatchedMetrics;
-
+  /** `context` is this role's (`role: 'worker'`): its connections, logger, identity and metrics. */
   constructor(
-    connections: RoleConnections,
+    readonly context: RoleContext,
     private options: WorkerOptions,
-    logger: Logger,
-    nodeId = defaultNodeId(),
-  ) {
-    this.ctx = new RoleContext('worker', connections, logger, nodeId);
-  }
-
-  get nodeId(): string {
-    return this.ctx.nodeId;
-  }
+  ) {}
 
   /**
    * SIGHUP: the threshold rules are read again at the next poll (whatever
@@ -82,19 +66,14 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
     return ['workerConcurrency', 'rulesRefresh'];
   }
 
-  /** The lifecycle state (tests, status). */
-  get lifecycle(): ServiceState {
-    return this.ctx.lifecycle;
-  }
-
   /** Jobs running now. */
   get activeJobs(): number {
     return this.active;
   }
 
   start(): Promise<void> {
-    return this.ctx.start(async () => {
-      const { ctx, options } = this;
+    return this.context.start(async () => {
+      const { context: ctx, options } = this;
       const logger = ctx.logger;
       const pool = ctx.mysql({ connectionLimit: Math.max(4, options.workerConcurrency * 2) });
       const events = this.events ?? this.defaultEventSink();
@@ -115,7 +94,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         logAlerts: new LogAlerts(pool, events, options.alertLogLevel, logger),
         missingAfterMs: options.missingAfterMs,
         agentFailureThreshold: options.agentFailureThreshold,
-        metrics: this.metrics,
+        metrics: this.context.metrics,
       });
       const processor = new PollProcessor({
         pool,
@@ -137,7 +116,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
 
   /** The BullMQ consumer of poll jobs, on a blocking connection of its own; drained first on close. */
   private consumer(processor: PollProcessor): BullWorker<PollJobData, PollJobResult> {
-    const { ctx, options } = this;
+    const { context: ctx, options } = this;
     const bull = new BullWorker<PollJobData, PollJobResult>(
       POLL_QUEUE,
       async (job: Job<PollJobData, PollJobResult>, _token?: string, signal?: AbortSignal) => {
@@ -169,7 +148,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
     });
     bull.on('failed', (job, err) => {
       this.stats.failedJobs += 1;
-      this.metrics?.jobsFailed.inc();
+      this.context.metrics?.jobsFailed.inc();
       ctx.logger.error(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
     });
     bull.on('error', (err) => ctx.logger.error(`worker queue error: ${err.message}`));
@@ -180,10 +159,10 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
 
   /** The alerter's queue when `publishAlerts` is on, else the log. */
   private defaultEventSink(): EventSink {
-    if (!this.options.publishAlerts) return new LoggingEventSink(this.ctx.logger);
+    if (!this.options.publishAlerts) return new LoggingEventSink(this.context.logger);
     // Its own connection: the consumer's is blocking, and this one must fail fast rather than wait forever.
-    const sink = new QueueEventSink(this.ctx.openRedis('events'), this.ctx.keys.prefix);
-    return this.ctx.adopt('alert publisher', sink, (s) => s.close());
+    const sink = new QueueEventSink(this.context.openRedis('events'), this.context.keys.prefix);
+    return this.context.adopt('alert publisher', sink, (s) => s.close());
   }
 
   /**
@@ -194,7 +173,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
    * follows.
    */
   private async drain(bull: BullWorker<PollJobData, PollJobResult>): Promise<void> {
-    const { logger } = this.ctx;
+    const { logger } = this.context;
     const timeoutMs = this.options.shutdownTimeoutMs;
     const closed = bull.close().catch((err: Error) => logger.error(`closing the queue consumer: ${err.message}`));
     if (this.active > 0) logger.info(`stopping: waiting up to ${timeoutMs} ms for ${this.active} running jobs`);
@@ -208,7 +187,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
 
   /** Stops taking jobs and drains them (see `drain`), unregisters, closes connections. Idempotent. */
   close(): Promise<void> {
-    return this.ctx.close(() => this.membership?.beat());
+    return this.context.close(() => this.membership?.beat());
   }
 }
 

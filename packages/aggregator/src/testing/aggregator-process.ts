@@ -3,7 +3,7 @@
  * `node dist/testing/aggregator-process.js <mysqlUrl> <redisUrl> <prefix> <nodeId>`.
  * Prints one JSON line per change of state ({ state: 'active' | 'standby', term }).
  */
-import { compileConnectionOptions, createLogger } from '@watched/core';
+import { compileConnectionOptions, createLogger, RoleContext } from '@watched/core';
 import { Aggregator } from '../aggregator.js';
 import { parseAggregatorOptions } from '../aggregator-options.js';
 
@@ -15,12 +15,15 @@ const options = parseAggregatorOptions({
   aggregatorDelayHour: '0s',
   aggregatorDelayDay: '0s',
 });
-const aggregator = new Aggregator(compileConnectionOptions({ mysqlUrl, redisUrl, prefix }), options, createLogger({ silent: true }), nodeId);
+const aggregator = new Aggregator(
+  new RoleContext({ role: 'aggregator', connections: compileConnectionOptions({ mysqlUrl, redisUrl, prefix }), logger: createLogger({ silent: true }), nodeId }),
+  options,
+);
 await aggregator.start();
 let last = '';
 const report = () => {
   const state = aggregator.isActive ? 'active' : 'standby';
-  const line = JSON.stringify({ state, term: aggregator.term });
+  const line = JSON.stringify({ state, term: aggregator.context.term });
   if (line !== last) {
     last = line;
     process.stdout.write(line + '\n');

@@ -47,8 +47,7 @@ export class AlerterTestBed {
       alertRoutes: [{ match: {}, receivers: ['ops'] }],
       ...overrides,
     });
-    const alerter = new Alerter(this.env.connections, options, this.env.logger);
-    alerter.metrics = metrics;
+    const alerter = new Alerter(this.env.roleContext('alerter', { metrics }), options);
     this.alerters.push(alerter);
     await alerter.start();
     return alerter;

@@ -21,10 +21,7 @@ import { allOptionsShape } from '../all-options.js';
 import { runRoles } from '../role-runtime.js';
 import { upOptionsShape } from './up-options.js';
 import { roleParts, type RoleDefinition, type RoleProcessOptions, type RoleService } from '../role-command.js';
-import { aggregatorRole } from './aggregator.js';
-import { alerterRole } from './alerter.js';
-import { coordinatorRole } from './coordinator.js';
-import { workerRole } from './worker.js';
+import { ROLES } from '../roles.js';
 
 
 const UpSchema = z.object(allOptionsShape);
@@ -69,12 +66,13 @@ export const upCommand: CommandModule = {
 
     const fleet = await simulatedFleet(options, connections.mysql, logger);
     await runRoles(runtime, (metrics) => {
-      const part = <S extends Record<string, z.ZodType>, R extends RoleService>(role: RoleDefinition<S, R>) =>
-        roleParts(role, role.create(options as unknown as RoleProcessOptions<S>, { connections, logger: logger.child({ role: role.command }), nodeId, metrics }));
-      const coordinator = part(coordinatorRole);
-      const worker = part(workerRole);
-      const aggregator = part(aggregatorRole);
-      const alerter = part(alerterRole);
+      // `up`'s options hold every role's (allOptionsShape), so each role reads its own from them.
+      const part = <S extends Record<string, z.ZodType>, C, R extends RoleService>(role: RoleDefinition<S, C, R>) =>
+        roleParts(role, options as unknown as RoleProcessOptions<S>, { connections, logger: logger.child({ role: role.command }), nodeId, metrics });
+      const coordinator = part(ROLES.coordinator);
+      const worker = part(ROLES.worker);
+      const aggregator = part(ROLES.aggregator);
+      const alerter = part(ROLES.alerter);
       const status = new StatusLine({
         ...options,
         redis: connections.redis,
@@ -87,7 +85,7 @@ export const upCommand: CommandModule = {
         // Started in this order, closed in reverse: the fleet outlives the worker polling it.
         services: [...(fleet ? [fleetService(fleet)] : []), alerter.service, worker.service, coordinator.service, aggregator.service, status],
         ready: { ...alerter.ready, ...worker.ready, ...coordinator.ready, ...aggregator.ready },
-        shutdownTimeoutMs: workerRole.shutdownTimeoutMs?.(options as unknown as RoleProcessOptions<typeof workerOptionsShape>),
+        shutdownTimeoutMs: ROLES.worker.shutdownTimeoutMs?.(options as unknown as RoleProcessOptions<typeof workerOptionsShape>),
         reloadable: [coordinator.reloadable, worker.reloadable, alerter.reloadable, aggregator.reloadable],
       };
     });

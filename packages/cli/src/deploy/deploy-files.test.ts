@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
@@ -50,26 +50,16 @@ import { createTestEnvironment, type TestEnvironment } from '@watched/core/testi
 import { workerOptionsShape } from '@watched/worker';
 import { emailOptionsSchema } from '@watched/alerter';
 import { allOptionsShape } from '../all-options.js';
+import { WATCHED_COMMANDS } from '../commands.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const COMMANDS_DIR = join(ROOT, 'packages/cli/src/commands');
 const K8S_DIR = join(ROOT, 'deploy/kubernetes');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 // ---------------------------------------------------------------- the code's side
 
-/** Every `watched` subcommand, read from the `command` fields of the modules in packages/cli/src/commands/. */
-const COMMANDS = new Map<string, CommandModule>();
-const COMMAND_FILES = readdirSync(COMMANDS_DIR).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
-for (const file of COMMAND_FILES) {
-  const mod = (await import(pathToFileURL(join(COMMANDS_DIR, file)).href)) as Record<string, unknown>;
-  for (const value of Object.values(mod)) {
-    if (value && typeof value === 'object' && 'command' in value && 'handler' in value) {
-      const cmd = value as CommandModule;
-      COMMANDS.set(String(cmd.command).split(' ')[0], cmd);
-    }
-  }
-}
+/** Every `watched` subcommand, as the CLI registers them (WATCHED_COMMANDS, which main.ts hands to yargs). */
+const COMMANDS = new Map<string, CommandModule>(WATCHED_COMMANDS.map((cmd) => [String(cmd.command).split(' ')[0], cmd]));
 
 /** Every WATCHED_* variable must name an option of some role. */
 const KNOWN_ENV = new Map(Object.keys(allOptionsShape).map((key) => [envName(key), key]));
@@ -545,8 +535,8 @@ function dashboardProblems(dashboard: { panels?: DashboardPanel[]; templating?: 
 // ---------------------------------------------------------------- tests
 
 describe('deployment files', () => {
-  it('reads the commands from every module of packages/cli/src/commands', () => {
-    expect(COMMAND_FILES.length).toBeGreaterThanOrEqual(8);
+  it('reads every command the CLI registers', () => {
+    expect(WATCHED_COMMANDS.length).toBeGreaterThanOrEqual(8);
     expect([...COMMANDS.keys()]).toEqual(expect.arrayContaining(['agents', 'aggregator', 'coordinator', 'migrate', 'sim', 'status', 'up', 'worker']));
   });
 
@@ -630,7 +620,7 @@ describe('deployment files', () => {
 
   it('deploy/Dockerfile builds one non-root image with tini, the cli shim, migrations and the healthcheck', () => {
     expect(dockerfileProblems(read('deploy/Dockerfile'))).toEqual([]);
-    expect(read('packages/cli/bin/watched.js')).toContain("import '../dist/main.js'");
+    expect(read('packages/cli/bin/watched.js')).toContain("import('../dist/main.js')");
   });
 
   it('.dockerignore keeps out build output and dependencies but nothing the Dockerfile copies', () => {

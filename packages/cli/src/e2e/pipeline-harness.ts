@@ -40,7 +40,7 @@ export async function createPipeline(
 
   const events: MonitoringEvent[] = [];
   const options: WorkerOptions = parseWorkerOptions({ agentTimeout: '5s', ...workerOptions });
-  const worker = new PollWorker(env.connections, options, env.logger);
+  const worker = new PollWorker(env.roleContext('worker'), options);
   worker.events = { publish: async (published) => void events.push(...published) };
   await worker.start();
 

@@ -21,9 +21,8 @@ describe('one poll cycle: coordinator -> BullMQ -> worker -> MySQL, against the 
 
   it('stores every row the fleet served, exactly once, through the coordinator', async () => {
     const coordinator = new Coordinator(
-      p.env.connections,
+      p.env.roleContext('coordinator'),
       parseCoordinatorOptions({ tickInterval: '100ms', agentRefresh: '100ms', leaseTtl: '2s' }),
-      p.env.logger,
     );
     await coordinator.start();
     try {

@@ -59,7 +59,7 @@ describe('RoleContext (real MariaDB and Redis)', () => {
     await env.cleanup();
   });
 
-  const context = (role = 'kit') => new RoleContext(role, env.connections, env.logger, `test-${randomBytes(4).toString('hex')}`);
+  const context = (role = 'kit') => env.roleContext(role, { nodeId: `test-${randomBytes(4).toString('hex')}` });
 
   it('a start-up that fails half-way closes every connection it opened, and the role is FAILED', async () => {
     const ctx = context();
@@ -72,7 +72,7 @@ describe('RoleContext (real MariaDB and Redis)', () => {
         await ctx.openRedis('extra', { blocking: true }).ping();
         await ctx.queue('kit-test').getJobCounts();
         ctx.membership({ intervalMs: 1000 });
-        await ctx.leader({ key: ctx.keys.leaderLease, ttlMs: 2000, standbyRetryMs: () => 100 });
+        await ctx.leader({ key: ctx.keys.leaderLease, ttlMs: 2000, standbyRetryMs: () => 100, work: { name: 'leader work', intervalMs: () => 60_000, run: async () => undefined } });
         ctx.task({ name: 'kit task', intervalMs: () => 60_000, run: async () => undefined });
         // Everything above is open and connected now.
         await waitFor('the lease', async () => (await env.redis.get(ctx.keys.leaderLease)) !== null, 5000);
@@ -95,11 +95,20 @@ describe('RoleContext (real MariaDB and Redis)', () => {
     const first = context('leader-kit');
     const second = context('leader-kit');
     const elected: string[] = [];
+    /** Who ran the leader's work, under which term: only a leader runs it, at once when elected. */
+    const worked: Array<{ nodeId: string; term: number }> = [];
     const start = (ctx: RoleContext) =>
       ctx.start(async () => {
         ctx.membership({ intervalMs: 1000 });
         // A long standby retry and TTL: only the release announcement explains a fast takeover.
-        await ctx.leader({ key: ctx.keys.aggregatorLease, ttlMs: 30_000, standbyRetryMs: () => 30_000, onChange: (leading) => leading && elected.push(ctx.nodeId) });
+        await ctx.leader({
+          key: ctx.keys.aggregatorLease,
+          ttlMs: 30_000,
+          standbyRetryMs: () => 30_000,
+          onChange: (leading) => leading && elected.push(ctx.nodeId),
+          // An interval of a minute: a run within the test is the one on election.
+          work: { name: 'leader work', intervalMs: () => 60_000, run: async (term) => void worked.push({ nodeId: ctx.nodeId, term }) },
+        });
       });
     await start(first);
     await waitFor('the first leader', async () => elected.length === 1, 5000);
@@ -114,6 +123,9 @@ describe('RoleContext (real MariaDB and Redis)', () => {
     expect(first.lifecycle).toBe('STOPPED');
     await waitFor('the standby to lead', async () => elected.length === 2, 5000);
     expect(elected[1]).toBe(second.nodeId);
+    await waitFor('the new leader to run its work', async () => worked.length === 2, 5000);
+    expect(worked.map((w) => w.nodeId)).toEqual([first.nodeId, second.nodeId]);
+    expect(worked[1].term).toBeGreaterThan(worked[0].term);
     expect(Date.now() - closedAt).toBeLessThan(5000);
     expect((await readMembers(env.redis, env.prefix)).map((m) => m.nodeId)).not.toContain(first.nodeId);
     expect(await redisClientsOf(env, first.nodeId)).toHaveLength(0);

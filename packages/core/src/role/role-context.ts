@@ -10,6 +10,8 @@ import { LeaderLoop, type LeaderLoopOptions } from './leader-loop.js';
 import { PeriodicTask, type PeriodicTaskOptions } from './periodic-task.js';
 import { RoleState } from './role-state.js';
 import type { ServiceState } from '../lifecycle.js';
+import type { WatchedMetrics } from '../admin/metrics.js';
+import { defaultNodeId } from '../lease/node-id.js';
 
 export interface MembershipSpec {
   /** Heartbeat period; a member missing three is gone. */
@@ -18,7 +20,34 @@ export interface MembershipSpec {
   details?: () => Record<string, unknown>;
 }
 
-export type LeaderSpec = Omit<LeaderLoopOptions, 'redis' | 'subscriber' | 'releasedChannel' | 'nodeId' | 'logger'>;
+export interface RoleContextOptions {
+  /** `coordinator`, `worker`, ...: names connections (CLIENT LIST), logs and membership. */
+  role: string;
+  connections: RoleConnections;
+  logger: Logger;
+  /** The process's identity in leases and membership (default: host, pid and a random part). */
+  nodeId?: string;
+  /** The process's Prometheus metrics, which the role updates; none in code that does not serve /metrics. */
+  metrics?: WatchedMetrics;
+}
+
+/** The work only the leader does: every interval while it leads, and at once when it becomes leader. */
+export interface LeaderWork {
+  name: string;
+  intervalMs: () => number;
+  /** One run under the lease of `term`; may return its own next delay (0: go on at once). */
+  run: (term: number) => Promise<number | void>;
+}
+
+export interface LeaderSpec extends Omit<LeaderLoopOptions, 'redis' | 'subscriber' | 'releasedChannel' | 'nodeId' | 'logger'> {
+  work: LeaderWork;
+}
+
+/** A leader role's lease and the work it does under it. */
+export interface Leadership {
+  loop: LeaderLoop;
+  work: PeriodicTask;
+}
 
 /**
  * What every role is made of besides its own work, by composition: its
@@ -29,22 +58,28 @@ export type LeaderSpec = Omit<LeaderLoopOptions, 'redis' | 'subscriber' | 'relea
  * had opened, and `close()` closes everything in reverse order, once.
  */
 export class RoleContext {
+  readonly role: string;
+  readonly connections: RoleConnections;
+  readonly logger: Logger;
+  readonly nodeId: string;
+  readonly metrics?: WatchedMetrics;
   readonly keys: RedisKeys;
   private readonly state: RoleState;
   private readonly stack: CloseStack;
   private commandRedis?: Redis;
+  private leaderLoop?: LeaderLoop;
+  private member?: Membership;
   private closing?: Promise<void>;
 
-  constructor(
-    /** `coordinator`, `worker`, ...: names connections (CLIENT LIST), logs and membership. */
-    readonly role: string,
-    readonly connections: RoleConnections,
-    readonly logger: Logger,
-    readonly nodeId: string,
-  ) {
-    this.keys = new RedisKeys(connections.prefix);
-    this.state = new RoleState(role, logger);
-    this.stack = new CloseStack(logger);
+  constructor(options: RoleContextOptions) {
+    this.role = options.role;
+    this.connections = options.connections;
+    this.logger = options.logger;
+    this.nodeId = options.nodeId ?? defaultNodeId();
+    this.metrics = options.metrics;
+    this.keys = new RedisKeys(options.connections.prefix);
+    this.state = new RoleState(options.role, options.logger);
+    this.stack = new CloseStack(options.logger);
   }
 
   get lifecycle(): ServiceState {
@@ -53,6 +88,16 @@ export class RoleContext {
 
   get running(): boolean {
     return this.state.running;
+  }
+
+  /** Whether this role holds its lease now (leader roles; false before `leader()` and for the others). */
+  get leading(): boolean {
+    return this.leaderLoop?.isLeader ?? false;
+  }
+
+  /** The fencing term of the role's lease (0 when it never led). */
+  get term(): number {
+    return this.leaderLoop?.term ?? 0;
   }
 
   /** A MySQL pool, ended when the role closes. */
@@ -96,22 +141,47 @@ export class RoleContext {
       details: spec.details,
     });
     membership.start();
+    this.member = membership;
     return this.stack.push('membership', membership, (m) => m.stop());
   }
 
-  /** The leader loop on `spec.key`, with release announcements on their own subscriber connection; started, stopped on close. */
-  async leader(spec: LeaderSpec): Promise<LeaderLoop> {
-    const loop = new LeaderLoop({
-      ...spec,
+  /**
+   * The one leader loop of every leader role: the lease on `spec.key` with
+   * release announcements on their own subscriber connection, and the
+   * leader's work as a periodic task that runs only while the lease is held,
+   * at once on becoming leader. Every change of leadership updates the
+   * leader metric and beats the membership. The work stops before the lease
+   * is handed over (it was opened after it), so a run in progress ends first.
+   */
+  async leader(spec: LeaderSpec): Promise<Leadership> {
+    const { work, onChange, ...leaseSpec } = spec;
+    this.metrics?.setLeader(this.role, null);
+    let task: PeriodicTask | undefined;
+    const lease = new LeaderLoop({
+      ...leaseSpec,
       redis: this.redis,
       subscriber: this.openRedis('lease-releases'),
       releasedChannel: this.keys.releasedChannel(spec.key),
       nodeId: this.nodeId,
       logger: this.logger,
+      onChange: (leading, term) => {
+        this.metrics?.setLeader(this.role, leading ? term : null);
+        void this.member?.beat();
+        onChange?.(leading, term);
+        if (leading) task?.trigger();
+      },
     });
-    this.stack.push('leader lease', loop, (l) => l.stop());
-    await loop.start();
-    return loop;
+    this.leaderLoop = this.stack.push('leader lease', lease, (l) => l.stop());
+    await lease.start();
+    task = this.task({
+      name: work.name,
+      intervalMs: work.intervalMs,
+      // The first run finds out whether we lead; becoming leader later kicks it.
+      firstDelayMs: 0,
+      failureLevel: 'error',
+      run: async () => (lease.isLeader && this.running ? work.run(lease.term) : undefined),
+    });
+    return { loop: lease, work: task };
   }
 
   /** A periodic task, started now and stopped (waiting for a run in progress) on close. */

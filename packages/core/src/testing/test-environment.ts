@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { createMysqlConnection, createMysqlPool, type Pool } from '../mysql.js';
 import { createRedis, type Redis } from '../redis.js';
 import { Migrator } from '../schema/migrator.js';
+import { RoleContext, type RoleContextOptions } from '../role/role-context.js';
 
 /**
  * Each test file gets its own database and Redis key prefix on the real
@@ -19,6 +20,8 @@ export interface TestEnvironment {
   pool: Pool;
   redis: Redis;
   logger: Logger;
+  /** A role's context on this environment (its connections and logger). */
+  roleContext(role: string, options?: Pick<RoleContextOptions, 'nodeId' | 'metrics'>): RoleContext;
   /** Drops the database and every Redis key under the prefix, closes connections. */
   cleanup(): Promise<void>;
 }
@@ -51,16 +54,20 @@ export async function createTestEnvironment(
   }
   const pool = createMysqlPool(mysqlUrl, { connectionLimit: 8 });
   const redis = createRedis(REDIS_URL);
+  const connections = compileConnectionOptions({ mysqlUrl, redisUrl: REDIS_URL, prefix });
 
   return {
     database,
     mysqlUrl,
     redisUrl: REDIS_URL,
     prefix,
-    connections: compileConnectionOptions({ mysqlUrl, redisUrl: REDIS_URL, prefix }),
+    connections,
     pool,
     redis,
     logger,
+    roleContext(role, options = {}) {
+      return new RoleContext({ role, connections, logger, ...options });
+    },
     async cleanup() {
       await pool.end().catch(() => undefined);
       const conn = await createMysqlConnection(SERVER_URL);
