@@ -118,6 +118,24 @@ describe('rebalanceGroups (balance by measured cost)', () => {
     );
   });
 
+  it('swaps with the lightest group when it is full, rather than leaving the heaviest as it is', () => {
+    // Group size 3 (cap 6): the lightest group is full of cheap agents, so the heaviest can only swap with it.
+    const costs = AgentCosts.from([...[1, 2, 3, 4, 5, 6].map((id) => [id, 1] as const), ...[7, 8, 9, 10, 11].map((id) => [id, 10] as const)]);
+    const group = (index: number, agentIds: number[]): PollGroup => ({
+      id: `f${MINUTE}-g${index}`,
+      pollIntervalMs: MINUTE,
+      offsetMs: (index * MINUTE) / 4,
+      agentIds,
+      costMs: agentIds.reduce((s, id) => s + costs.get(id)!, 0),
+    });
+    const plan = [group(0, [1, 2, 3, 4, 5, 6]), group(1, [7, 8, 9]), group(2, [10]), group(3, [11])]; // 6, 30, 10, 10: mean 14
+    const { groups, moved: n } = rebalanceGroups(plan, { costs, groupSize: 3, tolerance: 0.1, maxMoves: Number.POSITIVE_INFINITY });
+    expect(spread(groups).max).toBeLessThanOrEqual(14 + 10);
+    expect(n).toBeGreaterThan(0);
+    for (const g of groups) expect(g.agentIds.length).toBeLessThanOrEqual(6);
+    expect(groups.flatMap((g) => g.agentIds).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
   it('balances by cost where a count-balanced plan is far off', () => {
     const ids = Array.from({ length: 2000 }, (_, i) => i + 1);
     // One agent in ten is slow (2 s), the others fast (20 ms): hashing alone leaves groups uneven.
