@@ -11,6 +11,7 @@ import { upCommand } from './commands/up.js';
 import { statusCommand } from './commands/status.js';
 import { alerterCommand } from './commands/alerter.js';
 import { silenceCommand } from './commands/silence.js';
+import { usersCommand } from './commands/users.js';
 
 /** Exit codes: 1 runtime failure, 2 bad configuration or usage. */
 export async function main(args: string[]): Promise<void> {
@@ -29,6 +30,7 @@ export async function main(args: string[]): Promise<void> {
       .command(statusCommand)
       .command(alerterCommand)
       .command(silenceCommand)
+      .command(usersCommand)
       .demandCommand(1, 'name a command; see --help')
       .strict()
       .fail((message, err, y) => {
