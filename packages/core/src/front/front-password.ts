@@ -41,8 +41,12 @@ export async function hashFrontPassword(password: string): Promise<string> {
   return bcrypt.hash(password, salt.replace(/^\$2b\$/, '$2y$'));
 }
 
-/** The front's check: PHP `password_verify` against `u$users.passhash`; a NULL hash never matches. */
+/**
+ * The front's check: PHP `password_verify` against `u$users.passhash`. A
+ * NULL or malformed hash never matches (bcryptjs throws on some, e.g. bad
+ * rounds; PHP returns false).
+ */
 export async function verifyFrontPassword(password: string, passhash: string | null): Promise<boolean> {
   if (!passhash) return false;
-  return bcrypt.compare(password, passhash);
+  return bcrypt.compare(password, passhash).catch(() => false);
 }
