@@ -52,7 +52,8 @@ describe('routing', () => {
     const smtp = new SmtpPeer();
     await smtp.start();
     const hostId = await insert("INSERT INTO `h$hosts` (name) VALUES ('web2')");
-    const roleId = await insert("INSERT INTO `p$roles` (name) VALUES ('hostadmin')");
+    // seeded by migration 0009 (upstream's roles); LAST_INSERT_ID(id) hands back the existing row's id
+    const roleId = await insert("INSERT INTO `p$roles` (name) VALUES ('hostadmin') ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)");
     const teamId = await insert("INSERT INTO `p$teams` (name) VALUES ('sysadmin')");
     const userId = await insert("INSERT INTO `u$users` (username) VALUES ('alice')");
     await insert('INSERT INTO `u$teams` (user_id, team_id) VALUES (?, ?)', [userId, teamId]);

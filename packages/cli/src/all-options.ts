@@ -1,7 +1,7 @@
 import { aggregatorOptionsShape } from '@watched/aggregator';
 import { alerterOptionsShape } from '@watched/alerter';
 import { coordinatorOptionsShape } from '@watched/coordinator';
-import { adminOptionsShape, baseOptionsShape } from '@watched/core';
+import { adminOptionsShape, baseOptionsShape, frontOptionsShape } from '@watched/core';
 import { workerOptionsShape } from '@watched/worker';
 import { upOptionsShape } from './commands/up-options.js';
 
@@ -14,6 +14,7 @@ export const allOptionsShape = {
   ...aggregatorOptionsShape,
   ...alerterOptionsShape,
   ...upOptionsShape,
+  ...frontOptionsShape,
 };
 
 /** Every option of every command, so one config file can serve all roles. */

@@ -5,6 +5,7 @@ import { silenceCommand } from './commands/silence.js';
 import { simCommand } from './commands/sim.js';
 import { statusCommand } from './commands/status.js';
 import { upCommand } from './commands/up.js';
+import { usersCommand } from './commands/users.js';
 import { roleCommand } from './role-command.js';
 import { ROLES } from './roles.js';
 
@@ -20,4 +21,5 @@ export const WATCHED_COMMANDS: CommandModule[] = [
   statusCommand,
   roleCommand(ROLES.alerter),
   silenceCommand,
+  usersCommand,
 ];

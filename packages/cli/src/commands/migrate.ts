@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
-import { baseOptionsShape, compileConnectionOptions, Migrator, redactUrl } from '@watched/core';
-import { loggerFor, resolveOptions, withBaseOptions } from '../options.js';
+import { baseOptionsShape, compileConnectionOptions, frontOptionsShape, Migrator, redactUrl } from '@watched/core';
+import { printFrontAdminNotice } from '../front-admin-notice.js';
+import { loggerFor, resolveOptions, withOptions } from '../options.js';
 
 interface MigrateArgs {
   status?: boolean;
@@ -12,17 +13,17 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
   describe:
     'Create the database if missing and apply the numbered SQL files of migrations/; a database written by watched.back is converted in place first',
   builder: (yargs) =>
-    withBaseOptions(yargs)
+    withOptions(yargs, baseOptionsShape, frontOptionsShape)
       .option('status', { type: 'boolean', describe: 'list applied and pending migrations, change nothing' })
       .option('dry-run', {
         type: 'boolean',
         describe: 'print the statements migrate would run (the watched.back conversion included), change nothing',
       }),
   handler: async (argv) => {
-    const options = resolveOptions(argv, baseOptionsShape);
+    const options = resolveOptions(argv, { ...baseOptionsShape, ...frontOptionsShape });
     const logger = loggerFor(options);
     const { mysql } = compileConnectionOptions(options);
-    const migrator = new Migrator({ mysql, migrationsDir: options.migrationsDir, logger });
+    const migrator = new Migrator({ mysql, migrationsDir: options.migrationsDir, logger, frontAdminPassword: options.frontAdminPassword });
     if (argv.status) {
       const rows = await migrator.status();
       for (const row of rows) {
@@ -41,5 +42,6 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
         (result.applied.length ? ` (${result.applied.join(', ')})` : '') +
         `, ${result.alreadyApplied} already applied`,
     );
+    printFrontAdminNotice(result.frontAdmin);
   },
 };

@@ -9,11 +9,13 @@ import {
   AgentRegistry,
   baseOptionsShape,
   createMysqlPool,
+  frontOptionsShape,
   Migrator,
   type Logger,
   type MysqlConnectionOptions,
 } from '@watched/core';
 import { workerOptionsShape } from '@watched/worker';
+import { printFrontAdminNotice } from '../front-admin-notice.js';
 import { commandRuntime, withOptions } from '../options.js';
 import { StatusLine } from '../status-line.js';
 import { fleetService } from './sim.js';
@@ -57,12 +59,15 @@ export const upCommand: CommandModule = {
   command: 'up',
   describe: 'Run every role in one process (migrate first); starts a simulated fleet when no agent is registered',
   builder: (yargs) =>
-    withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape),
+    withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape, frontOptionsShape),
   handler: async (argv) => {
     const runtime = commandRuntime(argv, UpSchema.shape);
     const { options, logger, nodeId, connections } = runtime;
-    const result = await new Migrator({ mysql: connections.mysql, migrationsDir: options.migrationsDir, logger }).migrate();
+    const result = await new Migrator({
+      mysql: connections.mysql, migrationsDir: options.migrationsDir, logger, frontAdminPassword: options.frontAdminPassword,
+    }).migrate();
     logger.info(`schema ready (${result.applied.length} migrations applied now, ${result.alreadyApplied} before)`);
+    printFrontAdminNotice(result.frontAdmin);
 
     const fleet = await simulatedFleet(options, connections.mysql, logger);
     await runRoles(runtime, (metrics) => {

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RollupPass } from '@watched/aggregator';
-import { createMysqlConnection, DAY_MS, detectDatabase, HOUR_MS, Migrator, MINUTE_MS, type Pool, type RowDataPacket } from '@watched/core';
-import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
+import {
+  createMysqlConnection, DAY_MS, detectDatabase, FrontUsers, HOUR_MS, Migrator, MINUTE_MS, type MigrateResult, type Pool, type RowDataPacket,
+} from '@watched/core';
+import { createTestEnvironment, frontLogin, frontLoginWithPhp, type TestEnvironment } from '@watched/core/testing';
 import { storedRows } from './fleet-expectations.js';
 import { createPipeline, FROZEN_START, type PipelineHarness } from './pipeline-harness.js';
 
@@ -64,6 +66,7 @@ describe('watched migrate on a database written by watched.back', () => {
   let fresh: PipelineHarness;
   let env: TestEnvironment;
   let dryRun: string[];
+  let upgrade: MigrateResult;
   let before: Record<string, Map<string, Record<string, number | null>>>;
 
   beforeAll(async () => {
@@ -101,6 +104,7 @@ describe('watched migrate on a database written by watched.back', () => {
 
   it('converts in place: every old row keeps its value, lossy columns become DOUBLE', async () => {
     const result = await new Migrator({ mysql: env.mysqlUrl }).migrate();
+    upgrade = result;
     expect(result.kind).toBe('watched-back');
     expect(result.applied).toContain('0001_upstream_schema.sql');
 
@@ -144,9 +148,34 @@ describe('watched migrate on a database written by watched.back', () => {
       data_type: 'cpu_usage', drive: 'host_id', data_table: 'd$cpu_usage', aggregate_min: 'am$cpu_usage', aggregate_hour: 'ah$cpu_usage', aggregate_day: null,
     });
     const [[errors]] = await env.pool.query<RowDataPacket[]>(
-      "SELECT SUM(b.row_count) - SUM(a.row_count) AS lost FROM `c$upgrade_log` b JOIN `c$upgrade_log` a ON a.table_name = b.table_name AND a.step = 'after' WHERE b.step = 'baseline'",
+      "SELECT SUM(GREATEST(b.row_count - a.row_count, 0)) AS lost FROM `c$upgrade_log` b JOIN `c$upgrade_log` a ON a.table_name = b.table_name AND a.step = 'after' WHERE b.step = 'baseline'",
     );
     expect(Number(errors.lost)).toBe(3); // the two orphans moved out and the extra copy of the duplicate minute
+    const [grown] = await env.pool.query<RowDataPacket[]>(
+      "SELECT b.table_name AS t FROM `c$upgrade_log` b JOIN `c$upgrade_log` a ON a.table_name = b.table_name AND a.step = 'after' WHERE b.step = 'baseline' AND a.row_count > b.row_count ORDER BY 1",
+    );
+    expect(grown.map((r) => r.t)).toEqual(['p$domains', 'p$roles', 'p$teams']); // the front's seed rows the fixture lacked (migration 0009)
+  });
+
+  it("keeps the front's users and their passwords, adds only the seed rows it lacked, and its login works", async () => {
+    expect(upgrade.frontAdmin).toEqual({ outcome: 'kept' });
+    const [users] = await env.pool.query<RowDataPacket[]>('SELECT id, username, passhash FROM `u$users` ORDER BY id');
+    expect(users.map((u) => [u.id, u.username, u.passhash])).toEqual([
+      [1, 'public', null], [2, 'admin', '$2y$10$notARealHashJustTheRightShapeForTheFixture0000000000'],
+    ]);
+    const [teams] = await env.pool.query<RowDataPacket[]>('SELECT id, name, superadmin FROM `p$teams` ORDER BY id');
+    expect(teams).toHaveLength(14);
+    expect(teams.slice(0, 3).map((t) => [t.id, t.name, t.superadmin])).toEqual([[1, 'admin', 1], [2, 'public', null], [3, 'Production sysadmin', null]]);
+    const [roles] = await env.pool.query<RowDataPacket[]>('SELECT id, name FROM `p$roles` ORDER BY id');
+    expect(roles.map((r) => r.name)).toEqual(['hostadmin', 'sysadmin', 'dba', 'webadmin']);
+    const [[rights]] = await env.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n, SUM(team_id = 3 AND domain_id = 1) AS theirs FROM `p$domains`');
+    expect([Number(rights.n), Number(rights.theirs)]).toEqual([16, 2]);
+
+    // the fixture's hash matches no password: set one as `watched users passwd admin` does, then log in as the front does
+    const conn = await env.pool.getConnection();
+    await new FrontUsers(conn).setPassword('admin', 'after-the-upgrade').finally(() => conn.release());
+    expect(await frontLogin(env.pool, 'admin', 'after-the-upgrade')).toEqual({ loggedIn: true, admin: true });
+    expect(await frontLoginWithPhp(env.mysqlUrl, 'admin', 'after-the-upgrade')).toEqual({ loggedIn: true, admin: true });
   });
 
   it('after a poll cycle and an aggregation: new rows at full precision, rollups go on from where the old ones stopped', async () => {

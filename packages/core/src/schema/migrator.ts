@@ -1,6 +1,7 @@
 import { escape } from 'mysql2';
 import type { Logger } from '../logger.js';
 import { MigrationError } from '../errors.js';
+import { FrontAdminSeed, type FrontAdminSeedResult } from '../front/front-admin-seed.js';
 import { compileMysqlConnection, withDatabase, type MysqlConnectionOptions } from '../config/mysql-connection-options.js';
 import { createMysqlConnection, mysqlDatabaseName, type Connection, type MysqlTarget, type RowDataPacket } from '../mysql.js';
 import { type MigrationFile, readMigrationFiles } from './migration-files.js';
@@ -18,6 +19,8 @@ export interface MigratorOptions {
   logger?: Logger;
   /** How long to wait for another `migrate` holding the lock. */
   lockTimeoutSeconds?: number;
+  /** The password of the front's admin user if this run creates it; generated when absent. */
+  frontAdminPassword?: string;
 }
 
 export interface MigrationStatus {
@@ -32,6 +35,8 @@ export interface MigrateResult {
   alreadyApplied: number;
   /** What the database was before this run ('watched-back' when it was upgraded in place). */
   kind: DatabaseKind | 'missing';
+  /** What the post-migration seed did with the front's admin user (a generated password is to be shown once). */
+  frontAdmin: FrontAdminSeedResult;
 }
 
 interface LedgerRow extends RowDataPacket {
@@ -94,7 +99,8 @@ export class Migrator {
           await upgrade.finish();
           this.options.logger?.info(`database ${database}: upgrade from watched.back finished (record in c$upgrade_log, rows set aside in c$upgrade_quarantine)`);
         }
-        return { applied, alreadyApplied: this.files.length - applied.length, kind: existed ? kind : 'missing' };
+        const frontAdmin = await this.frontAdminSeed(conn).run();
+        return { applied, alreadyApplied: this.files.length - applied.length, kind: existed ? kind : 'missing', frontAdmin };
       } finally {
         await conn.query('SELECT RELEASE_LOCK(?)', [lockName]);
       }
@@ -117,6 +123,7 @@ export class Migrator {
       lines.push(`-- database ${database} does not exist: it is created, then every migration runs`);
       lines.push(`CREATE DATABASE IF NOT EXISTS ${quoteName(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`);
       for (const file of this.files) lines.push(`-- apply ${file.name}`, file.sql.trimEnd());
+      lines.push(FrontAdminSeed.describe(this.options.frontAdminPassword !== undefined));
       return lines;
     }
     const conn = await createMysqlConnection(this.mysql);
@@ -142,6 +149,7 @@ export class Migrator {
       if (pending.length === 0 && !upgrade) lines.push(`-- database ${database} is up to date: nothing to do`);
       for (const file of pending) lines.push(`-- apply ${file.name}`, file.sql.trimEnd());
       if (upgrade) lines.push('-- after the migrations: old rollup rows get counts, each level a watermark', ...UpstreamUpgrade.describeFinish());
+      lines.push(...(await this.frontAdminSeed(conn).plan()));
       return lines;
     } finally {
       await conn.end();
@@ -167,6 +175,11 @@ export class Migrator {
       referenceSql: reference.map((f) => f.sql),
       logger: this.options.logger,
     });
+  }
+
+  /** Runs after the migrations (and an upgrade's finish, so its row counts compare the migrations' work only). */
+  private frontAdminSeed(conn: Connection): FrontAdminSeed {
+    return new FrontAdminSeed(conn, { password: this.options.frontAdminPassword, logger: this.options.logger });
   }
 
   private async databaseExists(): Promise<boolean> {

@@ -4,3 +4,4 @@ export { freePort, ServerUnavailableError, startTlsMariadb, startTlsRedis, type 
 export { TcpProxy } from './tcp-proxy.js';
 export { parseExposition } from './exposition.js';
 export { waitFor } from './wait-for.js';
+export { frontLogin, frontLoginWithPhp, type FrontLoginOutcome } from './front-login.js';
