@@ -1,6 +1,6 @@
-export * from './errors.js';
-export * from './identifiers.js';
-export * from './keys.js';
+export { ConfigError, errorMessage, IllegalStateError, InvalidIdentifierError, MigrationError } from './errors.js';
+export { assertIdentifier, isValidIdentifier, quoteIdentifier } from './identifiers.js';
+export { RedisKeys } from './keys.js';
 export {
   ALERTS_QUEUE,
   ALERT_EVENT_JOB,
@@ -16,16 +16,59 @@ export {
 export { EventType } from './contracts/event-types.js';
 export { retriedJobOptions, type RetriedJobOptions } from './contracts/job-options.js';
 export { QueueEventSink, type QueueEventSinkOptions } from './alerts/queue-event-sink.js';
-export * from './logger.js';
-export * from './mysql.js';
-export * from './redis.js';
-export * from './tls.js';
-export * from './log-redaction.js';
-export * from './lifecycle.js';
-export * from './config/option-types.js';
-export * from './config/base-options.js';
-export * from './config/connection-options.js';
-export * from './config/load-options.js';
+export { createLogger, type Logger, type LoggerOptions, type LogLevel, reconfigureLogger } from './logger.js';
+export {
+  type Connection,
+  createMysqlConnection,
+  createMysqlPool,
+  exactDoubleTypeCast,
+  isRetryableMysqlError,
+  mysqlDatabaseName,
+  type MysqlPoolOptions,
+  type MysqlTarget,
+  type Pool,
+  type PoolConnection,
+  type ResultSetHeader,
+  retryOnDeadlock,
+  type RowDataPacket,
+  withSchemaLock,
+  withTransaction,
+} from './mysql.js';
+export { createRedis, Redis, type RedisClientOptions, type RedisTarget } from './redis.js';
+export { describeTlsError, readTlsFiles, TLS_VERSIONS, type TlsFiles, type TlsMaterial } from './tls.js';
+export { REDACTED, redactSecrets, redactText, redactUrl, redactValue } from './log-redaction.js';
+export {
+  deferReloadSignals,
+  deferShutdownSignals,
+  RELOAD_SIGNALS,
+  type Reloadable,
+  type RunOptions,
+  runServices,
+  type Service,
+  type ServiceState,
+  SHUTDOWN_SIGNALS,
+} from './lifecycle.js';
+export {
+  boolean,
+  connectionUrl,
+  duration,
+  filePath,
+  integer,
+  optionalBoolean,
+  parseBoolean,
+  parseDurationMs,
+  readSecretFile,
+  secretFileTarget,
+  secretOption,
+} from './config/option-types.js';
+export { type BaseOptions, BaseOptionsSchema, baseOptionsShape } from './config/base-options.js';
+export {
+  compileConnectionOptions,
+  connectionOptionsShape,
+  type ConnectionSourceOptions,
+  type RoleConnections,
+} from './config/connection-options.js';
+export { loadOptions, type OptionSources, parseOptions } from './config/load-options.js';
 export { ENV_PREFIX, camelCase, envName, flagName, kebabCase } from './config/option-names.js';
 export { stripUndefined } from './objects.js';
 export { splitConnectionUrl, type ConnectionUrl, type HostPort } from './config/connection-url.js';
@@ -39,23 +82,56 @@ export {
   type MysqlConnectionOptions,
 } from './config/mysql-connection-options.js';
 export { compileRedisConnection, REDIS_TLS_PARAMS, type RedisConnectionOptions } from './config/redis-connection-options.js';
-export * from './schema/migration-files.js';
-export * from './schema/migrator.js';
-export * from './schema/dynamic-table-shapes.js';
+export { checksumOf, defaultMigrationsDir, type MigrationFile, readMigrationFiles } from './schema/migration-files.js';
+export { type MigrateResult, MIGRATION_LEDGER, type MigrationStatus, Migrator, type MigratorOptions } from './schema/migrator.js';
+export {
+  DATA_TIME_INDEX,
+  dataTableDdl,
+  METRIC_PREFIXES,
+  type OwnerColumn,
+  resourceLinkTable,
+  ROLLUP_TIME_INDEX,
+  rollupColumnDefinitions,
+  rollupTableDdl,
+  ROW_COUNT_COLUMN,
+} from './schema/dynamic-table-shapes.js';
 export { detectDatabase, UPGRADE_LOG_TABLE, type DatabaseKind, type DatabaseState } from './schema/upstream-detector.js';
 export { QUARANTINE_TABLE } from './schema/upgrade-log.js';
 export { FRONT_ADMIN_TEAM, FRONT_ADMIN_USER, type FrontAdminSeedResult } from './front/front-admin-seed.js';
 export { frontOptionsShape, frontPassword } from './front/front-options.js';
 export { frontPasswordProblem, generateFrontPassword, hashFrontPassword, verifyFrontPassword } from './front/front-password.js';
 export { FrontUserError, FrontUsers, type FrontUser, type NewFrontUser } from './front/front-users.js';
-export * from './agent-registry.js';
+export {
+  AgentRegistry,
+  DEFAULT_AGENT_PORT,
+  DEFAULT_POLL_INTERVAL_S,
+  type NewAgent,
+  type RegisteredAgent,
+  validateAgent,
+} from './agent-registry.js';
 export { AgentStateTable, type AgentState, type AgentPollSuccess, type AgentPollFailure } from './agent-state/agent-state-table.js';
-export * from './lease/leader-lease.js';
+export { LeaderLease, type LeaderLeaseOptions } from './lease/leader-lease.js';
 export { TermStore } from './lease/term-store.js';
 export { Membership, readMembers, type MemberInfo, type MembershipOptions } from './lease/membership.js';
 export { FENCED_HSET } from './lease/lease-scripts.js';
-export * from './lease/node-id.js';
-export * from './admin/index.js';
+export { defaultNodeId } from './lease/node-id.js';
+export {
+  ADMIN_PATHS,
+  type AdminOptions,
+  AdminOptionsSchema,
+  adminOptionsShape,
+  AdminServer,
+  type AdminServerDependencies,
+  DEFAULT_ADMIN_LISTEN,
+  mysqlReadiness,
+  parseAdminListen,
+  type PollOutcome,
+  type ReadinessCheck,
+  type ReadinessReport,
+  redisReadiness,
+  stateReadiness,
+  WatchedMetrics,
+} from './admin/index.js';
 export { CloseStack } from './role/close-stack.js';
 export { RoleState } from './role/role-state.js';
 export { drainWithDeadline } from './role/drain.js';
