@@ -4,23 +4,12 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createLogger, HOUR_MS, IllegalStateError, MINUTE_MS, type RowDataPacket } from '@watched/core';
-import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
+import { createTestEnvironment, type TestEnvironment, waitFor } from '@watched/core/testing';
 import { Aggregator } from './aggregator.js';
 import { parseAggregatorOptions } from './aggregator-options.js';
 import { createDataTable, insertRows, makeRows, seedSeries } from './testing/fixtures.js';
 
 const REPLICA_SCRIPT = fileURLToPath(new URL('../dist/testing/aggregator-process.js', import.meta.url));
-
-/** Polls `check` until it returns a value (no timing assertion: the deadline only bounds a hang). */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, deadlineMs = 30_000): Promise<T> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Replica {
   name: string;
@@ -81,8 +70,8 @@ describe('Aggregator role', () => {
     replicas.push(startReplica(env, 'replica-a'), startReplica(env, 'replica-b'));
 
     // The active replica rolls the data up under its term.
-    const first = await waitFor('the first rollup', () => amWatermark(env, 'first'));
-    const active = await waitFor('an active replica', () => replicas.find((r) => r.states.some((s) => s.state === 'active')));
+    const first = await waitFor('the first rollup', () => amWatermark(env, 'first'), 30_000, 100);
+    const active = await waitFor('an active replica', () => replicas.find((r) => r.states.some((s) => s.state === 'active')), 30_000, 100);
     const standby = replicas.find((r) => r !== active)!;
     const term = active.states.find((s) => s.state === 'active')!.term;
     expect(first.term).toBe(term);
@@ -91,8 +80,10 @@ describe('Aggregator role', () => {
     const done = await waitFor('the whole backlog', async () => {
       const mark = await amWatermark(env, 'first');
       return mark && mark.watermark >= dataEnd ? mark : undefined;
-    });
+    }, 30_000, 100);
     expect(done.term).toBe(term);
+    // The standby reports its state on its own timer: wait for its first report rather than race it.
+    await waitFor('the standby to report', () => standby.states.length > 0, 10_000, 100);
     expect(standby.states.length).toBeGreaterThan(0);
     expect(standby.states.every((s) => s.state === 'standby')).toBe(true);
 
@@ -100,9 +91,9 @@ describe('Aggregator role', () => {
     active.child.kill('SIGKILL');
     await active.exited;
     await addType(env, 'second');
-    const taken = await waitFor('the standby to take over', () => standby.states.find((s) => s.state === 'active'));
+    const taken = await waitFor('the standby to take over', () => standby.states.find((s) => s.state === 'active'), 30_000, 100);
     expect(taken.term).toBeGreaterThan(term);
-    const second = await waitFor('a rollup by the new active replica', () => amWatermark(env, 'second'));
+    const second = await waitFor('a rollup by the new active replica', () => amWatermark(env, 'second'), 30_000, 100);
     expect(second.term).toBe(taken.term);
   });
 });

@@ -8,7 +8,7 @@ import { purgeLedger } from './ledger.js';
 import { Reconciler } from './maintenance/reconciler.js';
 import { Silences } from './silences.js';
 import type { WebhookBody } from './plugins/webhook.js';
-import { waitFor } from './testing/smtp-peer.js';
+import { waitFor } from '@watched/core/testing';
 import { AlerterTestBed, mailReceiver } from './testing/alerter-test-bed.js';
 
 /** Log lines as alerts, failed deliveries (status, metrics), ledger retention, several alerters on one queue. */
@@ -61,13 +61,13 @@ describe('Alerter: log events, failures, retention, replicas', () => {
     const line = await logLine('InnoDB: Database page corruption on disk');
     await sink.publish([line]);
     await sink.publish([line]); // same job id: ignored
-    await waitFor(() => smtp.mails.length === 1, 10_000, 'the log line mail');
+    await waitFor('the log line mail', () => smtp.mails.length === 1, 10_000);
     // Past the job's retention, the MySQL ledger still knows the line.
     const queue = bed.alertsQueue();
     await (await queue.getJob(alertJobId(line)))?.remove();
     await queue.close();
     await sink.publish([line]);
-    await waitFor(() => alerter.stats.duplicates >= 1, 10_000, 'the duplicate to be processed');
+    await waitFor('the duplicate to be processed', () => alerter.stats.duplicates >= 1, 10_000);
     await sleep(800);
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0].subject).toContain('[Error] db1/mysqld log /var/log/mysql/error.log: InnoDB: Database page corruption');
@@ -88,10 +88,10 @@ describe('Alerter: log events, failures, retention, replicas', () => {
       alertRoutes: [{ match: { kind: 'log-event' }, receivers: ['ops'] }],
     });
     await sink.publish([await logLine('silenced line')]);
-    await waitFor(() => alerter.stats.silenced === 1, 10_000, 'the line to be silenced');
+    await waitFor('the line to be silenced', () => alerter.stats.silenced === 1, 10_000);
     await silences.remove(silenceId);
     await sink.publish([await logLine('routed line')]);
-    await waitFor(() => smtp.mails.length === 1, 10_000, 'the routed line');
+    await waitFor('the routed line', () => smtp.mails.length === 1, 10_000);
     await sleep(500);
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0].subject).toContain('routed line');
@@ -105,7 +105,7 @@ describe('Alerter: log events, failures, retention, replicas', () => {
     const alerter = await startAlerter({ alertReceivers: [mailReceiver(port)], alertAttempts: 2, alertBackoff: '100ms' }, metrics);
     const line = await logLine('given up line');
     await sink.publish([line]);
-    await waitFor(() => alerter.stats.givenUp === 1, 15_000, 'the delivery to be given up');
+    await waitFor('the delivery to be given up', () => alerter.stats.givenUp === 1, 15_000);
     const queue = bed.alertsQueue();
     const status = await readAlertStatus(env.pool, queue);
     await queue.close();
@@ -122,8 +122,8 @@ describe('Alerter: log events, failures, retention, replicas', () => {
     await env.pool.query('UPDATE `c$alert_deliveries` SET failed_at = NULL, claim = NULL, held_until = NULL WHERE failed_at IS NOT NULL');
     await alerter.close();
     const again = await startAlerter({ alertReceivers: [mailReceiver(port)], alertGroupWindow: '200ms' }, metrics);
-    await waitFor(() => smtp.mails.length === 1, 15_000, 'the mail after the retry');
-    await waitFor(async () => (await counter(metrics, 'watched_alerts_sent_total', 'email')) === 1, 5000, 'the sent metric');
+    await waitFor('the mail after the retry', () => smtp.mails.length === 1, 15_000);
+    await waitFor('the sent metric', async () => (await counter(metrics, 'watched_alerts_sent_total', 'email')) === 1, 5000);
     expect(again.stats.messages).toBe(1);
     expect((await readAlertStatus(env.pool)).failedDeliveries).toBe(0);
   });
@@ -211,7 +211,7 @@ describe('Alerter: log events, failures, retention, replicas', () => {
     }
     const expected = lines.length * 2;
     const delivered = () => received.reduce((n, body) => n + body.events.length, 0);
-    await waitFor(() => delivered() >= expected, 30_000, `${expected} deliveries`);
+    await waitFor(`${expected} deliveries`, () => delivered() >= expected, 30_000);
     await sleep(1000); // a few windows: nothing more arrives
     const seen = new Map<string, number>();
     for (const body of received) for (const e of body.events) seen.set(`${body.receiver}/${e.id}`, (seen.get(`${body.receiver}/${e.id}`) ?? 0) + 1);

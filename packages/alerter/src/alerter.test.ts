@@ -6,7 +6,7 @@ import type { TestEnvironment } from '@watched/core/testing';
 import { Silences } from './silences.js';
 import { readAlertStatus } from './alert-status.js';
 import { webhookSignature, type WebhookBody } from './plugins/webhook.js';
-import { waitFor } from './testing/smtp-peer.js';
+import { waitFor } from '@watched/core/testing';
 import { AlerterTestBed, mailReceiver } from './testing/alerter-test-bed.js';
 
 let bed: AlerterTestBed;
@@ -64,18 +64,18 @@ describe('Alerter', () => {
     const opened = await openThreshold(12, Date.now() - 1000);
     await sink.publish([opened]);
     await sink.publish([opened]); // same job id: ignored by BullMQ
-    await waitFor(() => smtp.mails.length === 1, 10_000, 'the opening mail');
+    await waitFor('the opening mail', () => smtp.mails.length === 1, 10_000);
     // the job is gone (retention): the MySQL ledger still knows the transition
     const queue = bed.alertsQueue();
     await (await queue.getJob(alertJobId(opened)))?.remove();
     await queue.close();
     await sink.publish([opened]);
-    await waitFor(() => alerter.stats.duplicates >= 1, 10_000, 'the duplicate to be processed');
+    await waitFor('the duplicate to be processed', () => alerter.stats.duplicates >= 1, 10_000);
 
     const closed = await closeThreshold(opened, Date.now());
     await sink.publish([closed]);
     await sink.publish([closed]);
-    await waitFor(() => smtp.mails.length === 2, 10_000, 'the closing mail');
+    await waitFor('the closing mail', () => smtp.mails.length === 2, 10_000);
     await sleep(800); // two windows: nothing else arrives
     expect(smtp.mails).toHaveLength(2);
     expect(smtp.mails[0].subject).toContain('web1');
@@ -85,7 +85,7 @@ describe('Alerter', () => {
     expect(smtp.mails[0].to).toEqual(['ops@example.org']);
     expect(smtp.mails[1].subject).toContain('closed');
     expect(alerter.stats.events).toBe(2);
-    await waitFor(async () => (await ledger(closed))[0].sent_at !== null, 5000, 'the closing to be marked sent');
+    await waitFor('the closing to be marked sent', async () => (await ledger(closed))[0].sent_at !== null, 5000);
   });
 
   it('retries while the SMTP server is down and delivers once it is back', async () => {
@@ -95,7 +95,7 @@ describe('Alerter', () => {
     const alerter = await startAlerter({ alertReceivers: [mailReceiver(port)] });
     const opened = await openThreshold(3, Date.now());
     await sink.publish([opened]);
-    await waitFor(() => alerter.stats.sendFailures >= 2, 10_000, 'two failed attempts');
+    await waitFor('two failed attempts', () => alerter.stats.sendFailures >= 2, 10_000);
     const statusQueue = bed.alertsQueue();
     const status = await readAlertStatus(env.pool, statusQueue);
     await statusQueue.close();
@@ -107,10 +107,10 @@ describe('Alerter', () => {
     expect(row.sent_at).toBeNull();
     expect(String(row.last_error)).toMatch(/ECONNREFUSED|connect/i);
     const smtp = await startSmtp(port);
-    await waitFor(() => smtp.mails.length === 1, 15_000, 'the mail after SMTP came back');
+    await waitFor('the mail after SMTP came back', () => smtp.mails.length === 1, 15_000);
     expect(smtp.mails[0].subject).toContain('opened');
     // the mail is accepted before the row is marked: wait for the mark
-    await waitFor(async () => (await ledger(opened))[0].sent_at !== null, 5000, 'the delivery to be marked sent');
+    await waitFor('the delivery to be marked sent', async () => (await ledger(opened))[0].sent_at !== null, 5000);
     await sleep(800);
     expect(smtp.mails).toHaveLength(1);
   });
@@ -122,7 +122,7 @@ describe('Alerter', () => {
     const t0 = Date.now();
     for (let i = 0; i < 50; i++) events.push(await openThreshold(i % 25, t0 + i));
     await sink.publish(events);
-    await waitFor(() => smtp.mails.length >= 1, 10_000, 'the grouped mail');
+    await waitFor('the grouped mail', () => smtp.mails.length >= 1, 10_000);
     await sleep(1000);
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0].events).toBe(50);
@@ -136,7 +136,7 @@ describe('Alerter', () => {
     const alerter = await startAlerter({ alertReceivers: [mailReceiver(smtp.port)] });
     const opened = await openThreshold(1, Date.now());
     await sink.publish([opened]);
-    await waitFor(() => alerter.stats.silenced === 1, 10_000, 'the event to be silenced');
+    await waitFor('the event to be silenced', () => alerter.stats.silenced === 1, 10_000);
     await sleep(700);
     expect(smtp.mails).toHaveLength(0);
     const rows = await ledger(opened);
@@ -171,7 +171,7 @@ describe('Alerter', () => {
       });
       const opened = await openThreshold(7, Date.now());
       await sink.publish([opened]);
-      await waitFor(() => received.length === 1, 10_000, 'the webhook call');
+      await waitFor('the webhook call', () => received.length === 1, 10_000);
       const { body, signature } = received[0];
       expect(signature).toBe(webhookSignature('s3cret', body));
       const parsed = JSON.parse(body) as WebhookBody;
@@ -190,10 +190,10 @@ describe('Alerter', () => {
     const alerter = await startAlerter({ alertReceivers: [mailReceiver(smtp.port)], alertRepeatInterval: '700ms', alertRepeatSeverities: 'Warning' });
     const opened = await openThreshold(2, Date.now());
     await sink.publish([opened]);
-    await waitFor(() => smtp.mails.length >= 2, 10_000, 'the opening and a reminder');
+    await waitFor('the opening and a reminder', () => smtp.mails.length >= 2, 10_000);
     expect(smtp.mails[1].subject).toContain('still open (reminder 1)');
     await sink.publish([await closeThreshold(opened, Date.now())]);
-    await waitFor(() => smtp.mails.some((m) => m.subject.includes('closed')), 10_000, 'the closing');
+    await waitFor('the closing', () => smtp.mails.some((m) => m.subject.includes('closed')), 10_000);
     const count = smtp.mails.length;
     await sleep(1500); // two intervals: no reminder once closed
     expect(smtp.mails).toHaveLength(count);

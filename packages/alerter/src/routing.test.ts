@@ -9,7 +9,8 @@ import { parseAlerterOptions } from './alerter-options.js';
 import { routeByConfig } from './routing.js';
 import { Reconciler } from './maintenance/reconciler.js';
 import type { AlertEvent } from './notification.js';
-import { SmtpPeer, waitFor } from './testing/smtp-peer.js';
+import { waitFor } from '@watched/core/testing';
+import { SmtpPeer } from './testing/smtp-peer.js';
 
 let env: TestEnvironment;
 let sinkRedis: Redis;
@@ -73,7 +74,7 @@ describe('routing', () => {
     await alerter.start();
     try {
       await sink.publish([{ kind: 'host-missing', transition: 'opened', id: eventId, table: 'c$state_events', time: Date.now(), detail: { ownerId: hostId } }]);
-      await waitFor(() => smtp.mails.length === 2, 10_000, 'one mail per address');
+      await waitFor('one mail per address', () => smtp.mails.length === 2, 10_000);
       expect(smtp.mails.map((m) => m.to[0]).sort()).toEqual(['alice@example.org', 'team@example.org']);
       expect(smtp.mails[0].subject).toMatch(/\[Critical\] web2 host-missing/);
       expect(smtp.mails[0].raw).toContain('not reported for 15 min');
@@ -110,7 +111,7 @@ describe('routing', () => {
     await alerter.start();
     try {
       await sink.publish([{ kind: 'agent-failed', transition: 'opened', id: eventId, table: 'agt$events', time: Date.now(), detail: { agentId } }]);
-      await waitFor(() => existsSync(out), 10_000, 'the plugin call');
+      await waitFor('the plugin call', () => existsSync(out), 10_000);
       const call = JSON.parse(readFileSync(out, 'utf8').trim()) as { receiver: string; events: AlertEvent[] };
       expect(call.receiver).toBe('log');
       expect(call.events[0]).toMatchObject({ kind: 'agent-failed', agent: '10.0.0.9:9080', severity: 'Critical', reason: 'refused, 3 failed polls' });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AgentFleet } from '@watched/agent-sim';
 import { ADMIN_PATHS } from '@watched/core';
-import { createTestEnvironment, parseExposition, TcpProxy, type TestEnvironment } from '@watched/core/testing';
-import { adminUrlOf, spawnWatched, startCursorFleet, waitFor, type RoleProcess } from './processes.js';
+import { createTestEnvironment, parseExposition, TcpProxy, type TestEnvironment, waitFor } from '@watched/core/testing';
+import { adminUrlOf, spawnWatched, startCursorFleet, type RoleProcess } from './processes.js';
 
 /**
  * The admin endpoints of real `watched` processes, as Prometheus and the

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue, type Job } from 'bullmq';
 import { AgentFleet } from '@watched/agent-sim';
 import { createRedis, POLL_QUEUE, pollJobId, RedisKeys, type PollJobData, type Redis } from '@watched/core';
-import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
+import { createTestEnvironment, type TestEnvironment, waitFor } from '@watched/core/testing';
 import { collectStatus } from '../commands/status.js';
 import { storedRows, expectSameRows, servedUpToCursors } from './fleet-expectations.js';
-import { pidOfNodeId, spawnWatched, waitFor, type RoleProcess, startCursorFleet, waitForEmptyQueue } from './processes.js';
+import { pidOfNodeId, spawnWatched, type RoleProcess, startCursorFleet, waitForEmptyQueue } from './processes.js';
 
 /**
  * Fault tests with real processes: `watched coordinator` and `watched worker`

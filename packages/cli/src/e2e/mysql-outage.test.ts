@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue, type Job } from 'bullmq';
 import { AgentFleet } from '@watched/agent-sim';
 import { createRedis, POLL_QUEUE, RedisKeys, type PollJobData, type Redis } from '@watched/core';
-import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
+import { createTestEnvironment, type TestEnvironment, waitFor } from '@watched/core/testing';
 import { storedRows, servedUpToCursors } from './fleet-expectations.js';
-import { spawnWatched, waitFor, type RoleProcess, startCursorFleet, waitForEmptyQueue } from './processes.js';
+import { spawnWatched, type RoleProcess, startCursorFleet, waitForEmptyQueue } from './processes.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 /**

@@ -3,9 +3,9 @@ import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { Queue, type Job } from 'bullmq';
 import { AgentFleet } from '@watched/agent-sim';
 import { createRedis, POLL_QUEUE, readMembers, RedisKeys, TermStore, type PollJobData, type Redis } from '@watched/core';
-import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
+import { createTestEnvironment, type TestEnvironment, waitFor } from '@watched/core/testing';
 import { storedRows, servedUpToCursors } from './fleet-expectations.js';
-import { spawnWatched, waitFor, type RoleProcess, startCursorFleet } from './processes.js';
+import { spawnWatched, type RoleProcess, startCursorFleet } from './processes.js';
 
 /**
  * Redis restarted empty under running processes. Uses its own redis-server

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readMembers } from '@watched/core';
-import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
-import { spawnWatched, waitFor, type RoleProcess } from './processes.js';
+import { createTestEnvironment, type TestEnvironment, waitFor } from '@watched/core/testing';
+import { spawnWatched, type RoleProcess } from './processes.js';
 
 /**
  * SIGHUP / SIGUSR1 on a running `watched worker` configured by a file: a
