@@ -1,13 +1,13 @@
 import type { CommandModule } from 'yargs';
 import type { z } from 'zod';
-import { adminOptionsShape, baseOptionsShape, type AdminOptions, type BaseOptions, type Logger, type Reloadable, type RoleConnections, type Service, type ServiceState, type WatchedMetrics } from '@watched/core';
+import { adminOptionsShapeFor, baseOptionsShape, type AdminOptions, type AdminOptionsShape, type BaseOptions, type Logger, type Reloadable, type RoleConnections, type Service, type ServiceState, type WatchedMetrics } from '@watched/core';
 import { commandRuntime, withOptions, type CommandRuntime } from './options.js';
 import { runRoles, type RoleParts } from './role-runtime.js';
 
 type Shape = Record<string, z.ZodType>;
 
 /** The options a role's process resolves: connections, logging and the admin server, then the role's own. */
-export type RoleProcessOptions<S extends Shape> = z.output<z.ZodObject<typeof baseOptionsShape & typeof adminOptionsShape & S>>;
+export type RoleProcessOptions<S extends Shape> = z.output<z.ZodObject<typeof baseOptionsShape & AdminOptionsShape & S>>;
 
 /** A role as the CLI runs it: what `watched <role>` and `watched up` need to know about it. */
 export interface RoleService extends Service {
@@ -27,6 +27,11 @@ export interface RoleDefinition<S extends Shape, R extends RoleService> {
   /** The command and role name: `coordinator`, `worker`, ... */
   command: string;
   describe: string;
+  /**
+   * The default port of its admin server (`--admin-listen 127.0.0.1:<port>`):
+   * one per role, so that several roles run side by side on one host.
+   */
+  adminPort: number;
   /** The role's own options (flags, env, config keys). */
   shape: S;
   /** Builds the role from the resolved options (compiling what it needs) in the process it runs in. */
@@ -55,9 +60,9 @@ export function roleCommand<S extends Shape, R extends RoleService>(definition: 
   return {
     command: definition.command,
     describe: definition.describe,
-    builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, definition.shape),
+    builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShapeFor(definition.adminPort), definition.shape),
     handler: async (argv) => {
-      const shape = { ...baseOptionsShape, ...adminOptionsShape, ...definition.shape };
+      const shape = { ...baseOptionsShape, ...adminOptionsShapeFor(definition.adminPort), ...definition.shape };
       // The generic shape defeats zod's inference here; the runtime's options are the role process's, by construction.
       const runtime = commandRuntime(argv, shape, definition.command) as unknown as CommandRuntime<RoleProcessOptions<S> & BaseOptions & AdminOptions>;
       const { options } = runtime;

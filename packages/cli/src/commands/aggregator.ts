@@ -5,6 +5,7 @@ import { roleCommand, type RoleDefinition } from '../role-command.js';
 export const aggregatorRole: RoleDefinition<typeof aggregatorOptionsShape, Aggregator> = {
   command: 'aggregator',
   describe: 'Run an aggregator replica: minute/hour/day rollups and retention (one replica is active)',
+  adminPort: 9466,
   shape: aggregatorOptionsShape,
   create: (options, { connections, logger, nodeId, metrics }) =>
     Object.assign(new Aggregator(connections, compileAggregatorOptions(options), logger, nodeId), { metrics }),

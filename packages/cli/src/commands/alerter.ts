@@ -5,6 +5,7 @@ import { roleCommand, type RoleDefinition } from '../role-command.js';
 export const alerterRole: RoleDefinition<typeof alerterOptionsShape, Alerter> = {
   command: 'alerter',
   describe: 'Run an alerter: route events to receivers (email, webhook, plugins), with grouping, silences and retries',
+  adminPort: 9467,
   shape: alerterOptionsShape,
   create: (options, { connections, logger, nodeId, metrics }) =>
     Object.assign(new Alerter(connections, compileAlerterOptions(options), logger, [], nodeId), { metrics }),

@@ -5,7 +5,6 @@ import { aggregatorOptionsShape } from '@watched/aggregator';
 import { alerterOptionsShape } from '@watched/alerter';
 import { coordinatorOptionsShape } from '@watched/coordinator';
 import {
-  adminOptionsShape,
   AgentRegistry,
   baseOptionsShape,
   createMysqlPool,
@@ -19,7 +18,7 @@ import { StatusLine } from '../status-line.js';
 import { fleetService } from './sim.js';
 import { allOptionsShape } from '../all-options.js';
 import { runRoles } from '../role-runtime.js';
-import { upOptionsShape } from './up-options.js';
+import { upAdminOptionsShape, upOptionsShape } from './up-options.js';
 import { roleParts, type RoleDefinition, type RoleProcessOptions, type RoleService } from '../role-command.js';
 import { aggregatorRole } from './aggregator.js';
 import { alerterRole } from './alerter.js';
@@ -60,7 +59,7 @@ export const upCommand: CommandModule = {
   command: 'up',
   describe: 'Run every role in one process (migrate first); starts a simulated fleet when no agent is registered',
   builder: (yargs) =>
-    withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape),
+    withOptions(yargs, baseOptionsShape, upAdminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape),
   handler: async (argv) => {
     const runtime = commandRuntime(argv, UpSchema.shape);
     const { options, logger, nodeId, connections } = runtime;

@@ -8,6 +8,7 @@ const CLOSE_MARGIN_MS = 10_000;
 export const workerRole: RoleDefinition<typeof workerOptionsShape, PollWorker> = {
   command: 'worker',
   describe: 'Run a worker: consume poll jobs, fetch agents, write to MySQL',
+  adminPort: 9465,
   shape: workerOptionsShape,
   create: (options, { connections, logger, nodeId, metrics }) =>
     Object.assign(new PollWorker(connections, compileWorkerOptions(options), logger, nodeId), { metrics }),
