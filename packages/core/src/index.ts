@@ -17,6 +17,7 @@ export { EventType } from './contracts/event-types.js';
 export { retriedJobOptions, type RetriedJobOptions } from './contracts/job-options.js';
 export { QueueEventSink, type QueueEventSinkOptions } from './alerts/queue-event-sink.js';
 export * from './logger.js';
+export { ConsoleOutput, consoleOutput, type ConsoleWriter } from './console-output.js';
 export * from './mysql.js';
 export * from './redis.js';
 export * from './tls.js';

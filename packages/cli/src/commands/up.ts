@@ -14,7 +14,7 @@ import {
 } from '@watched/core';
 import { workerOptionsShape } from '@watched/worker';
 import { commandRuntime, withOptions } from '../options.js';
-import { StatusLine } from '../status-line.js';
+import { statusDisplay } from '../status-display.js';
 import { fleetService } from './sim.js';
 import { allOptionsShape } from '../all-options.js';
 import { runRoles } from '../role-runtime.js';
@@ -74,7 +74,7 @@ export const upCommand: CommandModule = {
       const worker = part(workerRole);
       const aggregator = part(aggregatorRole);
       const alerter = part(alerterRole);
-      const status = new StatusLine({
+      const status = statusDisplay({
         ...options,
         redis: connections.redis,
         intervalMs: options.statusInterval,
