@@ -1,14 +1,14 @@
 import { aggregatorOptionsShape } from '@watched/aggregator';
 import { alerterOptionsShape } from '@watched/alerter';
 import { coordinatorOptionsShape } from '@watched/coordinator';
-import { adminOptionsShape, baseOptionsShape, frontOptionsShape } from '@watched/core';
+import { baseOptionsShape, frontOptionsShape } from '@watched/core';
 import { workerOptionsShape } from '@watched/worker';
-import { upOptionsShape } from './commands/up-options.js';
+import { upAdminOptionsShape, upOptionsShape } from './commands/up-options.js';
 
 /** The options of every role together: what `watched up` takes, and what one config file may hold. */
 export const allOptionsShape = {
   ...baseOptionsShape,
-  ...adminOptionsShape,
+  ...upAdminOptionsShape,
   ...coordinatorOptionsShape,
   ...workerOptionsShape,
   ...aggregatorOptionsShape,

@@ -1,10 +1,11 @@
 import type { CommandModule } from 'yargs';
 import type { z } from 'zod';
 import {
-  adminOptionsShape,
+  adminOptionsShapeFor,
   baseOptionsShape,
   RoleContext,
   type AdminOptions,
+  type AdminOptionsShape,
   type BaseOptions,
   type Logger,
   type Reloadable,
@@ -18,7 +19,7 @@ import { runRoles, type RoleParts } from './role-runtime.js';
 type Shape = Record<string, z.ZodType>;
 
 /** The options a role's process resolves: connections, logging and the admin server, then the role's own. */
-export type RoleProcessOptions<S extends Shape> = z.output<z.ZodObject<typeof baseOptionsShape & typeof adminOptionsShape & S>>;
+export type RoleProcessOptions<S extends Shape> = z.output<z.ZodObject<typeof baseOptionsShape & AdminOptionsShape & S>>;
 
 /** A role as the CLI runs it: what `watched <role>` and `watched up` need to know about it. */
 export interface RoleService extends Service {
@@ -41,6 +42,11 @@ export interface RoleDefinition<S extends Shape, C, R extends RoleService> {
   /** The command and role name: `coordinator`, `worker`, ... */
   command: string;
   describe: string;
+  /**
+   * The default port of its admin server (`--admin-listen 127.0.0.1:<port>`):
+   * one per role, so that several roles run side by side on one host.
+   */
+  adminPort: number;
   /** The role's own options (flags, env, config keys). */
   shape: S;
   /** The role's `compile<Role>Options`: loaded options to the compiled ones it runs on (start-up and every reload). */
@@ -75,9 +81,9 @@ export function roleCommand<S extends Shape, C, R extends RoleService>(definitio
   return {
     command: definition.command,
     describe: definition.describe,
-    builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShape, definition.shape),
+    builder: (yargs) => withOptions(yargs, baseOptionsShape, adminOptionsShapeFor(definition.adminPort), definition.shape),
     handler: async (argv) => {
-      const shape = { ...baseOptionsShape, ...adminOptionsShape, ...definition.shape };
+      const shape = { ...baseOptionsShape, ...adminOptionsShapeFor(definition.adminPort), ...definition.shape };
       // The generic shape defeats zod's inference here; the runtime's options are the role process's, by construction.
       const runtime = commandRuntime(argv, shape, definition.command) as unknown as CommandRuntime<RoleProcessOptions<S> & BaseOptions & AdminOptions>;
       const { options } = runtime;

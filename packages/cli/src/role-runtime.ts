@@ -29,7 +29,8 @@ export interface RoleParts<O> {
 /**
  * Runs roles behind one admin server (/healthz, /readyz with MySQL and Redis
  * checks, /metrics): the admin server starts first and stops last, so probes
- * see the whole lifetime. `build` receives the process's metrics registry.
+ * see the whole lifetime (a port it cannot bind fails the start before any
+ * role opens anything). `build` receives the process's metrics registry.
  * SIGHUP and SIGUSR1 re-read the configuration (ConfigReloader): the log
  * level, format and file (reopened) and what the roles' `reload` accepts
  * change live; an invalid file changes nothing.
@@ -52,6 +53,14 @@ export async function runRoles<O extends BaseOptions & AdminOptions>(
       ...Object.entries(parts.ready ?? {}).map(([name, isReady]) => stateReadiness(name, isReady)),
     ],
   });
+  try {
+    // Bound before any role starts: a taken port (another role on this host) ends the process with one line naming the option.
+    await admin.start();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    redis.disconnect();
+    throw err;
+  }
   const reloader = new ConfigReloader<O>(options, runtime.resolve, [reloadableLogger(logger), ...(parts.reloadable ?? [])], logger);
   await runServices([admin, ...parts.services], {
     logger,

@@ -14,6 +14,7 @@ const WORKER_CLOSE_MARGIN_MS = 10_000;
 export const ROLES = {
   coordinator: defineRole({
     command: 'coordinator',
+    adminPort: 9464,
     describe: 'Run a coordinator replica: leader election and scheduling of poll jobs',
     shape: coordinatorOptionsShape,
     compile: compileCoordinatorOptions,
@@ -21,6 +22,7 @@ export const ROLES = {
   }),
   worker: defineRole({
     command: 'worker',
+    adminPort: 9465,
     describe: 'Run a worker: consume poll jobs, fetch agents, write to MySQL',
     shape: workerOptionsShape,
     compile: compileWorkerOptions,
@@ -29,6 +31,7 @@ export const ROLES = {
   }),
   aggregator: defineRole({
     command: 'aggregator',
+    adminPort: 9466,
     describe: 'Run an aggregator replica: minute/hour/day rollups and retention (one replica is active)',
     shape: aggregatorOptionsShape,
     compile: compileAggregatorOptions,
@@ -36,6 +39,7 @@ export const ROLES = {
   }),
   alerter: defineRole({
     command: 'alerter',
+    adminPort: 9467,
     describe: 'Run an alerter: route events to receivers (email, webhook, plugins), with grouping, silences and retries',
     shape: alerterOptionsShape,
     compile: compileAlerterOptions,

@@ -1,63 +1,57 @@
-import { Queue } from 'bullmq';
-import { POLL_QUEUE, RedisKeys, createRedis, errorMessage, type Logger, type Redis, type RedisConnectionOptions, type Service } from '@watched/core';
-import type { Coordinator } from '@watched/coordinator';
-import type { PollWorker } from '@watched/worker';
+import { errorMessage, PeriodicTask, type Logger, type Service } from '@watched/core';
+import type { UpSnapshot, UpStatus } from './up-status.js';
 
 export interface StatusLineOptions {
-  redis: RedisConnectionOptions;
-  prefix: string;
+  status: UpStatus;
   intervalMs: number;
-  coordinator: Coordinator;
-  worker: PollWorker;
   logger: Logger;
 }
 
+/** The one-line form of `watched up`'s numbers. */
+export function formatStatusLine(s: UpSnapshot): string {
+  return [
+    `agents ${s.agents} in ${s.groups} groups${s.leader.leading ? ` (leader, term ${s.leader.term})` : ' (standby)'}`,
+    `polls ${s.polls} (${s.failedPolls} failed, ${s.pollsPerSecond.toFixed(1)}/s)`,
+    `rows written ${s.rows.toLocaleString('en-US')} (${Math.round(s.rowsPerSecond).toLocaleString('en-US')}/s)`,
+    `jobs ${s.jobs} done, ${s.failedJobs} failed attempts`,
+    `queue ${s.queue.waiting} waiting ${s.queue.active} active ${s.queue.delayed} delayed`,
+    `lag ${s.lagSeconds.toFixed(1)}s`,
+  ].join(' | ');
+}
+
 /**
- * The few numbers `watched up` prints every few seconds, so a user sees the
- * pipeline work: agents, polls, rows written, errors, queue and lag.
+ * The few numbers `watched up` logs every few seconds when its output is not
+ * a terminal (a file, a pipe, a container log), so a user sees the pipeline
+ * work: agents, polls, rows written, errors, queue and lag.
  */
 export class StatusLine implements Service {
   readonly name = 'status-line';
-  private timer?: NodeJS.Timeout;
-  private redis?: Redis;
-  private queue?: Queue;
+  private readonly task: PeriodicTask;
 
-  constructor(private readonly options: StatusLineOptions) {}
-
-  async start(): Promise<void> {
-    this.redis = createRedis(this.options.redis, { connectionName: 'watched-status' });
-    this.queue = new Queue(POLL_QUEUE, { connection: this.redis, prefix: new RedisKeys(this.options.prefix).bullPrefix });
-    this.timer = setInterval(() => void this.print(), this.options.intervalMs);
+  constructor(private readonly options: StatusLineOptions) {
+    this.task = new PeriodicTask({
+      name: 'status line',
+      intervalMs: () => options.intervalMs,
+      logger: options.logger,
+      unref: true,
+      run: () => this.print(),
+    });
   }
 
-  async line(): Promise<string> {
-    const { coordinator, worker } = this.options;
-    const counts = await this.queue!.getJobCounts('waiting', 'active', 'delayed', 'failed');
-    const [oldest] = await this.queue!.getWaiting(0, 0);
-    const lagSeconds = oldest ? (Date.now() - oldest.timestamp) / 1000 : 0;
-    const s = worker.stats;
-    const plan = coordinator.stats;
-    return [
-      `agents ${plan?.agents ?? 0} in ${plan?.groups ?? 0} groups${coordinator.context.leading ? ` (leader, term ${coordinator.context.term})` : ' (standby)'}`,
-      `polls ${s.polls} (${s.failedPolls} failed)`,
-      `rows written ${s.rows.toLocaleString('en-US')}`,
-      `jobs ${s.jobs} done, ${s.failedJobs} failed attempts`,
-      `queue ${counts.waiting} waiting ${counts.active} active ${counts.delayed} delayed`,
-      `lag ${lagSeconds.toFixed(1)}s`,
-    ].join(' | ');
+  async start(): Promise<void> {
+    this.task.start();
   }
 
   private async print(): Promise<void> {
     try {
-      this.options.logger.info(await this.line());
+      this.options.logger.info(formatStatusLine(await this.options.status.sample()));
     } catch (err) {
       this.options.logger.warn(`status unavailable: ${errorMessage(err)}`);
     }
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.queue?.close().catch(() => undefined);
-    await this.redis?.quit().catch(() => undefined);
+    await this.task.stop();
+    await this.options.status.close();
   }
 }

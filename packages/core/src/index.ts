@@ -17,6 +17,7 @@ export { EventType } from './contracts/event-types.js';
 export { retriedJobOptions, type RetriedJobOptions } from './contracts/job-options.js';
 export { QueueEventSink, type QueueEventSinkOptions } from './alerts/queue-event-sink.js';
 export { createLogger, type Logger, type LoggerOptions, type LogLevel, reconfigureLogger } from './logger.js';
+export { ConsoleOutput, consoleOutput, type ConsoleWriter } from './console-output.js';
 export {
   type Connection,
   createMysqlConnection,
@@ -118,11 +119,12 @@ export { defaultNodeId } from './lease/node-id.js';
 export {
   ADMIN_PATHS,
   type AdminOptions,
-  AdminOptionsSchema,
-  adminOptionsShape,
+  type AdminOptionsShape,
+  adminOptionsShapeFor,
   AdminServer,
   type AdminServerDependencies,
-  DEFAULT_ADMIN_LISTEN,
+  DEFAULT_ADMIN_PORT,
+  defaultAdminListen,
   mysqlReadiness,
   parseAdminListen,
   type PollOutcome,

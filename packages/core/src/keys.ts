@@ -29,14 +29,14 @@ export class RedisKeys {
     return `${lease}:released`;
   }
 
-  /** Live members of the cluster: a sorted set of node ids scored by heartbeat expiry. */
+  /** Live members of the cluster: a sorted set of member ids (`<nodeId>/<role>`) scored by heartbeat expiry. */
   get members(): string {
     return `${this.prefix}:members`;
   }
 
-  /** One member's details (role, host, pid, version, ...), expiring with its heartbeats. */
-  member(nodeId: string): string {
-    return `${this.prefix}:member:${nodeId}`;
+  /** One member's details (role, host, pid, version, ...), expiring with its heartbeats; `memberId` is `<nodeId>/<role>`. */
+  member(memberId: string): string {
+    return `${this.prefix}:member:${memberId}`;
   }
 
   /** The leader's schedule per group (slot, term, agents), written only under the lease. */

@@ -1,5 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import winston from 'winston';
+import { ConsoleTransport } from './console-transport.js';
 import { ConfigError, errorMessage } from './errors.js';
 import { redactSecrets } from './log-redaction.js';
 
@@ -26,7 +27,8 @@ export interface LoggerOptions {
 }
 
 const prettyFormat = winston.format.printf((info) => {
-  const { level, message, timestamp, role, stack, ...rest } = info as Record<string, unknown>;
+  // The node id is on every JSON line (for collectors); a terminal shows one process, so its lines leave it out.
+  const { level, message, timestamp, role, stack, nodeId: _nodeId, ...rest } = info as Record<string, unknown>;
   const meta = Object.entries(rest)
     .filter(([k]) => typeof k === 'string')
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
@@ -64,7 +66,7 @@ function outputOf(options: LoggerOptions): { format: winston.Logform.Format; tra
   }
   return {
     format: lineFormat(options.format ?? (process.stdout.isTTY ? 'pretty' : 'json'), Boolean(process.stdout.isTTY)),
-    transport: new winston.transports.Console({
+    transport: new ConsoleTransport({
       stderrLevels: options.stderr ? ['error', 'warn', 'info', 'debug'] : ['error'],
     }),
   };

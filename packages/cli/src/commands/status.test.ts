@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RedisKeys } from '@watched/core';
+import { Membership, RedisKeys } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { collectStatus, formatStatus } from './status.js';
 
@@ -45,5 +45,37 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
     expect(text).toContain('alerts      owed 0 (oldest -), failed 1');
     expect(text).toContain('latest failure 1.0 s ago to ops after 12 attempts: connect ECONNREFUSED ([Critical] 10.0.0.1:9080 agent-failed (refused) opened)');
     await env.redis.del(keys.schedule);
+  });
+
+  it('counts every role of a process that runs several (watched up): one member per role, grouped back by process', async () => {
+    const roles = ['coordinator', 'worker', 'aggregator', 'alerter'];
+    const up = roles.map((role) => new Membership({ redis: env.redis, prefix: env.prefix, role, nodeId: 'host:1:up', intervalMs: 1000, logger: env.logger, details: () => ({ role }) }));
+    const worker = new Membership({ redis: env.redis, prefix: env.prefix, role: 'worker', nodeId: 'host:2:w', intervalMs: 1000, logger: env.logger });
+    await Promise.all([...up, worker].map((m) => m.beat()));
+
+    const status = await collectStatus(env.redis, env.prefix, env.pool);
+    expect(status.coordinators.map((m) => m.nodeId)).toEqual(['host:1:up']);
+    expect(status.workers.map((m) => m.nodeId)).toEqual(['host:1:up', 'host:2:w']);
+    expect(status.others.map((m) => [m.role, m.nodeId])).toEqual([
+      ['aggregator', 'host:1:up'],
+      ['alerter', 'host:1:up'],
+    ]);
+    // Each role keeps its own details: the worker's entry is not overwritten by the coordinator's.
+    expect(status.workers[0].details).toEqual({ role: 'worker' });
+    expect(status.processes).toEqual([
+      { nodeId: 'host:1:up', host: expect.any(String), pid: process.pid, roles: ['aggregator', 'alerter', 'coordinator', 'worker'] },
+      { nodeId: 'host:2:w', host: expect.any(String), pid: process.pid, roles: ['worker'] },
+    ]);
+    const text = formatStatus(status);
+    expect(text).toContain('workers     2 alive');
+    expect(text).toContain('processes   2, 1 running several roles');
+    expect(text).toContain('  host:1:up  aggregator, alerter, coordinator, worker');
+
+    // One role stopping leaves the process's other roles listed.
+    await up[1].stop();
+    const after = await collectStatus(env.redis, env.prefix, env.pool);
+    expect(after.workers.map((m) => m.nodeId)).toEqual(['host:2:w']);
+    expect(after.coordinators.map((m) => m.nodeId)).toEqual(['host:1:up']);
+    await Promise.all([...up, worker].map((m) => m.stop()));
   });
 });

@@ -45,6 +45,14 @@ export interface GroupStatus {
   agentIds: number[];
 }
 
+/** One process and the roles it runs (`watched up` runs all of them under one node id). */
+export interface ProcessStatus {
+  nodeId: string;
+  host: string;
+  pid: number;
+  roles: string[];
+}
+
 export interface ClusterStatus {
   at: number;
   leader: { nodeId: string; term: number; expiresInMs: number } | null;
@@ -53,7 +61,10 @@ export interface ClusterStatus {
   coordinators: MemberInfo[];
   standbys: string[];
   workers: MemberInfo[];
+  /** Aggregators, alerters, ...: every member that is neither a coordinator nor a worker. */
   others: MemberInfo[];
+  /** The members grouped by process: each process with every role it runs. */
+  processes: ProcessStatus[];
   queue: { waiting: number; active: number; delayed: number; failed: number; completed: number; prioritized: number };
   /** Age of the oldest waiting job in ms (null: none waiting). */
   oldestWaitingMs: number | null;
@@ -118,6 +129,7 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
       standbys: coordinators.filter((m) => m.nodeId !== leader?.nodeId).map((m) => m.nodeId),
       workers: members.filter((m) => m.role === 'worker'),
       others: members.filter((m) => m.role !== 'coordinator' && m.role !== 'worker'),
+      processes: processesOf(members),
       queue: {
         waiting: counts.waiting ?? 0,
         active: counts.active ?? 0,
@@ -134,6 +146,17 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
     await queue.close().catch(() => undefined);
     await alertsQueue?.close().catch(() => undefined);
   }
+}
+
+/** Members are one per role of a process: grouped back by node id, roles in name order. */
+function processesOf(members: readonly MemberInfo[]): ProcessStatus[] {
+  const byNode = new Map<string, ProcessStatus>();
+  for (const m of members) {
+    const entry = byNode.get(m.nodeId) ?? { nodeId: m.nodeId, host: m.host, pid: m.pid, roles: [] };
+    entry.roles.push(m.role);
+    byNode.set(m.nodeId, entry);
+  }
+  return [...byNode.values()].map((p) => ({ ...p, roles: p.roles.sort() })).sort((a, b) => a.nodeId.localeCompare(b.nodeId));
 }
 
 function ago(ms: number | null): string {
@@ -161,6 +184,10 @@ export function formatStatus(s: ClusterStatus, maxGroups = 20): string {
     );
   }
   for (const o of s.others) lines.push(`${o.role.padEnd(11)} ${o.nodeId} (seen ${ago(s.at - o.heartbeatAt)} ago)`);
+  // Only processes running several roles (`watched up`) are listed: one-role processes are in the lines above already.
+  const shared = s.processes.filter((p) => p.roles.length > 1);
+  lines.push(`processes   ${s.processes.length}${shared.length ? `, ${shared.length} running several roles` : ''}`);
+  for (const p of shared) lines.push(`  ${p.nodeId}  ${p.roles.join(', ')}`);
   const q = s.queue;
   lines.push(
     `queue       waiting ${q.waiting + q.prioritized}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, completed (kept) ${q.completed}; oldest waiting ${ago(s.oldestWaitingMs)}`,

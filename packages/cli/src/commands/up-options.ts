@@ -1,4 +1,4 @@
-import { duration, integer } from '@watched/core';
+import { adminOptionsShapeFor, DEFAULT_ADMIN_PORT, duration, integer } from '@watched/core';
 
 /** Options of `watched up` itself (the all-in-one process). */
 export const upOptionsShape = {
@@ -7,3 +7,6 @@ export const upOptionsShape = {
   simFreq: integer(30, 1, 86_400).describe('poll interval of the simulated agents, seconds'),
   statusInterval: duration('5s').describe('how often the status line is printed'),
 };
+
+/** `watched up`'s admin server: the coordinator's port, since `up` is the whole cluster in one process. */
+export const upAdminOptionsShape = adminOptionsShapeFor(DEFAULT_ADMIN_PORT);

@@ -5,7 +5,6 @@ import { aggregatorOptionsShape } from '@watched/aggregator';
 import { alerterOptionsShape } from '@watched/alerter';
 import { coordinatorOptionsShape } from '@watched/coordinator';
 import {
-  adminOptionsShape,
   AgentRegistry,
   baseOptionsShape,
   createMysqlPool,
@@ -17,11 +16,11 @@ import {
 import { workerOptionsShape } from '@watched/worker';
 import { printFrontAdminNotice } from '../front-admin-notice.js';
 import { commandRuntime, withOptions } from '../options.js';
-import { StatusLine } from '../status-line.js';
+import { statusDisplay } from '../status-display.js';
 import { fleetService } from './sim.js';
 import { allOptionsShape } from '../all-options.js';
 import { runRoles } from '../role-runtime.js';
-import { upOptionsShape } from './up-options.js';
+import { upAdminOptionsShape, upOptionsShape } from './up-options.js';
 import { roleParts, type RoleDefinition, type RoleProcessOptions, type RoleService } from '../role-command.js';
 import { ROLES } from '../roles.js';
 
@@ -59,7 +58,7 @@ export const upCommand: CommandModule = {
   command: 'up',
   describe: 'Run every role in one process (migrate first); starts a simulated fleet when no agent is registered',
   builder: (yargs) =>
-    withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape, frontOptionsShape),
+    withOptions(yargs, baseOptionsShape, upAdminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape, frontOptionsShape),
   handler: async (argv) => {
     const runtime = commandRuntime(argv, UpSchema.shape);
     const { options, logger, nodeId, connections } = runtime;
@@ -78,7 +77,7 @@ export const upCommand: CommandModule = {
       const worker = part(ROLES.worker);
       const aggregator = part(ROLES.aggregator);
       const alerter = part(ROLES.alerter);
-      const status = new StatusLine({
+      const status = statusDisplay({
         ...options,
         redis: connections.redis,
         intervalMs: options.statusInterval,

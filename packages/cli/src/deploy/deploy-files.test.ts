@@ -32,11 +32,12 @@ import { Service } from 'kubernetes-models/v1/Service';
 import {
   ADMIN_PATHS,
   AdminServer,
-  adminOptionsShape,
+  adminOptionsShapeFor,
   baseOptionsShape,
   camelCase,
   createRedis,
-  DEFAULT_ADMIN_LISTEN,
+  DEFAULT_ADMIN_PORT,
+  defaultAdminListen,
   envName,
   loadOptions,
   parseAdminListen,
@@ -51,6 +52,7 @@ import { workerOptionsShape } from '@watched/worker';
 import { emailOptionsSchema } from '@watched/alerter';
 import { allOptionsShape } from '../all-options.js';
 import { WATCHED_COMMANDS } from '../commands.js';
+import { ROLES as ROLE_DEFINITIONS } from '../roles.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const K8S_DIR = join(ROOT, 'deploy/kubernetes');
@@ -75,7 +77,7 @@ function envReadBy(command: string): Set<string> {
   const y = yargs([]);
   if (typeof cmd.builder === 'function') cmd.builder(y as never);
   const flags = Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
-  return new Set([...flags.map((f) => envName(camelCase(f))), ...Object.keys(adminOptionsShape).map(envName)]);
+  return new Set([...flags.map((f) => envName(camelCase(f))), ...Object.keys(adminOptionsShapeFor(DEFAULT_ADMIN_PORT)).map(envName)]);
 }
 
 /** Parses a container's arguments with the real command modules (handlers replaced): throws on anything `watched` would refuse. */
@@ -129,7 +131,10 @@ function interpolate(value: unknown): string {
   return String(value).replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (_, _name: string, def?: string) => def ?? '');
 }
 
-const ADMIN_PORT = parseAdminListen(DEFAULT_ADMIN_LISTEN).port;
+/** The admin port in containers (one role each, so one port for all): the files set WATCHED_ADMIN_LISTEN to it. */
+const ADMIN_PORT = DEFAULT_ADMIN_PORT;
+/** Each role's own default (several roles on one host), what a container gets when WATCHED_ADMIN_LISTEN is unset. */
+const ROLE_ADMIN_PORTS = new Map<string, number>(Object.values(ROLE_DEFINITIONS).map((r) => [r.command, r.adminPort]));
 /** Long-running roles (they run the admin server) and their least replica count in compose (Kubernetes: workers 2). */
 const ROLES = { coordinator: 2, worker: 1, aggregator: 2, alerter: 2 } as const;
 const shutdownDefaultMs = z.object(workerOptionsShape).parse({}).shutdownTimeout;
@@ -363,7 +368,7 @@ async function kubernetesProblems(docs: K8sDoc[], kustomization: Record<string, 
       const command = c.args?.[0] ?? '';
       if (w.kind === 'Job' && command !== 'migrate') problems.push(`${where}: the Job runs migrate`);
       if (w.kind !== 'Deployment') continue;
-      const listen = parseAdminListen(env.WATCHED_ADMIN_LISTEN ?? DEFAULT_ADMIN_LISTEN);
+      const listen = parseAdminListen(env.WATCHED_ADMIN_LISTEN ?? defaultAdminListen(ROLE_ADMIN_PORTS.get(command)));
       if (listen.host !== '0.0.0.0' || listen.port !== ADMIN_PORT) problems.push(`${where}: WATCHED_ADMIN_LISTEN must be 0.0.0.0:${ADMIN_PORT}`);
       const portOf = (p: string | number | undefined) => (typeof p === 'number' ? p : c.ports?.find((x) => x.name === p)?.containerPort);
       for (const [probe, path] of [['livenessProbe', ADMIN_PATHS.health], ['readinessProbe', ADMIN_PATHS.ready]] as const) {

@@ -48,8 +48,8 @@ describe('configuration reload (SIGHUP, SIGUSR1)', () => {
     writeConfig(`logLevel: info\nlogFile: ${logFile()}\nworkerConcurrency: 2\nheartbeatInterval: 300ms\n`);
     // The config file decides the log level: no WATCHED_LOG_LEVEL (it would win over the file).
     worker = spawnWatched('worker', ['worker', '--config', configFile()], env, { WATCHED_LOG_LEVEL: undefined });
-    await waitFor('the worker started (in the log file)', () => logged(/^worker started$/), 20_000, 100);
-    const started = logged(/^worker started$/)!;
+    await waitFor('the worker started (in the log file)', () => logged(/^worker started \(node /), 20_000, 100);
+    const started = logged(/^worker started \(node /)!;
     // JSON lines carry the role and the node id.
     expect(started).toMatchObject({ level: 'info', role: 'worker', nodeId: expect.stringMatching(/:\d+:/) });
     expect(lines().some((l) => l.level === 'debug')).toBe(false);

@@ -6,13 +6,13 @@ import { z } from 'zod';
 import { loadOptions } from '../config/load-options.js';
 import { createLogger } from '../logger.js';
 import { AdminServer } from './admin-server.js';
-import { ADMIN_PATHS, adminOptionsShape } from './admin-options.js';
+import { ADMIN_PATHS, adminOptionsShapeFor, DEFAULT_ADMIN_PORT } from './admin-options.js';
 
 /** The admin surface: localhost by default, read-only, its token from a mounted file, never echoed. */
 describe('admin surface security', () => {
   const dir = mkdtempSync(join(tmpdir(), 'watched-admin-secret-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const Schema = z.object(adminOptionsShape);
+  const Schema = z.object(adminOptionsShapeFor(DEFAULT_ADMIN_PORT));
 
   it('binds localhost unless told otherwise', () => {
     expect(loadOptions(Schema, {}).adminListen).toMatch(/^127\.0\.0\.1:/);

@@ -6,11 +6,12 @@ import { compileMysqlConnection } from '../config/mysql-connection-options.js';
 import { createMysqlPool, type Pool } from '../mysql.js';
 import { createRedis } from '../redis.js';
 import { loadOptions } from '../config/load-options.js';
+import { ConfigError } from '../errors.js';
 import { createTestEnvironment, type TestEnvironment } from '../testing/test-environment.js';
 import { parseExposition } from '../testing/exposition.js';
 import { TcpProxy } from '../testing/tcp-proxy.js';
 import { AdminServer } from './admin-server.js';
-import { ADMIN_PATHS, adminOptionsShape, DEFAULT_ADMIN_LISTEN } from './admin-options.js';
+import { ADMIN_PATHS, adminOptionsShapeFor, DEFAULT_ADMIN_PORT } from './admin-options.js';
 import { WatchedMetrics } from './metrics.js';
 import { mysqlReadiness, redisReadiness, stateReadiness } from './readiness.js';
 
@@ -28,10 +29,11 @@ describe('AdminServer', () => {
     await env.cleanup();
   });
 
-  it('options: localhost:9464 by default, token optional, bad addresses refused', () => {
+  it("options: localhost on the command's port by default, token optional, bad addresses refused", () => {
+    const adminOptionsShape = adminOptionsShapeFor(DEFAULT_ADMIN_PORT);
     const schema = z.object(adminOptionsShape);
-    expect(loadOptions(schema, {})).toEqual({ adminListen: DEFAULT_ADMIN_LISTEN });
-    expect(DEFAULT_ADMIN_LISTEN).toBe('127.0.0.1:9464');
+    expect(loadOptions(schema, {})).toEqual({ adminListen: '127.0.0.1:9464' });
+    expect(loadOptions(z.object(adminOptionsShapeFor(9465)), {})).toEqual({ adminListen: '127.0.0.1:9465' });
     expect(loadOptions(schema, { env: { WATCHED_ADMIN_LISTEN: '[::]:9464', WATCHED_ADMIN_TOKEN: 'sekret-token' } })).toEqual({
       adminListen: '[::]:9464',
       adminToken: 'sekret-token',
@@ -190,12 +192,14 @@ describe('AdminServer', () => {
     }
   });
 
-  it('fails to start with a message naming the address when the port is taken', async () => {
+  it('fails to start with a configuration error naming the address and the option when the port is taken', async () => {
     const first = new AdminServer({ adminListen: '127.0.0.1:0' }, { logger: env.logger });
     await first.start();
     const second = new AdminServer({ adminListen: `127.0.0.1:${first.address().port}` }, { logger: env.logger });
     try {
-      await expect(second.start()).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+/);
+      const refused = second.start();
+      await expect(refused).rejects.toBeInstanceOf(ConfigError);
+      await expect(refused).rejects.toThrow(/adminListen: 127\.0\.0\.1:\d+ is in use .*set --admin-listen or WATCHED_ADMIN_LISTEN/);
     } finally {
       await second.close();
       await first.close();

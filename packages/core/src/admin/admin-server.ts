@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { errorMessage, IllegalStateError } from '../errors.js';
+import { ConfigError, errorMessage, IllegalStateError } from '../errors.js';
 import type { Service, ServiceState } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { ADMIN_PATHS, parseAdminListen, type AdminOptions } from './admin-options.js';
@@ -83,9 +83,15 @@ export class AdminServer implements Service {
     this.starting = new Promise<void>((resolve, reject) => {
       const server = createServer((req, res) => void this.handle(req, res));
       server.keepAliveTimeout = 5000;
-      server.once('error', (err) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
         this.state = 'FAILED';
-        reject(new Error(`admin server cannot listen on ${this.listen.host}:${this.listen.port}: ${errorMessage(err)}`));
+        const where = `${this.listen.host}:${this.listen.port}`;
+        // A taken port is a setting to change (two roles on one host), not a crash: say which option.
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new ConfigError('adminListen', `${where} is in use (another watched process on this host?); set --admin-listen or WATCHED_ADMIN_LISTEN to a free ADDR:PORT (port 0 picks one)`)
+            : new Error(`admin server cannot listen on ${where}: ${errorMessage(err)}`),
+        );
       });
       server.listen(this.listen.port, this.listen.host, () => {
         this.server = server;

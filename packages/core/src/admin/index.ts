@@ -1,11 +1,12 @@
 export { AdminServer, type AdminServerDependencies, type ReadinessReport } from './admin-server.js';
 export {
-  adminOptionsShape,
-  AdminOptionsSchema,
+  adminOptionsShapeFor,
+  defaultAdminListen,
   parseAdminListen,
   ADMIN_PATHS,
-  DEFAULT_ADMIN_LISTEN,
+  DEFAULT_ADMIN_PORT,
   type AdminOptions,
+  type AdminOptionsShape,
 } from './admin-options.js';
 export { WatchedMetrics, type PollOutcome } from './metrics.js';
 export { mysqlReadiness, redisReadiness, stateReadiness, type ReadinessCheck } from './readiness.js';

@@ -42,26 +42,34 @@ const VERSION: string = (() => {
 })();
 
 /**
- * Membership keys: `<prefix>:members` (sorted set, node id scored by the
- * epoch ms its heartbeat expires) and `<prefix>:member:<nodeId>` (its JSON
- * info, with the same expiry). Kept in Redis: it is rebuilt within one
- * heartbeat after Redis restarts.
+ * Membership keys: `<prefix>:members` (sorted set, member id scored by the
+ * epoch ms its heartbeat expires) and `<prefix>:member:<memberId>` (its JSON
+ * info, with the same expiry). A member is one role of one process: `watched
+ * up` runs every role under one node id, and each must be counted. Kept in
+ * Redis: it is rebuilt within one heartbeat after Redis restarts.
  */
 function membershipKeys(prefix: string): Pick<RedisKeys, 'members' | 'member'> {
   return new RedisKeys(prefix);
 }
 
-/** Keeps one process registered while it runs; `stop()` removes it at once. */
+/** A member's id: one per role of a process (`<nodeId>/<role>`). */
+export function memberId(nodeId: string, role: string): string {
+  return `${nodeId}/${role}`;
+}
+
+/** Keeps one role of one process registered while it runs; `stop()` removes it at once. */
 export class Membership {
   private timer?: NodeJS.Timeout;
   private readonly startedAt = Date.now();
   private readonly keys: ReturnType<typeof membershipKeys>;
+  private readonly id: string;
   private beating?: Promise<void>;
   /** After stop(), a late beat (a leadership change while closing) must not register the process again. */
   private stopped = false;
 
   constructor(private readonly options: MembershipOptions) {
     this.keys = membershipKeys(options.prefix);
+    this.id = memberId(options.nodeId, options.role);
   }
 
   get ttlMs(): number {
@@ -99,8 +107,8 @@ export class Membership {
     try {
       await redis
         .multi()
-        .set(this.keys.member(nodeId), JSON.stringify(info), 'PX', this.ttlMs)
-        .zadd(this.keys.members, now + this.ttlMs, nodeId)
+        .set(this.keys.member(this.id), JSON.stringify(info), 'PX', this.ttlMs)
+        .zadd(this.keys.members, now + this.ttlMs, this.id)
         .zremrangebyscore(this.keys.members, '-inf', now)
         .exec();
     } catch (err) {
@@ -115,14 +123,14 @@ export class Membership {
     this.timer = undefined;
     await this.beating;
     try {
-      await this.options.redis.multi().del(this.keys.member(this.options.nodeId)).zrem(this.keys.members, this.options.nodeId).exec();
+      await this.options.redis.multi().del(this.keys.member(this.id)).zrem(this.keys.members, this.id).exec();
     } catch (err) {
       this.options.logger.warn(`membership removal failed: ${errorMessage(err)}`);
     }
   }
 }
 
-/** Every live member (heartbeat not expired), sorted by role then node id. */
+/** Every live member (heartbeat not expired): one per role of each process, sorted by role then node id. */
 export async function readMembers(redis: Redis, prefix: string, now = Date.now()): Promise<MemberInfo[]> {
   const keys = membershipKeys(prefix);
   const ids = await redis.zrangebyscore(keys.members, now, '+inf');

@@ -211,7 +211,8 @@ export class RoleContext {
       throw err;
     }
     this.state.set('RUNNING');
-    this.logger.info(`${this.role} started`, { nodeId: this.nodeId });
+    // The node id in the message too: pretty lines leave it out, and this is where a reader looks for it.
+    this.logger.info(`${this.role} started (node ${this.nodeId})`);
   }
 
   /**
