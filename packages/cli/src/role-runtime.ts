@@ -67,6 +67,8 @@ export async function runRoles<O extends BaseOptions & AdminOptions>(
     shutdownTimeoutMs: parts.shutdownTimeoutMs,
     onReload: async (signal) => void (await reloader.reload(signal)),
     onClosed: async () => {
+      // Bound above, before runServices: closed here too when a stop during start-up started none of the services.
+      await admin.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
       redis.disconnect();
     },
