@@ -40,6 +40,47 @@ export function deferReloadSignals(logger: Logger): void {
   for (const signal of RELOAD_SIGNALS) process.on(signal, startupReloadListener);
 }
 
+interface StartupStop {
+  listener: (signal: NodeJS.Signals) => void;
+  cleanups: Array<() => Promise<void>>;
+  stopping: boolean;
+}
+
+let startupStop: StartupStop | undefined;
+
+/**
+ * Until `runServices` handles them, SIGTERM/SIGINT run `cleanup` (with any
+ * registered before, newest first) and end the process with code 0. What a
+ * command starts before its services (private database servers) is thus
+ * stopped too when the command is stopped during start-up; once the
+ * services run, the command's own shutdown path closes it.
+ */
+export function cleanUpOnStartupSignal(logger: Logger, cleanup: () => Promise<void>): void {
+  if (!startupStop) {
+    const state: StartupStop = {
+      cleanups: [],
+      stopping: false,
+      listener: (signal) => {
+        if (state.stopping) {
+          logger.warn(`second ${signal}, exiting now`);
+          process.exit(130);
+        }
+        state.stopping = true;
+        logger.info(`stopping (${signal} during start-up)`);
+        void (async () => {
+          for (const step of [...state.cleanups].reverse()) {
+            await step().catch((err: unknown) => logger.error(`cleanup failed: ${errorMessage(err)}`));
+          }
+          process.exit(0);
+        })();
+      },
+    };
+    startupStop = state;
+    for (const signal of SHUTDOWN_SIGNALS) process.on(signal, state.listener);
+  }
+  startupStop.cleanups.push(cleanup);
+}
+
 export interface RunOptions {
   logger: Logger;
   /** Hard deadline for closing every service after a signal. */
@@ -100,6 +141,10 @@ export async function runServices(services: Service[], options: RunOptions): Pro
     void stop(signal);
   };
   for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
+  if (startupStop) {
+    for (const signal of SHUTDOWN_SIGNALS) process.off(signal, startupStop.listener);
+    startupStop = undefined;
+  }
 
   // Installed from the start (Node's default for SIGHUP would end the process), acting once started.
   let startedAll = false;
