@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, MigrationError } from '@watched/core';
+import { ConfigError, MigrationError, StartupError } from '@watched/core';
 import { agentsCommand } from './commands/agents.js';
 import { migrateCommand } from './commands/migrate.js';
 import { aggregatorCommand } from './commands/aggregator.js';
@@ -45,7 +45,7 @@ export async function main(args: string[]): Promise<void> {
       console.error(`watched: ${err.message}`);
       process.exit(2);
     }
-    if (err instanceof MigrationError) {
+    if (err instanceof MigrationError || err instanceof StartupError) {
       console.error(`watched: ${err.message}`);
       process.exit(1);
     }

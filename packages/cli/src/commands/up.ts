@@ -15,6 +15,7 @@ import {
 } from '@watched/core';
 import { workerOptionsShape } from '@watched/worker';
 import { commandRuntime, withOptions } from '../options.js';
+import { withEmbeddedServices } from '../embedded/embedded-services.js';
 import { StatusLine } from '../status-line.js';
 import { fleetService } from './sim.js';
 import { allOptionsShape } from '../all-options.js';
@@ -61,8 +62,8 @@ export const upCommand: CommandModule = {
   describe: 'Run every role in one process (migrate first); starts a simulated fleet when no agent is registered',
   builder: (yargs) =>
     withOptions(yargs, baseOptionsShape, adminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape),
-  handler: async (argv) => {
-    const runtime = commandRuntime(argv, UpSchema.shape);
+  // Private MariaDB/Redis stand in for default ones that do not answer (--embedded), stopped after the roles.
+  handler: (argv) => withEmbeddedServices(commandRuntime(argv, UpSchema.shape), async (runtime) => {
     const { options, logger, nodeId, connections } = runtime;
     const result = await new Migrator({ mysql: connections.mysql, migrationsDir: options.migrationsDir, logger }).migrate();
     logger.info(`schema ready (${result.applied.length} migrations applied now, ${result.alreadyApplied} before)`);
@@ -91,5 +92,5 @@ export const upCommand: CommandModule = {
         reloadable: [coordinator.reloadable, worker.reloadable, alerter.reloadable, aggregator.reloadable],
       };
     });
-  },
+  }),
 };
