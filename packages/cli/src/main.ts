@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { ConfigError, MigrationError } from '@watched/core';
+import { ConfigError, MigrationError, StartupError } from '@watched/core';
 import { WATCHED_COMMANDS } from './commands.js';
 
 /** The `watched` command (bin/watched.js runs it). Exit codes: 1 runtime failure, 2 bad configuration or usage. */
@@ -26,7 +26,7 @@ export async function main(args: string[]): Promise<void> {
       console.error(`watched: ${err.message}`);
       process.exit(2);
     }
-    if (err instanceof MigrationError) {
+    if (err instanceof MigrationError || err instanceof StartupError) {
       console.error(`watched: ${err.message}`);
       process.exit(1);
     }

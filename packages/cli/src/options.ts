@@ -6,15 +6,17 @@ import {
   createLogger,
   createMysqlPool,
   defaultNodeId,
+  cleanUpOnStartupSignal,
   deferReloadSignals,
-  deferShutdownSignals,
   envName,
   kebabCase,
   loadOptions,
+  loadTracedOptions,
   reconfigureLogger,
   type BaseOptions,
   type Logger,
   type LoggerOptions,
+  type OptionSources,
   type Pool,
   type Reloadable,
   type RoleConnections,
@@ -55,14 +57,18 @@ export function withBaseOptions<T>(yargs: Argv<T>): Argv<T> {
   return withOptions(yargs, baseOptionsShape);
 }
 
-/** Parses defaults < --config file < WATCHED_* env < flags against the shapes, once. */
-export function resolveOptions<S extends Shape>(argv: Record<string, unknown>, shape: S): z.output<z.ZodObject<S>> {
-  return loadOptions(z.object(shape), {
+function optionSources(argv: Record<string, unknown>): OptionSources {
+  return {
     configFile: typeof argv.config === 'string' ? argv.config : undefined,
     env: process.env,
     flags: argv,
     otherRolesKeys: ALL_OPTION_KEYS,
-  }) as z.output<z.ZodObject<S>>;
+  };
+}
+
+/** Parses defaults < --config file < WATCHED_* env < flags against the shapes, once. */
+export function resolveOptions<S extends Shape>(argv: Record<string, unknown>, shape: S): z.output<z.ZodObject<S>> {
+  return loadOptions(z.object(shape), optionSources(argv)) as z.output<z.ZodObject<S>>;
 }
 
 type LoggingOptions = Pick<BaseOptions, 'logLevel' | 'logFormat' | 'logFile'>;
@@ -91,6 +97,8 @@ export function reloadableLogger(logger: Logger, stderr = false): Reloadable<Log
 export interface CommandRuntime<O> {
   /** Resolved once at start-up. */
   options: O;
+  /** Where each option of `options` was given (absent: its default), e.g. `mysqlUrl` -> `WATCHED_MYSQL_URL`. */
+  origins: ReadonlyMap<string, string>;
   /** Reads the config file and the environment again (the command line stays as given) and validates; throws ConfigError. */
   resolve: () => O;
   /** The process logger; its lines carry `nodeId` (and `role` when given). */
@@ -104,13 +112,13 @@ export interface CommandRuntime<O> {
 /** Resolves the options of a long-running command and creates its logger. */
 export function commandRuntime<S extends Shape>(argv: Record<string, unknown>, shape: S, role?: string): CommandRuntime<z.output<z.ZodObject<S>>> {
   const resolve = () => resolveOptions(argv, shape);
-  const options = resolve();
+  const { options, origins } = loadTracedOptions(z.object(shape), optionSources(argv));
   const connections = compileConnectionOptions(options as BaseOptions);
   const nodeId = defaultNodeId();
   const logger = loggerFor(options as LoggingOptions, false, role ? { role, nodeId } : { nodeId });
   deferReloadSignals(logger);
-  deferShutdownSignals(logger);
-  return { options, resolve, logger, nodeId, connections };
+  cleanUpOnStartupSignal(logger);
+  return { options: options as z.output<z.ZodObject<S>>, origins, resolve, logger, nodeId, connections };
 }
 
 /** For one-shot admin commands: a one-connection pool on the resolved MySQL URL, closed afterwards. */

@@ -27,6 +27,19 @@ export class MigrationError extends Error {
   }
 }
 
+/**
+ * A process cannot start because of what it depends on: a server that does
+ * not answer, a program that is not installed, a private server that did not
+ * come up. The message says what is wrong and what to do, in one line: the
+ * CLI prints it alone (no stack) and exits with code 1.
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
 /** An identifier coming from an agent cannot be used as a MySQL name. */
 export class InvalidIdentifierError extends Error {
   constructor(

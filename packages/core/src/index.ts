@@ -1,4 +1,4 @@
-export { ConfigError, errorMessage, IllegalStateError, InvalidIdentifierError, MigrationError } from './errors.js';
+export { ConfigError, errorMessage, IllegalStateError, InvalidIdentifierError, MigrationError, StartupError } from './errors.js';
 export { assertIdentifier, isValidIdentifier, quoteIdentifier } from './identifiers.js';
 export { RedisKeys } from './keys.js';
 export {
@@ -39,8 +39,8 @@ export { createRedis, Redis, type RedisClientOptions, type RedisTarget } from '.
 export { describeTlsError, readTlsFiles, TLS_VERSIONS, type TlsFiles, type TlsMaterial } from './tls.js';
 export { REDACTED, redactSecrets, redactText, redactUrl, redactValue } from './log-redaction.js';
 export {
+  cleanUpOnStartupSignal,
   deferReloadSignals,
-  deferShutdownSignals,
   RELOAD_SIGNALS,
   type Reloadable,
   type RunOptions,
@@ -62,14 +62,14 @@ export {
   secretFileTarget,
   secretOption,
 } from './config/option-types.js';
-export { type BaseOptions, BaseOptionsSchema, baseOptionsShape } from './config/base-options.js';
+export { type BaseOptions, BaseOptionsSchema, baseOptionsShape, DEFAULT_MYSQL_URL, DEFAULT_REDIS_URL } from './config/base-options.js';
 export {
   compileConnectionOptions,
   connectionOptionsShape,
   type ConnectionSourceOptions,
   type RoleConnections,
 } from './config/connection-options.js';
-export { loadOptions, type OptionSources, parseOptions } from './config/load-options.js';
+export { loadOptions, loadTracedOptions, type OptionSources, parseOptions, type TracedOptions } from './config/load-options.js';
 export { ENV_PREFIX, camelCase, envName, flagName, kebabCase } from './config/option-names.js';
 export { stripUndefined } from './objects.js';
 export { splitConnectionUrl, type ConnectionUrl, type HostPort } from './config/connection-url.js';

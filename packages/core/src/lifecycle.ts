@@ -40,22 +40,47 @@ export function deferReloadSignals(logger: Logger): void {
   for (const signal of RELOAD_SIGNALS) process.on(signal, startupReloadListener);
 }
 
-let startupShutdownListener: ((signal: NodeJS.Signals) => void) | undefined;
-let startupShutdownSignal: NodeJS.Signals | undefined;
+interface StartupStop {
+  listener: (signal: NodeJS.Signals) => void;
+  cleanups: Array<() => Promise<void>>;
+  /** The first SIGTERM/SIGINT seen while starting. */
+  signal?: NodeJS.Signals;
+}
+
+let startupStop: StartupStop | undefined;
 
 /**
- * Records SIGTERM/SIGINT from now until `runServices` handles them, so a
- * long-running command stopped while it starts (options, migrations, a
- * simulated fleet) stops gracefully as soon as it would run its services,
- * instead of dying by the signal with connections half open.
+ * From now until `runServices` handles them, a SIGTERM/SIGINT is recorded and
+ * the command stops as soon as it would run its services: start-up work in
+ * progress (migrations, private database servers coming up) finishes rather
+ * than being cut in the middle, no role starts, and the process ends with
+ * code 0 instead of dying by the signal. A second signal stops at once: the
+ * `cleanup`s registered (newest first: what start-up opened outside the
+ * services, e.g. private database servers) run, then the process exits 130.
  */
-export function deferShutdownSignals(logger: Logger): void {
-  if (startupShutdownListener) return;
-  startupShutdownListener = (signal) => {
-    startupShutdownSignal ??= signal;
-    logger.info(`${signal} received while starting: stopping once started`);
-  };
-  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, startupShutdownListener);
+export function cleanUpOnStartupSignal(logger: Logger, cleanup?: () => Promise<void>): void {
+  if (!startupStop) {
+    const state: StartupStop = {
+      cleanups: [],
+      listener: (signal) => {
+        if (!state.signal) {
+          state.signal = signal;
+          logger.info(`${signal} received while starting: stopping once started (again to stop at once)`);
+          return;
+        }
+        logger.warn(`second ${signal} while starting, exiting now`);
+        void (async () => {
+          for (const step of [...state.cleanups].reverse()) {
+            await step().catch((err: unknown) => logger.error(`cleanup failed: ${errorMessage(err)}`));
+          }
+          process.exit(130);
+        })();
+      },
+    };
+    startupStop = state;
+    for (const signal of SHUTDOWN_SIGNALS) process.on(signal, state.listener);
+  }
+  if (cleanup) startupStop.cleanups.push(cleanup);
 }
 
 export interface RunOptions {
@@ -121,6 +146,12 @@ export async function runServices(services: Service[], options: RunOptions): Pro
     void stop(signal);
   };
   for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
+  // A signal recorded while the command was starting: stop at once, starting nothing.
+  const early = startupStop?.signal;
+  if (startupStop) {
+    for (const signal of SHUTDOWN_SIGNALS) process.off(signal, startupStop.listener);
+    startupStop = undefined;
+  }
 
   // Installed from the start (Node's default for SIGHUP would end the process), acting once started.
   let startedAll = false;
@@ -150,12 +181,6 @@ export async function runServices(services: Service[], options: RunOptions): Pro
     for (const signal of RELOAD_SIGNALS) process.off(signal, startupReloadListener);
     startupReloadListener = undefined;
   }
-  if (startupShutdownListener) {
-    for (const signal of SHUTDOWN_SIGNALS) process.off(signal, startupShutdownListener);
-    startupShutdownListener = undefined;
-  }
-  const early = startupShutdownSignal;
-  startupShutdownSignal = undefined;
 
   try {
     try {

@@ -12,6 +12,11 @@ export interface RedisClientOptions {
   blocking?: boolean;
   /** A name shown in CLIENT LIST, handy when debugging a cluster. */
   connectionName?: string;
+  /**
+   * false: one connection attempt, no reconnect (reachability checks): a
+   * server that does not answer fails the first command at once.
+   */
+  reconnect?: boolean;
 }
 
 /** A structured target, or a URL (tests, one-shot commands) read by the same parser. */
@@ -36,7 +41,7 @@ export function createRedis(target: RedisTarget, options: RedisClientOptions = {
     enableReadyCheck: true,
     connectionName: options.connectionName,
     // Reconnect forever with a capped backoff: Redis holds nothing we cannot rebuild.
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    retryStrategy: options.reconnect === false ? () => null : (times) => Math.min(times * 200, 2000),
   };
   return new Redis(redisOptions);
 }

@@ -1,4 +1,5 @@
 import { adminOptionsShapeFor, DEFAULT_ADMIN_PORT, duration, integer } from '@watched/core';
+import { embeddedOptionsShape } from '../embedded/embedded-options.js';
 
 /** Options of `watched up` itself (the all-in-one process). */
 export const upOptionsShape = {
@@ -6,6 +7,7 @@ export const upOptionsShape = {
   simPort: integer(19080, 1, 65535).describe('port of the built-in simulated fleet'),
   simFreq: integer(30, 1, 86_400).describe('poll interval of the simulated agents, seconds'),
   statusInterval: duration('5s').describe('how often the status line is printed'),
+  ...embeddedOptionsShape,
 };
 
 /** `watched up`'s admin server: the coordinator's port, since `up` is the whole cluster in one process. */

@@ -17,6 +17,7 @@ import { workerOptionsShape } from '@watched/worker';
 import { printFrontAdminNotice } from '../front-admin-notice.js';
 import { commandRuntime, withOptions } from '../options.js';
 import { statusDisplay } from '../status-display.js';
+import { withEmbeddedServices } from '../embedded/embedded-services.js';
 import { fleetService } from './sim.js';
 import { allOptionsShape } from '../all-options.js';
 import { runRoles } from '../role-runtime.js';
@@ -59,8 +60,8 @@ export const upCommand: CommandModule = {
   describe: 'Run every role in one process (migrate first); starts a simulated fleet when no agent is registered',
   builder: (yargs) =>
     withOptions(yargs, baseOptionsShape, upAdminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape, frontOptionsShape),
-  handler: async (argv) => {
-    const runtime = commandRuntime(argv, UpSchema.shape);
+  // Private MariaDB/Redis stand in for default ones that do not answer (--embedded), stopped after the roles.
+  handler: (argv) => withEmbeddedServices(commandRuntime(argv, UpSchema.shape), async (runtime) => {
     const { options, logger, nodeId, connections } = runtime;
     const result = await new Migrator({
       mysql: connections.mysql, migrationsDir: options.migrationsDir, logger, frontAdminPassword: options.frontAdminPassword,
@@ -93,5 +94,5 @@ export const upCommand: CommandModule = {
         reloadable: [coordinator.reloadable, worker.reloadable, alerter.reloadable, aggregator.reloadable],
       };
     });
-  },
+  }),
 };

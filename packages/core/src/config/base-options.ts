@@ -2,12 +2,21 @@ import { z } from 'zod';
 import { connectionOptionsShape } from './connection-options.js';
 import { connectionUrl } from './option-types.js';
 
+/**
+ * The built-in MySQL and Redis targets. WATCHED_DEFAULT_MYSQL_URL and
+ * WATCHED_DEFAULT_REDIS_URL replace them (tests point them at closed ports):
+ * unlike WATCHED_MYSQL_URL they stay defaults, not a server the user chose,
+ * so `watched up` may still start private servers when they do not answer.
+ */
+export const DEFAULT_MYSQL_URL = process.env.WATCHED_DEFAULT_MYSQL_URL || 'mysql://root@127.0.0.1:3306/watched';
+export const DEFAULT_REDIS_URL = process.env.WATCHED_DEFAULT_REDIS_URL || 'redis://127.0.0.1:6379';
+
 /** Options every role shares: where MySQL and Redis are, the key namespace, logging. */
 export const baseOptionsShape = {
   /** MySQL/MariaDB connection URL; the database is created by `watched migrate` if missing. */
-  mysqlUrl: connectionUrl('mysql://root@127.0.0.1:3306/watched', ['mysql']).describe('MySQL/MariaDB URL, mysql://user:password@host:port/database'),
+  mysqlUrl: connectionUrl(DEFAULT_MYSQL_URL, ['mysql']).describe('MySQL/MariaDB URL, mysql://user:password@host:port/database'),
   /** Redis connection URL (redis:// or rediss://). */
-  redisUrl: connectionUrl('redis://127.0.0.1:6379', ['redis', 'rediss']).describe('Redis URL, redis:// or rediss://'),
+  redisUrl: connectionUrl(DEFAULT_REDIS_URL, ['redis', 'rediss']).describe('Redis URL, redis:// or rediss://'),
   /** Passwords (or their files) and TLS of both connections; see connection-options.ts. */
   ...connectionOptionsShape,
   /** Namespace of every Redis key and BullMQ queue, so installations can share a Redis. */

@@ -40,11 +40,27 @@ function readConfigFile(path: string): Record<string, unknown> {
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [camelCase(k), v]));
 }
 
+/** Options as loaded, with where each given value came from. */
+export interface TracedOptions<O> {
+  options: O;
+  /**
+   * Option key -> where its value was given (the config file's path, the
+   * environment variable, the flag); absent: the default. A command tells by
+   * it whether the user chose a value, e.g. a MySQL URL of their own.
+   */
+  origins: ReadonlyMap<string, string>;
+}
+
 /**
  * Merges defaults < config file < environment < flags and validates the result
  * once against `schema`. Errors name the field and where its value came from.
  */
 export function loadOptions<S extends z.ZodObject>(schema: S, sources: OptionSources = {}): z.output<S> {
+  return loadTracedOptions(schema, sources).options;
+}
+
+/** loadOptions, also saying where each value came from. */
+export function loadTracedOptions<S extends z.ZodObject>(schema: S, sources: OptionSources = {}): TracedOptions<z.output<S>> {
   const keys = Object.keys(schema.shape);
   const origin = new Map<string, string>();
   const merged: Record<string, unknown> = {};
@@ -75,7 +91,7 @@ export function loadOptions<S extends z.ZodObject>(schema: S, sources: OptionSou
   }
 
   readSecretFiles(schema, merged, origin);
-  return parseOptions(schema, merged, origin);
+  return { options: parseOptions(schema, merged, origin), origins: origin };
 }
 
 /**
