@@ -5,7 +5,8 @@
 // Everything is removed by close().
 import { Queue } from 'bullmq';
 import { createRedis, POLL_QUEUE, RedisKeys } from '@watched/core';
-import { pidOfNodeId, spawnWatched, waitFor } from '../../packages/cli/dist/e2e/processes.js';
+import { waitFor } from '@watched/core/testing';
+import { pidOfNodeId, spawnWatched } from '../../packages/cli/dist/e2e/processes.js';
 import { scratchDatabase } from './mysql-data.mjs';
 import { PrivateRedis } from './private-redis.mjs';
 

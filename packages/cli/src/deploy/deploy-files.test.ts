@@ -640,6 +640,18 @@ describe('deployment files', () => {
     }
   });
 
+  it('the image leaves out test fixtures, and no production module imports one', () => {
+    expect(read('deploy/Dockerfile')).toContain('rm -rf packages/*/dist/testing');
+    const sources = (dir: string): string[] =>
+      readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? (['testing', 'e2e', 'node_modules', 'dist'].includes(e.name) ? [] : sources(`${dir}/${e.name}`)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [`${dir}/${e.name}`] : [],
+      );
+    const production = readdirSync(join(ROOT, 'packages')).flatMap((pkg) => sources(`packages/${pkg}/src`));
+    expect(production.length).toBeGreaterThan(100);
+    const importing = production.filter((file) => /from '(?:@watched\/core\/testing|(?:\.\.?\/)+(?:[\w-]+\/)*testing\/)/.test(read(file)));
+    expect(importing).toEqual([]);
+  });
+
   it('deploy/grafana/watched-dashboard.json queries only metrics and labels the code exports', () => {
     const dashboard = JSON.parse(read('deploy/grafana/watched-dashboard.json')) as Parameters<typeof dashboardProblems>[0];
     const series = exportedSeries();
