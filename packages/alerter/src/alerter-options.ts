@@ -80,11 +80,9 @@ export const alerterOptionsShape = {
     .regex(RECEIVER_NAME)
     .optional()
     .describe("receiver whose plugin sends to the front's alert addresses (p$alert_hosts/p$alert_services); unset = off"),
-  /** Transitions for the same receiver arriving within this window are sent as one message. */
   alertGroupWindow: duration('30s').describe('events for one receiver within this window are sent as one message'),
   /** A still-open event of a repeated severity is notified again this long after its last message. 0 = never. */
   alertRepeatInterval: duration('0').describe('re-notify still-open events of the repeat severities this often (0 = never, e.g. 4h)'),
-  /** Severities (c$event_types names) that get reminders. */
   alertRepeatSeverities: z
     .preprocess(
       (v) => (typeof v === 'string' && !v.trim().startsWith('[') ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
@@ -92,7 +90,6 @@ export const alerterOptionsShape = {
     )
     .default(['Critical'])
     .describe('severities that get reminders (comma-separated or a list)'),
-  /** Jobs (events and deliveries) processed at once by one alerter. */
   alertConcurrency: integer(4, 1, 256).describe('alert jobs processed at once by one alerter'),
   /** Attempts of one delivery before it is kept as failed (exponential backoff from --alert-backoff). */
   alertAttempts: integer(12, 1, 1000).describe('attempts of a delivery before it is kept as failed'),
@@ -107,7 +104,6 @@ export const alerterOptionsShape = {
   alertReconcileInterval: duration('1m').describe('how often transitions missing from the alert ledger are looked for (0 = never)'),
   /** Log lines of this severity or worse are alerts (published by the worker; the reconciliation looks for lost ones). */
   alertLogLevel: alertLogLevelOption,
-  /** How far back (event time) the reconciliation looks. */
   alertReconcileLookback: duration('1h').describe('how far back (event time) missing transitions are looked for'),
   /** How long finished jobs (so their ids, which dedup) are kept in Redis. */
   alertJobRetention: duration('1d').describe('how long completed alert jobs are kept'),

@@ -15,7 +15,6 @@ export const DEFAULT_REDIS_URL = process.env.WATCHED_DEFAULT_REDIS_URL || 'redis
 export const baseOptionsShape = {
   /** MySQL/MariaDB connection URL; the database is created by `watched migrate` if missing. */
   mysqlUrl: connectionUrl(DEFAULT_MYSQL_URL, ['mysql']).describe('MySQL/MariaDB URL, mysql://user:password@host:port/database'),
-  /** Redis connection URL (redis:// or rediss://). */
   redisUrl: connectionUrl(DEFAULT_REDIS_URL, ['redis', 'rediss']).describe('Redis URL, redis:// or rediss://'),
   /** Passwords (or their files) and TLS of both connections; see connection-options.ts. */
   ...connectionOptionsShape,
@@ -27,7 +26,6 @@ export const baseOptionsShape = {
   logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('error, warn, info or debug'),
   /** `pretty` for a terminal, `json` for log collectors; default by whether stdout is a TTY. */
   logFormat: z.enum(['json', 'pretty']).optional().describe('json or pretty (default: pretty on a terminal, json otherwise)'),
-  /** Log to this file instead of stdout; reopened on SIGHUP (logrotate). */
   logFile: z.string().min(1).optional().describe('append logs to this file instead of stdout (reopened on SIGHUP, for logrotate)'),
   /** Folder of the numbered SQL migrations; default: the repository's migrations/. */
   migrationsDir: z.string().optional().describe('folder of the numbered SQL migrations'),
