@@ -29,7 +29,7 @@ describe('PollWorker start-up', () => {
     await expect(worker.start()).rejects.toThrow(/agentTlsCa/);
 
     expect(worker.context.lifecycle).toBe('FAILED');
-    // The alert publisher's Redis connection was opened before the agent client: a leak would have
+    // The command connection (alert publisher) was opened before the agent client: a leak would have
     // connected and named itself by now (CLIENT SETNAME follows the connect within milliseconds).
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const left = String(await env.redis.client('LIST'))

@@ -160,8 +160,8 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
   /** The alerter's queue when `publishAlerts` is on, else the log. */
   private defaultEventSink(): EventSink {
     if (!this.options.publishAlerts) return new LoggingEventSink(this.context.logger);
-    // Its own connection: the consumer's is blocking, and this one must fail fast rather than wait forever.
-    const sink = new QueueEventSink(this.context.openRedis('events'), this.context.keys.prefix);
+    // On the command connection, which fails fast (the consumer's is blocking and would wait forever).
+    const sink = new QueueEventSink(this.context.redis, this.context.keys.prefix);
     return this.context.adopt('alert publisher', sink, (s) => s.close());
   }
 
