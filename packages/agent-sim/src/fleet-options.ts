@@ -1,4 +1,5 @@
 /** Options of an AgentFleet, their defaults and validation. */
+import { stripUndefined } from '@watched/core';
 import type { FaultInput } from './faults.js';
 
 export type AddressingMode = 'loopback' | 'ports';
@@ -164,6 +165,3 @@ function compileTls(tls: FleetTlsOptions | undefined): FleetTlsOptions | undefin
   return { ...tls, requireClientCert: tls.requireClientCert ?? false };
 }
 
-function stripUndefined<T extends object>(obj: T): Partial<T> {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
-}

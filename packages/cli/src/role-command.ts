@@ -7,11 +7,9 @@ import {
   type AdminOptions,
   type AdminOptionsShape,
   type BaseOptions,
-  type Logger,
   type Reloadable,
-  type RoleConnections,
+  type RoleContextOptions,
   type Service,
-  type WatchedMetrics,
 } from '@watched/core';
 import { commandRuntime, withOptions, type CommandRuntime } from './options.js';
 import { runRoles, type RoleParts } from './role-runtime.js';
@@ -26,14 +24,8 @@ export interface RoleService extends Service {
   readonly context: RoleContext;
 }
 
-/** What a role shares with the other roles of its process. */
-export interface RoleProcess {
-  connections: RoleConnections;
-  /** The role's logger (a child naming the role where several share a process). */
-  logger: Logger;
-  nodeId: string;
-  metrics: WatchedMetrics;
-}
+/** What a role shares with the other roles of its process: its context but for the role's name. */
+export type RoleProcess = Omit<RoleContextOptions, 'role'>;
 
 /** A role class: built on its context from compiled options, which a reload replaces. */
 export type RoleClass<C, R extends RoleService> = new (context: RoleContext, options: C) => R & Reloadable<C>;

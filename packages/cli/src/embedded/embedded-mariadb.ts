@@ -12,7 +12,6 @@ const INSTALL_TIMEOUT_MS = 120_000;
 const MAX_SOCKET_PATH = 100;
 
 export interface EmbeddedMariadbOptions extends EmbeddedServerOptions {
-  /** Its folder: the data (`data/`), its log, pid file, socket and remembered port. */
   /** Absolute paths of `mariadbd` and `mariadb-install-db`. */
   programs: { server: string; installDb: string };
   /** The database the connection names (migrate creates it). */

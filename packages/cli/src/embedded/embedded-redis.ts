@@ -5,7 +5,6 @@ import { EmbeddedServer, type EmbeddedServerOptions, type ServerProgram } from '
 import { probeRedis } from './server-probe.js';
 
 export interface EmbeddedRedisOptions extends EmbeddedServerOptions {
-  /** Its folder: the append-only file and snapshot, its log, pid file and remembered port. */
   /** Absolute path of `redis-server`. */
   program: string;
   /** The logical database the connection names. */
