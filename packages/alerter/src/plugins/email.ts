@@ -12,8 +12,14 @@ export const emailOptionsSchema = z
     port: z.coerce.number().int().min(1).max(65535).default(587),
     /** true: TLS from the first byte (port 465); false: plain, upgraded by STARTTLS when offered. */
     secure: z.boolean().default(false),
-    /** Refuse to send unless STARTTLS succeeds (secure: false only). */
+    /** Refuse to send unless STARTTLS succeeds (secure: false only). Always on when `auth` is set, unless `allowPlaintextAuth`. */
     requireTLS: z.boolean().default(false),
+    /**
+     * Lets `auth` be sent over a connection that is not encrypted (a relay on
+     * the same host or a trusted network only). Off by default: with
+     * credentials, a server that offers no STARTTLS is refused before the login.
+     */
+    allowPlaintextAuth: z.boolean().default(false),
     /** Accept self-signed server certificates (test set-ups only). */
     tlsInsecure: z.boolean().default(false),
     /** SMTP login; the password inline (`pass`) or from a file (`passFile`, e.g. a mounted Secret), not both. */
@@ -44,6 +50,16 @@ export const emailOptionsSchema = z
   })
   .strict();
 
+/**
+ * Whether the connection must be encrypted before anything is sent: always
+ * with credentials (so a password never crosses the network in clear, even
+ * when a man in the middle strips STARTTLS from the greeting), unless the
+ * user allowed plaintext login for a trusted relay.
+ */
+export function mustUseTls(options: z.output<typeof emailOptionsSchema>): boolean {
+  return options.requireTLS || (options.auth !== undefined && !options.allowPlaintextAuth);
+}
+
 /** Built-in `email` plugin: one mail per notification (plain text and HTML), via SMTP (nodemailer). */
 export const emailPlugin = definePlugin({
   name: 'email',
@@ -54,7 +70,7 @@ export const emailPlugin = definePlugin({
       host: options.host,
       port: options.port,
       secure: options.secure,
-      requireTLS: options.requireTLS,
+      requireTLS: !options.secure && mustUseTls(options),
       auth: options.auth,
       tls: options.tlsInsecure ? { rejectUnauthorized: false } : undefined,
       connectionTimeout: options.timeoutMs,

@@ -16,16 +16,35 @@ function header(raw: string, name: string): string {
   return m ? m[1].trim() : '';
 }
 
+export interface SmtpPeerOptions {
+  /** Offer AUTH, also over a connection that is not encrypted (as a careless relay would): `logins` records what clients sent. */
+  auth?: boolean;
+  /** Offer STARTTLS with this certificate. */
+  tls?: { cert: string; key: string };
+}
+
 /** A real SMTP server on 127.0.0.1 (smtp-server) that keeps what it receives. */
 export class SmtpPeer {
   readonly mails: ReceivedMail[] = [];
+  /** Credentials clients logged in with, and whether the connection was encrypted then. */
+  readonly logins: Array<{ user: string; pass: string; encrypted: boolean }> = [];
   private server?: SMTPServer;
   port = 0;
 
+  constructor(private readonly options: SmtpPeerOptions = {}) {}
+
   async start(port = 0): Promise<number> {
+    const { auth = false, tls } = this.options;
     const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
+      authOptional: !auth,
+      allowInsecureAuth: auth,
+      authMethods: ['PLAIN', 'LOGIN'],
+      disabledCommands: [...(tls ? [] : ['STARTTLS']), ...(auth ? [] : ['AUTH'])],
+      ...(tls ? { key: tls.key, cert: tls.cert } : {}),
+      onAuth: (credentials, session, callback) => {
+        this.logins.push({ user: credentials.username ?? '', pass: credentials.password ?? '', encrypted: session.secure });
+        callback(null, { user: credentials.username });
+      },
       logger: false,
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
