@@ -77,6 +77,48 @@ describe('lua plugin', () => {
     await noHttp.close?.();
   });
 
+  it('refuses bytecode: a precompiled script file, and binary chunks given to load() at run time', async () => {
+    await expect(plugin('\x1bLuaT\x00\x19\x93\r\n\x1a\n')).rejects.toThrow(/precompiled Lua chunk \(bytecode\)/);
+    const probing = await plugin(
+      `function sendAlert()
+         if string.dump ~= nil then watched.fail("string.dump is reachable") end
+         local f, err = load("\\27LuaT\\0\\25\\147\\r\\n\\26\\n")
+         if f ~= nil then watched.fail("binary chunk loaded") end
+         watched.fail(err)
+       end`,
+    );
+    await expect(probing.send(notification(), new AbortController().signal)).rejects.toThrow(/attempt to load a binary chunk/);
+    await probing.close?.();
+  });
+
+  it("caps the script's memory: a huge allocation fails that send, not the process", async () => {
+    const before = process.memoryUsage().rss;
+    const greedy = await plugin('function sendAlert() local s = string.rep("x", 1e8) watched.fail(#s) end', { memoryLimitMb: 16, timeoutMs: 2000 });
+    await expect(greedy.send(notification(), new AbortController().signal)).rejects.toThrow(/not enough memory \(memoryLimitMb 16 reached\)/);
+    const hoarding = await plugin('function sendAlert() local t = {} for i = 1, 1e9 do t[i] = ("y"):rep(64) .. i end end', { memoryLimitMb: 16, timeoutMs: 5000 });
+    await expect(hoarding.send(notification(), new AbortController().signal)).rejects.toThrow(/memoryLimitMb 16/);
+    await greedy.close?.();
+    await hoarding.close?.();
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 1024 * 1024);
+  });
+
+  it('stops a call stuck inside one C function (no Lua hook fires there) at its timeout, and the next call runs on a fresh VM', async () => {
+    const stuck = await plugin(
+      `calls = 0
+       function sendAlert(level)
+         calls = calls + 1
+         if level >= 0 and calls == 1 then string.find(string.rep("a", 200), string.rep("a*", 8) .. "b") end
+         watched.fail("call " .. calls)
+       end`,
+    );
+    const started = Date.now();
+    await expect(stuck.send(notification(), new AbortController().signal)).rejects.toThrow(/ran past timeoutMs \(300 ms\) and was stopped/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    // the killed VM is replaced: its globals start over, so this is the first call again... which hangs again
+    await expect(stuck.send(notification(), new AbortController().signal)).rejects.toThrow(/ran past timeoutMs/);
+    await stuck.close?.();
+  });
+
   it('refuses a script without sendAlert at start-up', async () => {
     await expect(plugin('x = 1')).rejects.toThrow(/no sendAlert/);
   });
