@@ -22,3 +22,10 @@ export function loopbackIndex(address: string | undefined, hosts: number): numbe
 export function hostnameOf(prefix: string, index: number): string {
   return `${prefix}-${String(index + 1).padStart(5, '0')}`;
 }
+
+/** Whether a socket's local address is a loopback one (127.0.0.0/8, ::1, IPv4-mapped 127.x). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4 === '::1' || v4.startsWith('127.');
+}

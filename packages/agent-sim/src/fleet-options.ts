@@ -27,8 +27,20 @@ export interface AgentFleetOptions {
   mode?: AddressingMode;
   /** loopback: listener port (default 9080; 0 = random, read `fleet.port` after start). */
   port?: number;
-  /** Address to bind (default '0.0.0.0'). */
+  /**
+   * Address to bind (default '127.0.0.1': nothing off this host reaches the
+   * fleet). loopback mode with a loopback bind and at most
+   * MAX_LOOPBACK_LISTENERS hosts: one listener per host address; otherwise
+   * one wildcard listener (the only way one socket receives 127.20.x.y),
+   * which resets at once every connection not addressed to a loopback
+   * address unless the control API is on.
+   */
   bindAddress?: string;
+  /**
+   * Serve the unauthenticated control API (`/_sim/...`: faults, agent list)
+   * (default false). Anyone who reaches it can change what the fleet answers.
+   */
+  controlApi?: boolean;
   /** ports: port of host 0 (default 9080; 0 = every host on its own random port). */
   basePort?: number;
   /** ports: port of the control API (default basePort - 1, or random when basePort is 0). */
@@ -59,6 +71,7 @@ export interface CompiledFleetOptions {
   mode: AddressingMode;
   port: number;
   bindAddress: string;
+  controlApi: boolean;
   basePort: number;
   controlPort: number;
   advertiseHost: string;
@@ -70,6 +83,14 @@ export interface CompiledFleetOptions {
   now: () => number;
   faults: Record<number, FaultInput | FaultInput[]>;
   tls: FleetTlsOptions | undefined;
+}
+
+/** loopback mode: above this many hosts one wildcard listener replaces a listener per host address (file descriptors). */
+export const MAX_LOOPBACK_LISTENERS = 2048;
+
+/** Whether an address only accepts connections from this host. */
+export function isLoopbackBind(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
 /** Highest host count the loopback scheme can address (second octet up to 255). */
@@ -89,7 +110,8 @@ const DEFAULTS = {
   seed: 1,
   mode: 'loopback' as AddressingMode,
   port: 9080,
-  bindAddress: '0.0.0.0',
+  bindAddress: '127.0.0.1',
+  controlApi: false,
   basePort: 9080,
   hostnamePrefix: 'sim',
   sampleMs: 5_000,
@@ -141,6 +163,7 @@ export function compileFleetOptions(options: AgentFleetOptions = {}): CompiledFl
     mode: o.mode,
     port,
     bindAddress: o.bindAddress,
+    controlApi: o.controlApi === true,
     basePort,
     controlPort,
     advertiseHost,

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { IllegalStateError } from '@watched/core';
+import { listeningAddresses } from '@watched/core/testing';
 import { AgentFleet, startFleet } from './fleet.js';
 import { FleetOptionError } from './fleet-options.js';
 import { loopbackAddress, loopbackIndex } from './addressing.js';
@@ -114,9 +116,9 @@ describe('AgentFleet over HTTP (loopback mode)', () => {
   });
 
   it('answers 404 to agent paths on an address that is no host, and the control API only there', async () => {
-    const { fleet } = await start();
+    const { fleet } = await start({ controlApi: true });
     expect((await get(`http://127.0.0.1:${fleet.port}/all`)).status).toBe(404);
-    expect((await get(`http://127.20.0.6:${fleet.port}/all`)).status).toBe(404); // host 5 of 5 does not exist
+    await expect(get(`http://127.20.0.6:${fleet.port}/all`)).rejects.toThrow(/ECONNREFUSED/); // host 5 of 5 does not exist: nothing listens
     expect((await get(`${fleet.url(0)}/_sim/agents`)).status).toBe(404);
     const list = await getJson<{ agents: unknown[]; mode: string }>(`${fleet.controlUrl}/_sim/agents`);
     expect(list.mode).toBe('loopback');
@@ -124,7 +126,7 @@ describe('AgentFleet over HTTP (loopback mode)', () => {
   });
 
   it('drives faults through the control API', async () => {
-    const { fleet } = await start();
+    const { fleet } = await start({ controlApi: true });
     const url = `${fleet.controlUrl}/_sim/faults/1`;
     const set = await get(url, { method: 'POST', body: JSON.stringify({ kind: 'slow', delayMs: 10 }) });
     expect(set.status).toBe(200);
@@ -195,9 +197,43 @@ describe('robustness', () => {
   });
 });
 
+/** An address of this machine that is not loopback (connections to it come "from the network"), if it has one. */
+function externalAddress(): string | undefined {
+  return Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+}
+
+describe('AgentFleet exposure', () => {
+  it('binds loopback by default: a listener per host address, and no control API', async () => {
+    const { fleet } = await start({ hosts: 3 });
+    expect(listeningAddresses(fleet.port)).toEqual(['127.20.0.1', '127.20.0.2', '127.20.0.3']);
+    expect((await get(`${fleet.url(1)}/api/swagger.json`)).status).toBe(200);
+    await expect(get(`http://127.0.0.1:${fleet.port}/_sim/faults`)).rejects.toThrow(/ECONNREFUSED/);
+    expect((await get(`${fleet.url(0)}/_sim/faults`)).status).toBe(404);
+    const ports = await start({ mode: 'ports', basePort: 0, hosts: 2 });
+    expect(ports.fleet.agents().flatMap((a) => listeningAddresses(a.port))).toEqual(['127.0.0.1', '127.0.0.1']);
+    expect(ports.fleet.port).toBe(0); // no control listener
+  });
+
+  it('with the control API asked for, serves it on 127.0.0.1 only', async () => {
+    const { fleet } = await start({ hosts: 2, controlApi: true });
+    expect(listeningAddresses(fleet.port)).toEqual(['127.0.0.1', '127.20.0.1', '127.20.0.2']);
+    expect((await get(`${fleet.controlUrl}/_sim/faults`)).status).toBe(200);
+  });
+
+  it('a wildcard listener (big loopback fleets, or asked for) resets connections from off this host', async () => {
+    const { fleet } = await start({ hosts: 2, bindAddress: '0.0.0.0' });
+    expect(listeningAddresses(fleet.port)).toEqual(['0.0.0.0']);
+    expect((await get(`${fleet.url(0)}/api/swagger.json`)).status).toBe(200);
+    const outside = externalAddress();
+    if (outside === undefined) return; // a machine with loopback only: nothing can come from outside
+    await expect(get(`http://${outside}:${fleet.port}/_sim/faults`)).rejects.toThrow(/ECONNRESET|socket hang up/);
+    await expect(get(`http://${outside}:${fleet.port}/all`)).rejects.toThrow(/ECONNRESET|socket hang up/);
+  });
+});
+
 describe('AgentFleet over HTTP (ports mode)', () => {
   it('gives each host its own port and a separate control port', async () => {
-    const { fleet } = await start({ mode: 'ports', basePort: 0, bindAddress: '127.0.0.1', hosts: 4 });
+    const { fleet } = await start({ mode: 'ports', basePort: 0, bindAddress: '127.0.0.1', hosts: 4, controlApi: true });
     const agents = fleet.agents();
     expect(new Set(agents.map((a) => a.port)).size).toBe(4);
     expect(agents.every((a) => a.host === '127.0.0.1')).toBe(true);

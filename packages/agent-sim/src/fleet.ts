@@ -5,13 +5,13 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { hostnameOf, loopbackAddress, loopbackIndex } from './addressing.js';
+import { hostnameOf, isLoopbackAddress, loopbackAddress, loopbackIndex } from './addressing.js';
 import { compileFaults, dataFaults, type Fault, type FaultInput } from './faults.js';
-import { compileFleetOptions, type AgentFleetOptions, type CompiledFleetOptions } from './fleet-options.js';
+import { compileFleetOptions, isLoopbackBind, MAX_LOOPBACK_LISTENERS, type AgentFleetOptions, type CompiledFleetOptions } from './fleet-options.js';
 import { HostModel, type RowCounts } from './host-model.js';
 import { seedOf } from './random.js';
 import {
-  createAgentServer, guarded, handleAgentRequest, handleControlRequest, resetSocket, type AgentAddress, type FleetContext,
+  createAgentServer, guarded, handleAgentRequest, handleControlRequest, handleUnknownAddress, resetSocket, type AgentAddress, type FleetContext,
 } from './server.js';
 import { IllegalStateError } from '@watched/core';
 import { buildSwagger } from './swagger.js';
@@ -99,6 +99,7 @@ export class AgentFleet {
 
   /** Base URL of the control API (`/_sim/...`). */
   get controlUrl(): string {
+    if (!this.options.controlApi) throw new IllegalStateError('the control API is off (start the fleet with controlApi: true)');
     const host = this.options.mode === 'loopback' ? '127.0.0.1' : this.options.advertiseHost;
     return `${this.scheme}://${host}:${this.port}`;
   }
@@ -112,12 +113,18 @@ export class AgentFleet {
     if (this.stateValue !== 'INITIALIZED') throw new IllegalStateError(`start() called in state ${this.stateValue}`);
     this.stateValue = 'STARTING';
     try {
-      if (this.options.mode === 'loopback') {
-        await listen(this.http, this.options.port, this.options.bindAddress);
+      const { mode, bindAddress, hosts, controlApi } = this.options;
+      if (mode === 'loopback' && isLoopbackBind(bindAddress) && hosts <= MAX_LOOPBACK_LISTENERS) {
+        // A listener per host address, all on one port: bound to loopback for real.
+        let port = this.options.port;
+        for (let i = 0; i < hosts; i++) port = await listenNet(this.netServer(i), port, loopbackAddress(i));
+        if (controlApi) await listenNet(this.netServer(CONTROL), port, '127.0.0.1');
+        this.boundPort = port;
+      } else if (mode === 'loopback') {
+        await listen(this.http, this.options.port, isLoopbackBind(bindAddress) ? '0.0.0.0' : bindAddress);
         this.boundPort = (this.http.address() as { port: number }).port;
       } else {
-        const control = this.netServer(CONTROL);
-        this.boundControlPort = await listenNet(control, this.options.controlPort, this.options.bindAddress);
+        if (controlApi) this.boundControlPort = await listenNet(this.netServer(CONTROL), this.options.controlPort, bindAddress);
         for (let i = 0; i < this.options.hosts; i++) {
           const srv = this.netServer(i);
           const wanted = this.options.basePort === 0 ? 0 : this.options.basePort + i;
@@ -301,6 +308,7 @@ export class AgentFleet {
 
   private dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const index = this.socketIndex(req.socket);
+    if (index === undefined && !this.options.controlApi) return handleUnknownAddress(req, res);
     if (index === undefined) return handleControlRequest(this.ctx, req, res);
     return handleAgentRequest(this.ctx, index, req, res);
   }
@@ -314,6 +322,11 @@ export class AgentFleet {
       return;
     }
     const index = this.socketIndex(socket);
+    if (index === undefined && this.options.mode === 'loopback' && !isLoopbackAddress(socket.localAddress)) {
+      // A wildcard listener of loopback mode reached from off this host: no simulated host lives there.
+      if (!this.options.controlApi || isLoopbackBind(this.options.bindAddress)) resetSocket(socket);
+      return;
+    }
     if (index !== undefined && this.faults(index).some((f) => f.kind === 'down' && f.on === 'both')) resetSocket(socket);
   }
 

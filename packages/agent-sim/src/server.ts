@@ -249,6 +249,12 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
 const faultList = (m: Map<number, readonly Fault[]>): Record<string, readonly Fault[]> =>
   Object.fromEntries([...m.entries()].sort((a, b) => a[0] - b[0]).map(([i, f]) => [String(i), f]));
 
+/** A request to an address of no simulated host while the control API is off. */
+export async function handleUnknownAddress(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { path } = splitUrl(req.url);
+  return send(res, text(404, path.startsWith('/_sim/') ? 'the control API is off (start the fleet with it on)' : 'Not found'));
+}
+
 /** Handles the control API (`/_sim/...`); anything else gets 404. */
 export async function handleControlRequest(ctx: FleetContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { path } = splitUrl(req.url);

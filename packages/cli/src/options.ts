@@ -35,6 +35,16 @@ function defaultOf(schema: z.ZodType): string | undefined {
 }
 
 /**
+ * Whether an option is a switch (the `boolean()` option type): it takes true
+ * and yes and refuses other words. Such flags are declared as yargs booleans,
+ * so a bare `--sim-control` means true and `--no-sim-control` false.
+ */
+function isSwitch(schema: z.ZodType): boolean {
+  const parsed = (v: unknown) => schema.safeParse(v);
+  return parsed(true).data === true && parsed('yes').data === true && !parsed('maybe').success;
+}
+
+/**
  * Declares one flag per option of the given schema shapes (kebab-case, no
  * yargs default: an absent flag must not hide the config file or env).
  */
@@ -44,7 +54,7 @@ export function withOptions<T>(yargs: Argv<T>, ...shapes: Shape[]): Argv<T> {
     for (const [key, schema] of Object.entries(shape)) {
       const def = defaultOf(schema);
       y = y.option(kebabCase(key), {
-        type: 'string',
+        type: isSwitch(schema) ? 'boolean' : 'string',
         describe: `${schema.description ?? key} [env ${envName(key)}]${def !== undefined ? ` [default: ${def}]` : ''}`,
         group: shape === baseOptionsShape ? 'Connections and logging:' : 'Role options:',
       });

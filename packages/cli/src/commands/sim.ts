@@ -10,6 +10,7 @@ interface SimArgs {
   addressing: AddressingMode;
   advertise?: string;
   register: boolean;
+  control: boolean;
   freq: number;
 }
 
@@ -31,7 +32,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
   builder: (yargs) =>
     withBaseOptions(yargs)
       .option('hosts', { type: 'number', default: 20, describe: 'number of simulated hosts' })
-      .option('listen', { type: 'string', default: '0.0.0.0:9080', describe: 'ADDR:PORT to listen on (ports mode: first host port)' })
+      .option('listen', { type: 'string', default: '127.0.0.1:9080', describe: 'ADDR:PORT to listen on (ports mode: first host port); 0.0.0.0:PORT to serve other machines' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the deterministic data' })
       .option('addressing', {
         choices: ['loopback', 'ports'] as const,
@@ -40,6 +41,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       })
       .option('advertise', { type: 'string', describe: 'host name other machines reach the fleet by (ports mode)' })
       .option('register', { type: 'boolean', default: false, describe: 'register the fleet in c$agents (uses --mysql-url)' })
+      .option('control', { type: 'boolean', default: false, describe: 'serve the unauthenticated fault-injection API (/_sim/; ports mode: on port-1)' })
       .option('freq', { type: 'number', default: 60, describe: 'poll interval of registered agents, seconds' }),
   handler: async (argv) => {
     const options = resolveOptions(argv as unknown as Record<string, unknown>, baseOptionsShape);
@@ -50,6 +52,7 @@ export const simCommand: CommandModule<object, SimArgs> = {
       seed: argv.seed,
       mode: argv.addressing,
       bindAddress: address,
+      controlApi: argv.control,
       ...(argv.addressing === 'ports' ? { basePort: port, advertiseHost: argv.advertise } : { port }),
     });
     const register: Service = {

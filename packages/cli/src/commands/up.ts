@@ -39,7 +39,8 @@ async function simulatedFleet(options: UpOptions, mysql: MysqlConnectionOptions,
   const pool = createMysqlPool(mysql, { connectionLimit: 1 });
   try {
     const registry = new AgentRegistry(pool);
-    const fleet = new AgentFleet({ hosts: options.sim, port: options.simPort, bindAddress: '0.0.0.0' });
+    // Loopback only, control API off unless asked: nothing off this host can reach or steer the demo fleet.
+    const fleet = new AgentFleet({ hosts: options.sim, port: options.simPort, controlApi: options.simControl });
     const simulated = new Set(fleet.agents().map((a) => `${a.host}:${a.port}`));
     const registered = await registry.list();
     const real = registered.filter((a) => !simulated.has(`${a.host}:${a.port}`) && !/^127\.2\d\./.test(a.host));
@@ -48,7 +49,8 @@ async function simulatedFleet(options: UpOptions, mysql: MysqlConnectionOptions,
       return undefined;
     }
     const added = await registry.add(fleet.agents().map((a) => ({ host: a.host, port: a.port, pollIntervalS: options.simFreq })));
-    logger.info(`simulated fleet: ${options.sim} hosts on port ${options.simPort} (${added} newly registered, polled every ${options.simFreq}s)`);
+    const control = options.simControl ? `, fault API on ${fleet.options.tls ? 'https' : 'http'}://127.0.0.1:${options.simPort}/_sim/` : '';
+    logger.info(`simulated fleet: ${options.sim} hosts on port ${options.simPort} of 127.20.x.y (${added} newly registered, polled every ${options.simFreq}s${control})`);
     return fleet;
   } finally {
     await pool.end();

@@ -29,6 +29,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import {
   ADMIN_PATHS,
   AdminServer,
@@ -126,9 +127,22 @@ async function checkContainer(where: string, args: string[], env: Record<string,
   return problems;
 }
 
-/** `${VAR:-default}` as compose would fill it with VAR unset. */
+/**
+ * `${VAR:-default}` as compose would fill it with VAR unset; `${VAR:?message}`
+ * (compose refuses to start without VAR) as a value the user set.
+ */
 function interpolate(value: unknown): string {
-  return String(value).replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (_, _name: string, def?: string) => def ?? '');
+  return String(value)
+    .replace(/\$\{([A-Z0-9_]+):?\?[^}]*\}/g, (_, name: string) => `user-set-${name}`)
+    .replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (_, _name: string, def?: string) => def ?? '');
+}
+
+/** A role's admin token as the deployment file gives it: required from the user, or a file; never a committed value. */
+function adminTokenProblem(where: string, env: Record<string, unknown>): string | undefined {
+  if (env.WATCHED_ADMIN_TOKEN_FILE) return undefined;
+  const token = env.WATCHED_ADMIN_TOKEN;
+  if (token === undefined) return `${where}: no WATCHED_ADMIN_TOKEN(_FILE): /metrics would be open to anyone who reaches 0.0.0.0:${ADMIN_PORT}`;
+  return undefined;
 }
 
 /** The admin port in containers (one role each, so one port for all): the files set WATCHED_ADMIN_LISTEN to it. */
@@ -196,6 +210,12 @@ async function composeProblems(compose: Compose): Promise<string[]> {
       const listen = env.WATCHED_ADMIN_LISTEN ? parseAdminListen(env.WATCHED_ADMIN_LISTEN) : undefined;
       if (!listen || listen.host !== '0.0.0.0' || listen.port !== ADMIN_PORT) {
         problems.push(`compose ${name}: WATCHED_ADMIN_LISTEN must be 0.0.0.0:${ADMIN_PORT} (AdminServer's port, reachable by healthchecks)`);
+      }
+      const tokenProblem = adminTokenProblem(`compose ${name}`, env);
+      if (tokenProblem) problems.push(tokenProblem);
+      const rawToken = (s.environment as Record<string, unknown> | undefined)?.WATCHED_ADMIN_TOKEN;
+      if (rawToken !== undefined && !/^\$\{WATCHED_ADMIN_TOKEN:?\?[^}]*\}$/.test(String(rawToken))) {
+        problems.push(`compose ${name}: WATCHED_ADMIN_TOKEN must be required from the user (\${WATCHED_ADMIN_TOKEN:?...}), not a value in the file`);
       }
       const test = s.healthcheck?.test;
       const words = Array.isArray(test) ? test : String(test ?? '').split(/\s+/);
@@ -283,7 +303,14 @@ type Container = {
 };
 type PodSpec = { containers: Container[]; terminationGracePeriodSeconds?: number; securityContext?: { runAsNonRoot?: boolean; runAsUser?: number } };
 
+type NetworkPolicySpec = {
+  podSelector?: { matchLabels?: Record<string, string> };
+  policyTypes?: string[];
+  ingress?: { from?: unknown[]; ports?: { port?: string | number }[] }[];
+};
+
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'apps/v1/Deployment': Deployment,
   'batch/v1/Job': Job,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
@@ -370,6 +397,15 @@ async function kubernetesProblems(docs: K8sDoc[], kustomization: Record<string, 
       if (w.kind !== 'Deployment') continue;
       const listen = parseAdminListen(env.WATCHED_ADMIN_LISTEN ?? defaultAdminListen(ROLE_ADMIN_PORTS.get(command)));
       if (listen.host !== '0.0.0.0' || listen.port !== ADMIN_PORT) problems.push(`${where}: WATCHED_ADMIN_LISTEN must be 0.0.0.0:${ADMIN_PORT}`);
+      const tokenProblem = adminTokenProblem(where, env);
+      if (tokenProblem) problems.push(tokenProblem);
+      const labels = podLabelsOf(w);
+      const policy = find('NetworkPolicy').find((np) => selects((np.spec as NetworkPolicySpec).podSelector?.matchLabels, labels));
+      const spec = policy?.spec as NetworkPolicySpec | undefined;
+      if (!spec || !spec.policyTypes?.includes('Ingress')) problems.push(`${where}: no NetworkPolicy restricts ingress to its pods`);
+      else if (!(spec.ingress ?? []).every((rule) => rule.ports?.length && rule.ports.every((p) => p.port === 'admin' || p.port === ADMIN_PORT) && rule.from?.length)) {
+        problems.push(`${where}: NetworkPolicy ${policy!.metadata.name} must admit only chosen peers, on the admin port only`);
+      }
       const portOf = (p: string | number | undefined) => (typeof p === 'number' ? p : c.ports?.find((x) => x.name === p)?.containerPort);
       for (const [probe, path] of [['livenessProbe', ADMIN_PATHS.health], ['readinessProbe', ADMIN_PATHS.ready]] as const) {
         const get = c[probe]?.httpGet;
@@ -765,6 +801,13 @@ describe('deployment files', () => {
       c.services['agent-sim'].command = ['sim', '--addressing', 'ports', '--register', '--advertise', 'agentsim'];
       expect((await composeProblems(c)).map((p) => p.split(':')[0])).toEqual(['compose worker', 'compose worker', 'compose aggregator', 'compose agent-sim']);
       c = broken();
+      delete (c.services.worker.environment as Record<string, string>).WATCHED_ADMIN_TOKEN;
+      (c.services.alerter.environment as Record<string, string>).WATCHED_ADMIN_TOKEN = 'committed-token';
+      expect(await composeProblems(c)).toEqual([
+        expect.stringMatching(/compose worker: no WATCHED_ADMIN_TOKEN\(_FILE\): \/metrics would be open/),
+        expect.stringMatching(/compose alerter: WATCHED_ADMIN_TOKEN must be required from the user/),
+      ]);
+      c = broken();
       delete c.services.alerter;
       expect(await composeProblems(c)).toEqual(['compose: no service runs `watched alerter`', 'compose: an alerter service must exist exactly when `watched alerter` does']);
       c = broken();
@@ -804,6 +847,12 @@ describe('deployment files', () => {
         expect.stringMatching(/readinessProbe must GET \/readyz, got \/ready/),
         expect.stringMatching(/terminationGracePeriodSeconds 20 is below the drain deadline/),
       ]);
+      m = fresh();
+      m.docs = m.docs.filter((d) => d.kind !== 'NetworkPolicy');
+      delete (m.docs.find((d) => d.kind === 'Secret')!.stringData as Record<string, string>).WATCHED_ADMIN_TOKEN;
+      const exposure = await kubernetesProblems(m.docs, m.kustomization);
+      expect(exposure.filter((p) => /no WATCHED_ADMIN_TOKEN/.test(p)).length).toBeGreaterThanOrEqual(4);
+      expect(exposure.filter((p) => /no NetworkPolicy restricts ingress/.test(p)).length).toBeGreaterThanOrEqual(4);
       m = fresh();
       const config = m.docs.find((d) => d.kind === 'ConfigMap')!;
       (config.data as Record<string, string>).WATCHED_LOG_LEVL = 'debug';

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import winston from 'winston';
 import { z } from 'zod';
 import { compileMysqlConnection } from '../config/mysql-connection-options.js';
 import { createMysqlPool, type Pool } from '../mysql.js';
@@ -66,7 +68,7 @@ describe('AdminServer', () => {
       expect(JSON.parse(notYet.text)).toEqual({
         status: 'unready',
         failing: ['worker'],
-        checks: { mysql: 'ok', redis: 'ok', worker: 'not ready' },
+        checks: { mysql: 'ok', redis: 'ok', worker: 'failing' },
       });
       roleReady = true;
       const ready = await get(url + ADMIN_PATHS.ready);
@@ -162,13 +164,48 @@ describe('AdminServer', () => {
       const started = Date.now();
       const res = await get(admin.address().url + ADMIN_PATHS.ready);
       expect(res.status).toBe(503);
-      expect(JSON.parse(res.text)).toEqual({ status: 'unready', failing: ['redis'], checks: { redis: 'no answer within 500 ms' } });
+      expect(JSON.parse(res.text)).toEqual({ status: 'unready', failing: ['redis'], checks: { redis: 'failing' } });
       expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       await admin.close();
       silent.disconnect();
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => hole.close(resolve));
+    }
+  });
+
+  it("/readyz tells the reasons (internal error texts) only to the token's holder, and logs each change once", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ objectMode: true, write: (info: { message: string }, _enc, done) => { lines.push(info.message); done(); } });
+    const logger = winston.createLogger({ level: 'info', transports: [new winston.transports.Stream({ stream: sink })] });
+    let reason: string | undefined = "connect ECONNREFUSED 10.1.2.3:3306 (user 'watched'@'db-internal')";
+    const check = { name: 'mysql', check: () => { if (reason) throw new Error(reason); } };
+    const tokenless = new AdminServer({ adminListen: '127.0.0.1:0' }, { logger, readiness: [check] });
+    const guarded = new AdminServer({ adminListen: '127.0.0.1:0', adminToken: 'correct-horse' }, { logger, readiness: [check] });
+    await tokenless.start();
+    await guarded.start();
+    try {
+      for (const admin of [tokenless, guarded]) {
+        const open = await get(admin.address().url + ADMIN_PATHS.ready);
+        expect(open.status).toBe(503);
+        expect(JSON.parse(open.text)).toEqual({ status: 'unready', failing: ['mysql'], checks: { mysql: 'failing' } });
+        expect(open.text).not.toMatch(/10\.1\.2\.3|watched|ECONNREFUSED/);
+      }
+      expect(JSON.parse((await get(guarded.address().url + ADMIN_PATHS.ready, { authorization: 'Bearer wrong-horse' })).text).checks).toEqual({ mysql: 'failing' });
+      const detailed = await get(guarded.address().url + ADMIN_PATHS.ready, { authorization: 'Bearer correct-horse' });
+      expect(JSON.parse(detailed.text).checks).toEqual({ mysql: reason });
+      for (let i = 0; i < 3; i++) await get(tokenless.address().url + ADMIN_PATHS.ready);
+      reason = undefined;
+      await get(tokenless.address().url + ADMIN_PATHS.ready);
+      await get(tokenless.address().url + ADMIN_PATHS.ready);
+      // tokenless saw: failing (x4), ok (x2): one line each way
+      const failingLines = lines.filter((l) => l.startsWith('readiness: mysql failing'));
+      expect(failingLines.length).toBe(2); // once per server
+      expect(failingLines[0]).toContain('ECONNREFUSED 10.1.2.3:3306');
+      expect(lines.filter((l) => l === 'readiness: mysql ok again')).toHaveLength(1);
+    } finally {
+      await tokenless.close();
+      await guarded.close();
     }
   });
 

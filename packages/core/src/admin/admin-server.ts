@@ -20,7 +20,7 @@ export interface AdminServerDependencies {
 
 export interface ReadinessReport {
   ready: boolean;
-  /** `ok` or the error of each check. */
+  /** `ok` or the error of each check (served by /readyz only with the admin token; `failing` without). */
   checks: Record<string, string>;
   /** Names of the failing checks. */
   failing: string[];
@@ -33,8 +33,9 @@ function digest(value: string): Buffer {
 /**
  * The admin HTTP server of one process: `GET /healthz` (alive), `GET /readyz`
  * (200 only when every readiness check passes, else 503 naming the failing
- * ones) and `GET /metrics` (Prometheus text). With `adminToken` set, every
- * path but the two probes needs `Authorization: Bearer <token>`.
+ * ones; their error texts only to a caller with the token) and `GET /metrics`
+ * (Prometheus text). With `adminToken` set, every path but the two probes
+ * needs `Authorization: Bearer <token>`.
  * `start()` and `close()` are idempotent.
  */
 export class AdminServer implements Service {
@@ -45,6 +46,7 @@ export class AdminServer implements Service {
   private readonly checkTimeoutMs: number;
   private readonly listen: { host: string; port: number };
   private readonly tokenDigest: Buffer | undefined;
+  private readonly lastOutcomes = new Map<string, string>();
   private server: Server | undefined;
   private state: ServiceState = 'INITIALIZED';
   private starting: Promise<void> | undefined;
@@ -143,7 +145,19 @@ export class AdminServer implements Service {
     );
     const checks = Object.fromEntries(results);
     const failing = results.filter(([, v]) => v !== 'ok').map(([k]) => k);
+    this.logChanges(checks);
     return { ready: failing.length === 0, checks, failing };
+  }
+
+  /** Logs a check when it turns failing (with its reason) or ok again: once per change, not per probe. */
+  private logChanges(checks: Record<string, string>): void {
+    for (const [name, outcome] of Object.entries(checks)) {
+      const before = this.lastOutcomes.get(name);
+      this.lastOutcomes.set(name, outcome);
+      if (outcome === before || (before === undefined && outcome === 'ok')) continue;
+      if (outcome === 'ok') this.logger.info(`readiness: ${name} ok again`);
+      else if (before === undefined || before === 'ok') this.logger.warn(`readiness: ${name} failing: ${outcome}`);
+    }
   }
 
   private authorized(req: IncomingMessage): boolean {
@@ -163,9 +177,11 @@ export class AdminServer implements Service {
       }
       if (path === ADMIN_PATHS.ready) {
         const report = await this.readiness();
+        // Probes need the verdict only; the reasons (error texts naming hosts, users, SQL) are for the token holder.
+        const checks = this.tokenDigest && this.authorized(req) ? report.checks : verdictsOf(report.checks);
         return report.ready
-          ? send(res, 200, { status: 'ready', checks: report.checks })
-          : send(res, 503, { status: 'unready', failing: report.failing, checks: report.checks });
+          ? send(res, 200, { status: 'ready', checks })
+          : send(res, 503, { status: 'unready', failing: report.failing, checks });
       }
       if (!this.authorized(req)) {
         return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer realm="watched"' });
@@ -183,6 +199,11 @@ export class AdminServer implements Service {
       else res.destroy();
     }
   }
+}
+
+/** `ok` or `failing` per check: what /readyz tells a caller without the admin token. */
+function verdictsOf(checks: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(checks).map(([name, outcome]) => [name, outcome === 'ok' ? 'ok' : 'failing']));
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
