@@ -198,7 +198,9 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
       100,
     );
     expect([w1.pid, w2.pid]).toContain(pidOfNodeId(done.processedBy));
-    expect(done.attemptsMade).toBeGreaterThanOrEqual(2);
+    // Started twice: handed back by the impatient worker (a failed attempt), or, when the machine is so
+    // loaded that BullMQ could not record the cancel within its grace, recovered as stalled (no failed attempt).
+    expect(done.attemptsStarted).toBeGreaterThanOrEqual(2);
     console.info(`worker stop past its deadline: exited in ${stopMs} ms, job ${victim.id} completed elsewhere`);
     for (let i = 0; i < HOSTS; i++) fleet.setFault(i, null);
   });
