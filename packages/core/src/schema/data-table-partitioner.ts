@@ -60,9 +60,33 @@ export class DataTablePartitioner {
     return rows.filter((r) => !partitioned.has(String(r.t))).map((r) => ({ table: String(r.t), estimatedRows: Number(r.n ?? 0) }));
   }
 
-  /** Converts one table holding its schema lock (the worker's and the aggregator's DDL on it wait). */
-  convertLocked(pool: Pool, table: string): Promise<ConvertedTable> {
-    return withSchemaLock(pool, table, (conn) => this.convert(conn, table), 24 * 3600);
+  /**
+   * Converts one table holding its schema lock (the worker's and the
+   * aggregator's DDL on it wait; so does a second run, until a killed run's
+   * ALTER, which the server finishes, is done). `onProgress` gets the
+   * server's own progress of the copy (0..1, MariaDB's PROCESSLIST.PROGRESS),
+   * read every `progressIntervalMs` on another connection of `pool`.
+   */
+  convertLocked(pool: Pool, table: string, onProgress?: (fraction: number) => void, progressIntervalMs = 1000): Promise<ConvertedTable> {
+    return withSchemaLock(
+      pool,
+      table,
+      async (conn) => {
+        const [[{ id }]] = await conn.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+        const timer = onProgress && setInterval(() => void this.readProgress(pool, Number(id)).then((f) => f !== undefined && onProgress(f), () => undefined), progressIntervalMs);
+        try {
+          return await this.convert(conn, table);
+        } finally {
+          if (timer) clearInterval(timer);
+        }
+      },
+      24 * 3600,
+    );
+  }
+
+  private async readProgress(pool: Pool, connectionId: number): Promise<number | undefined> {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT PROGRESS AS p FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND = \'Query\'', [connectionId]);
+    return rows.length ? Number(rows[0].p) / 100 : undefined;
   }
 
   /** Converts one table on `conn` (the caller serialises DDL on it); re-checks first, so a second run is a no-op. */
