@@ -9,11 +9,10 @@
 // in the window are added back to the steady run's count (they were
 // written), so values/s compare with the insert-only run.
 // Usage: npm run bench -- steady [--hosts=2000] [--speed=10] [--durationSeconds=60] [--passSeconds=5] ...
-import { MINUTE_MS, createLogger } from '@watched/core';
+import { createLogger, createMysqlPool, MINUTE_MS } from '@watched/core';
 import { RollupPass } from '@watched/aggregator';
 import { INGEST_DEFAULTS, runIngest } from './lib/ingest-run.mjs';
 import { loadAverage, machineInfo, parseFlags, printTable, writeResult } from './lib/report.mjs';
-import { createMysqlPool } from '@watched/core';
 
 const DEFAULTS = { ...INGEST_DEFAULTS, baselineRows: 0, partitionMinutes: 1, retentionMinutes: 3, delayMinutes: 1, passSeconds: 5 };
 const usage = `usage: npm run bench -- steady ${Object.entries(DEFAULTS).map(([k, v]) => `[--${k}=${v}]`).join(' ')}`;
@@ -78,7 +77,7 @@ const insertOnly = await runIngest(params);
 const steady = await runIngest(params, console.log, rollupsAndRetention);
 const a = steady.alongside;
 // Rows retention removed during the window were written in it: added back (values at the window's mean values per row).
-const valuesPerRow = steady.valuesCommitted / Math.max(1, steady.rowsCommitted + 0) || 1;
+const valuesPerRow = steady.rowsCommitted > 0 ? steady.valuesCommitted / steady.rowsCommitted : 1;
 const steadyRowsPerSecond = Math.round((steady.rowsCommitted + a.rowsRemoved) / steady.seconds);
 const steadyValuesPerSecond = Math.round((steady.valuesCommitted + a.rowsRemoved * valuesPerRow) / steady.seconds);
 const ratio = +(steadyRowsPerSecond / insertOnly.rowsPerSecond).toFixed(2);
