@@ -7,6 +7,7 @@
 // Set KEEP=1 to keep the scratch database. Bounded: ~3 min for 1,000 hosts on 2 cores.
 import { createLogger, DAY_MS, HOUR_MS, MINUTE_MS } from '@watched/core';
 import { RollupPass } from '@watched/aggregator';
+import { generateDay, legacyCpuTableSql, seedHosts } from './lib/day-of-data.mjs';
 import { scratchDatabase } from './lib/mysql-data.mjs';
 import { loadAverage, machineInfo, parseFlags, writeResult } from './lib/report.mjs';
 
@@ -22,22 +23,9 @@ const pool = database.pool;
 const machine = await machineInfo(pool);
 try {
   let t = performance.now();
-  await pool.query("INSERT INTO `c$ressources` (id, name, origin, data_type) VALUES (1, 'cpuuse/all', 'host', 'cpu_usage')");
-  await pool.query(`INSERT INTO \`h$hosts\` (id, name) SELECT seq, CONCAT('host-', seq) FROM seq_1_to_${hosts}`);
-  await pool.query(`INSERT INTO \`h$ressources\` (host_id, res_id) SELECT seq, 1 FROM seq_1_to_${hosts}`);
-  await pool.query(
-    'CREATE TABLE `d$cpu_usage` (host_id INT UNSIGNED NOT NULL, res_id INT UNSIGNED NOT NULL, `timestamp` DOUBLE NOT NULL, ' +
-      '`user` DOUBLE NULL, `system` DOUBLE NULL, PRIMARY KEY (host_id, res_id, `timestamp`), ' +
-      'CONSTRAINT `fk_d$cpu_usage` FOREIGN KEY (host_id, res_id) REFERENCES `h$ressources` (host_id, res_id) ON DELETE CASCADE) ENGINE=InnoDB',
-  );
-  // One statement per 100 hosts, in key order.
-  for (let h = 1; h <= hosts; h += 100) {
-    await pool.query(
-      `INSERT INTO \`d$cpu_usage\` SELECT h.seq, 1, ${T0} + s.seq * 5000 + (h.seq MOD 997) / 4, (h.seq * s.seq) MOD 800 / 8, (h.seq + s.seq) MOD 400 / 8
-         FROM seq_${h}_to_${Math.min(h + 99, hosts)} h, seq_0_to_17279 s`,
-    );
-  }
-  const [[{ n }]] = await pool.query('SELECT COUNT(*) AS n FROM `d$cpu_usage`');
+  await seedHosts(pool, hosts);
+  await pool.query(legacyCpuTableSql('d$cpu_usage'));
+  const n = await generateDay(pool, 'd$cpu_usage', hosts, T0);
   steps.push({ step: `generate ${n} raw rows (not the aggregator's work)`, seconds: seconds(t), load: loadAverage() });
   logger.info(`generated ${n} rows in ${seconds(t)} s`);
 

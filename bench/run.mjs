@@ -10,6 +10,8 @@ const SCENARIOS = {
   schedule: { script: 'bench/schedule.mjs', about: "the leader's tick for 10k/100k/1M agents: time, Redis commands, memory [--agents=10000,100000,1000000]" },
   fleet: { script: 'bench/fleet.mjs', about: '10,000 hosts at 60 s in real time: lag percentiles, worker RSS [--hosts=10000] [--minutes=3]' },
   failover: { script: 'bench/failover.mjs', about: 'kill -9 / SIGTERM the leader, kill -9 a worker: takeover times [--crashes=5]' },
+  steady: { script: 'bench/steady.mjs', about: 'ingest with rollups and retention (partition drops) running, vs insert-only ingest in the same run [--hosts=2000] [--durationSeconds=60]' },
+  retention: { script: 'bench/retention.mjs', about: 'retention of one day of N hosts: DELETE batches vs partition drop [--hosts=1000]' },
   rollup: { script: 'bench/rollup.mjs', about: 'one day of 5-second data rolled up to minute/hour/day [--hosts=1000]' },
   upgrade: { script: 'bench/upgrade.mjs', about: 'watched migrate on a watched.back database: conversion time per million rows, reads/writes meanwhile [--rows=1000000]' },
 };

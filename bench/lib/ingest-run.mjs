@@ -41,14 +41,22 @@ async function pollLatencies(urls) {
   return sumHistograms(await Promise.all(urls.map((u) => readHistogram(u, 'watched_poll_duration_seconds', 'outcome="ok"').catch(() => ({})))));
 }
 
-/** Runs one measurement and returns its figures; `log` reports progress. */
-export async function runIngest(p, log = console.log) {
+/**
+ * Runs one measurement and returns its figures; `log` reports progress.
+ * `alongside(db, fleetNow)`, when given, starts work that runs during the
+ * measured window (the `steady` scenario's rollups and retention) on the
+ * fleet's clock, and returns an async stop() whose result lands in `result.alongside`.
+ */
+export async function runIngest(p, log = console.log, alongside = undefined) {
   const cluster = new BenchCluster(`ingest${p.workers}`);
   let fleet;
   try {
     await cluster.start();
     const db = cluster.database;
     fleet = await spawnFleet({ hosts: p.hosts, port: await freePort(), speed: p.speed, bufferMs: p.bufferSeconds * 1000 });
+    // The fleet's clock (fleet-process.mjs): agent time runs `speed` times faster from the moment it was ready.
+    const fleetOrigin = Date.now();
+    const fleetNow = () => fleetOrigin + (Date.now() - fleetOrigin) * p.speed;
     await new AgentRegistry(db.pool).add(
       Array.from({ length: p.hosts }, (_, i) => ({ host: loopbackAddress(i), port: fleet.port, pollIntervalS: 1 })),
     );
@@ -96,11 +104,13 @@ export async function runIngest(p, log = console.log) {
     const sampler = new UsageSampler(Object.fromEntries(Object.entries(pids).filter(([, pid]) => pid)));
     const loadBefore = loadAverage();
     const latency0 = await pollLatencies(metricsUrls);
+    const stopAlongside = alongside ? await alongside(db, fleetNow) : undefined;
     const c0 = await countData(db.pool);
     sampler.start();
     await sleep(p.durationSeconds * 1000);
     const c1 = await countData(db.pool);
     const usage = sampler.stop();
+    const alongsideResult = stopAlongside ? await stopAlongside() : undefined;
     const latency1 = await pollLatencies(metricsUrls);
     const MB = 2 ** 20;
     const workerMemory = await Promise.all(
@@ -133,6 +143,7 @@ export async function runIngest(p, log = console.log) {
       countMs: [c0.countMs, c1.countMs],
       usage,
       loadAverage: { before: loadBefore, after: loadAfter },
+      ...(alongsideResult ? { alongside: alongsideResult } : {}),
     };
     if (p.baselineRows > 0) {
       await fleet.stop();

@@ -41,7 +41,8 @@ export class AggregateConfig {
     private readonly fallback: TypeConfig,
   ) {}
 
-  static async load(pool: Pool, overrides: DelayOverrides = {}): Promise<AggregateConfig> {
+  /** `rawRetentionMs` overrides the 'default' row's retention_d (the role's option; shortened by the bench). */
+  static async load(pool: Pool, overrides: DelayOverrides = {}, rawRetentionMs?: number): Promise<AggregateConfig> {
     const [rows] = await pool.query<RowDataPacket[]>(
       'SELECT name, delay_am, delay_ah, delay_ad, retention_d, retention_am, retention_ah, retention_ad FROM `c$aggregate_config`',
     );
@@ -58,7 +59,7 @@ export class AggregateConfig {
         ah: overrides.ah ?? fallback.delay.ah,
         ad: overrides.ad ?? fallback.delay.ad,
       },
-      retention: fallback.retention,
+      retention: { ...fallback.retention, d: rawRetentionMs ?? fallback.retention.d },
     };
     return new AggregateConfig(byName, fallback);
   }

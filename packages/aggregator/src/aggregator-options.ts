@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, duration, integer, parseDurationMs, parseOptions, roleOptionsShape, stripUndefined } from '@watched/core';
+import { ConfigError, duration, integer, MIN_PARTITION_SPAN_MS, parseDurationMs, parseOptions, roleOptionsShape, stripUndefined } from '@watched/core';
 import type { RollupPassSettings } from './rollup-pass.js';
 
 /** A duration option without default: when absent, c$aggregate_config decides. */
@@ -35,7 +35,13 @@ export const aggregatorOptionsShape = {
   aggregatorLateWindow: duration('2h').describe('window below the minute watermark checked for late raw rows'),
   // Each check counts the window's index entries, hence not every pass.
   aggregatorLateCheckInterval: duration('10m').describe('how often the late-row window is checked, per data type'),
-  aggregatorDeleteBatch: integer(5000, 1, 1_000_000).describe('rows per retention DELETE batch'),
+  aggregatorDeleteBatch: integer(5000, 1, 1_000_000).describe('rows per retention DELETE batch (rollup tables, d$ tables not partitioned, orphan sweep)'),
+  // Raw data is kept between its retention and the retention plus one span (whole partitions go).
+  aggregatorPartitionSpan: duration('1d').describe('time span of one d$ partition (retention drops whole partitions)'),
+  aggregatorPartitionsAhead: integer(3, 1, 1000).describe('d$ partitions kept ready past the current one'),
+  aggregatorRawRetention: optionalDuration().describe("retention of raw d$ rows (overrides c$aggregate_config 'default'.retention_d)"),
+  aggregatorOrphanSweepInterval: duration('5m').describe('how often d$ rows of deleted hosts and services are swept'),
+  aggregatorOrphanSweepBudget: duration('5s').describe('time budget of one orphan sweep (it goes on at the next pass)'),
   // Absent: c$aggregate_config decides ('default' row; per-type rows always win).
   aggregatorDelayMinute: optionalDuration().describe("delay after a minute ends before it is rolled up (overrides c$aggregate_config 'default'.delay_am)"),
   aggregatorDelayHour: optionalDuration().describe("delay after an hour ends before it is rolled up (overrides c$aggregate_config 'default'.delay_ah)"),
@@ -58,6 +64,12 @@ export interface AggregatorOptions {
   readonly aggregatorLateWindowMs: number;
   readonly aggregatorLateCheckIntervalMs: number;
   readonly aggregatorDeleteBatch: number;
+  readonly aggregatorPartitionSpanMs: number;
+  readonly aggregatorPartitionsAhead: number;
+  /** Undefined: c$aggregate_config decides. */
+  readonly aggregatorRawRetentionMs?: number;
+  readonly aggregatorOrphanSweepIntervalMs: number;
+  readonly aggregatorOrphanSweepBudgetMs: number;
   /** Undefined: c$aggregate_config decides. */
   readonly aggregatorDelayMinuteMs?: number;
   readonly aggregatorDelayHourMs?: number;
@@ -83,6 +95,10 @@ export function compileAggregatorOptions(loaded: LoadedAggregatorOptions): Aggre
   }
   // A heartbeat's Redis expiry is three periods (Membership): Redis refuses an expiry of 0.
   if (!(o.heartbeatInterval > 0)) throw new ConfigError('heartbeatInterval', 'must be longer than 0');
+  if (o.aggregatorPartitionSpan < MIN_PARTITION_SPAN_MS || o.aggregatorPartitionSpan % MIN_PARTITION_SPAN_MS !== 0) {
+    throw new ConfigError('aggregatorPartitionSpan', `must be a whole number of minutes (at least 1m), got ${o.aggregatorPartitionSpan} ms`);
+  }
+  if (!(o.aggregatorOrphanSweepBudget > 0)) throw new ConfigError('aggregatorOrphanSweepBudget', 'must be longer than 0');
   return {
     aggregatorIntervalMs: o.aggregatorInterval,
     aggregatorLeaseTtlMs: o.aggregatorLeaseTtl,
@@ -92,8 +108,17 @@ export function compileAggregatorOptions(loaded: LoadedAggregatorOptions): Aggre
     aggregatorLateWindowMs: o.aggregatorLateWindow,
     aggregatorLateCheckIntervalMs: o.aggregatorLateCheckInterval,
     aggregatorDeleteBatch: o.aggregatorDeleteBatch,
+    aggregatorPartitionSpanMs: o.aggregatorPartitionSpan,
+    aggregatorPartitionsAhead: o.aggregatorPartitionsAhead,
+    aggregatorOrphanSweepIntervalMs: o.aggregatorOrphanSweepInterval,
+    aggregatorOrphanSweepBudgetMs: o.aggregatorOrphanSweepBudget,
     heartbeatIntervalMs: o.heartbeatInterval,
-    ...stripUndefined({ aggregatorDelayMinuteMs: o.aggregatorDelayMinute, aggregatorDelayHourMs: o.aggregatorDelayHour, aggregatorDelayDayMs: o.aggregatorDelayDay }),
+    ...stripUndefined({
+      aggregatorDelayMinuteMs: o.aggregatorDelayMinute,
+      aggregatorDelayHourMs: o.aggregatorDelayHour,
+      aggregatorDelayDayMs: o.aggregatorDelayDay,
+      aggregatorRawRetentionMs: o.aggregatorRawRetention,
+    }),
   };
 }
 
@@ -110,6 +135,9 @@ export function rollupPassSettings(o: AggregatorOptions, chunksPerPass: number):
     lateCheckInterval: o.aggregatorLateCheckIntervalMs,
     deleteBatch: o.aggregatorDeleteBatch,
     delays: stripUndefined({ am: o.aggregatorDelayMinuteMs, ah: o.aggregatorDelayHourMs, ad: o.aggregatorDelayDayMs }),
+    partitions: { spanMs: o.aggregatorPartitionSpanMs, ahead: o.aggregatorPartitionsAhead },
+    orphanSweep: { interval: o.aggregatorOrphanSweepIntervalMs, budget: o.aggregatorOrphanSweepBudgetMs },
     chunksPerPass,
+    ...stripUndefined({ rawRetention: o.aggregatorRawRetentionMs }),
   };
 }

@@ -1,6 +1,7 @@
 import { DAY_MS, HOUR_MS, levelTableName, MINUTE_MS, quoteIdentifier, type DataLevelName, type Logger, type Pool, type ResultSetHeader, type RollupLevelName } from '@watched/core';
 import { bucketStart } from './buckets.js';
 import type { TypeConfig } from './aggregate-config.js';
+import type { DataPartitions } from './partitions.js';
 import type { PassContext } from './rollup.js';
 import type { Watermarks } from './watermarks.js';
 
@@ -17,10 +18,13 @@ const PLAN: { level: DataLevelName; consumer?: RollupLevelName; align: number }[
 ];
 
 /**
- * Deletes rows older than each level's retention in batches of
- * `batchRows` (`DELETE ... ORDER BY timestamp LIMIT n` on the timestamp
- * index), one short statement at a time, so ingestion never waits on a
- * long lock. Retention 0 keeps a level forever.
+ * Removes rows older than each level's retention. A `d$` table partitioned
+ * by time loses whole partitions (DataPartitions.dropBefore: a metadata
+ * change, whatever the number of rows); other tables (rollups, `d$` tables
+ * not converted yet) are deleted from in batches of `batchRows`
+ * (`DELETE ... ORDER BY timestamp LIMIT n` on the timestamp index), one
+ * short statement at a time, so ingestion never waits on a long lock.
+ * Retention 0 keeps a level forever.
  */
 export class Retention {
   deletedRows = 0;
@@ -30,6 +34,7 @@ export class Retention {
     private readonly watermarks: Watermarks,
     private readonly batchRows: number,
     private readonly logger: Logger,
+    private readonly partitions?: DataPartitions,
   ) {}
 
   /** The cutoff of a level at `now`: rows with `timestamp` below it are deleted (undefined: keep everything). */
@@ -51,7 +56,12 @@ export class Retention {
     for (const { level } of PLAN) {
       const cutoff = await this.cutoff(dataType, level, config, ctx.now);
       if (cutoff === undefined) continue;
-      const table = quoteIdentifier(levelTableName(level, dataType));
+      const name = levelTableName(level, dataType);
+      if (this.partitions?.isPartitioned(name)) {
+        total += (await this.partitions.dropBefore(name, cutoff, ctx.active))?.rows ?? 0;
+        continue;
+      }
+      const table = quoteIdentifier(name);
       let deleted = 0;
       for (;;) {
         if (!ctx.active()) break;

@@ -1,4 +1,4 @@
-import { levelTableName, quoteIdentifier, rollupLevel, type RollupLevelName } from '@watched/core';
+import { levelTableName, quoteIdentifier, resourceLinkTable, rollupLevel, type RollupLevelName } from '@watched/core';
 import { sqlBucket } from './buckets.js';
 import { METRIC_PREFIXES, ROW_COUNT_COLUMN, type DataTypeSchema } from './rollup-tables.js';
 
@@ -30,6 +30,10 @@ function rollupAggregates(metric: string): string[] {
  * ON DUPLICATE KEY UPDATE <every value>`: each bucket is recomputed whole
  * from its source and replaces what was there, so running a range twice
  * (an interrupted chunk, a late row) never counts anything twice.
+ * Raw rows count only while their resource link exists: a partitioned d$
+ * table has no foreign key, so the rows of a host the front just deleted
+ * stay until the orphan sweep, and the rollup tables' foreign key would
+ * refuse their buckets.
  * Parameters: range start (inclusive), range end (exclusive), both bucket-aligned.
  */
 export function upsertBucketsSql(schema: DataTypeSchema, target: RollupLevelName): string {
@@ -45,9 +49,13 @@ export function upsertBucketsSql(schema: DataTypeSchema, target: RollupLevelName
   return (
     `INSERT INTO ${quoteIdentifier(levelTableName(target, schema.dataType))} (${columns.join(', ')}) ` +
     `SELECT ${owner}, res_id, ${sqlBucket('`timestamp`', lvl.size)} AS bucket, ${values.join(', ')} ` +
-    `FROM ${source} WHERE \`timestamp\` >= ? AND \`timestamp\` < ? GROUP BY ${owner}, res_id, bucket ` +
+    `FROM ${source} s WHERE \`timestamp\` >= ? AND \`timestamp\` < ?${lvl.source === 'd' ? linked(owner) : ''} GROUP BY ${owner}, res_id, bucket ` +
     `ON DUPLICATE KEY UPDATE ${updates.join(', ')}`
   );
+}
+
+function linked(owner: 'host_id' | 'serv_id'): string {
+  return ` AND EXISTS (SELECT 1 FROM ${quoteIdentifier(resourceLinkTable(owner))} l WHERE l.${owner} = s.${owner} AND l.res_id = s.res_id)`;
 }
 
 /** Deletes a level's buckets in [?, ?) before they are recomputed (a bucket whose source rows are gone must go too). */

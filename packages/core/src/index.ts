@@ -96,6 +96,23 @@ export {
   rollupTableDdl,
   ROW_COUNT_COLUMN,
 } from './schema/dynamic-table-shapes.js';
+export {
+  DEFAULT_PARTITION_SPAN_MS,
+  DEFAULT_PARTITIONS_AHEAD,
+  FUTURE_PARTITION,
+  futurePartitionDefinition,
+  initialPartitionClause,
+  MIN_PARTITION_SPAN_MS,
+  PARTITION_EXPRESSION,
+  partitionDefinition,
+  partitionName,
+  partitionStart,
+  readPartitionCatalog,
+  readPartitionedTables,
+  readTimePartitions,
+  type TimePartition,
+} from './schema/partitioning.js';
+export { DataTablePartitioner, type ConvertedTable, type PartitionerOptions, type PendingTable } from './schema/data-table-partitioner.js';
 export { detectDatabase, UPGRADE_LOG_TABLE, type DatabaseKind, type DatabaseState } from './schema/upstream-detector.js';
 export { QUARANTINE_TABLE } from './schema/upgrade-log.js';
 export { FRONT_ADMIN_TEAM, FRONT_ADMIN_USER, type FrontAdminSeedResult } from './front/front-admin-seed.js';

@@ -103,8 +103,9 @@ export class DataTables {
 
   /**
    * Upstream's layout: owner, res_id, timestamp, one DOUBLE per metric, key
-   * (owner, res_id, timestamp) and a foreign key to the owner's resource
-   * link, so deleting a host or service in the front removes its data.
+   * (owner, res_id, timestamp), partitioned by time (core's dataTableDdl;
+   * the aggregator adds partitions and sweeps the rows of deleted hosts and
+   * services, which a foreign key cannot do on a partitioned table).
    */
   private async createTable(conn: PoolConnection, table: string, owner: 'host_id' | 'serv_id', type: DataTypeSpec) {
     const sql = dataTableDdl(table, owner, type.properties);

@@ -4,7 +4,7 @@
  * link), deterministic rows, and the rollups a test expects, computed in
  * JavaScript independently of the SQL under test.
  */
-import { quoteIdentifier, type Pool, type RowDataPacket } from '@watched/core';
+import { dataTableDdl, quoteIdentifier, type Pool, type RowDataPacket } from '@watched/core';
 
 export type Owner = 'host_id' | 'serv_id';
 export type Row = { owner: number; res: number; ts: number; values: Record<string, number | null> };
@@ -44,8 +44,16 @@ export async function seedSeries(pool: Pool, dataType: string, owner: Owner, own
   return series;
 }
 
-/** The worker's d$ layout (packages/worker/src/data-tables.ts). */
-export async function createDataTable(pool: Pool, dataType: string, owner: Owner, metrics: string[]): Promise<void> {
+/**
+ * The worker's d$ layout (packages/worker/src/data-tables.ts): partitioned
+ * by time, partitions placed around `nowMs` (default: the clock).
+ */
+export async function createDataTable(pool: Pool, dataType: string, owner: Owner, metrics: string[], nowMs?: number): Promise<void> {
+  await pool.query(dataTableDdl(`d$${dataType}`, owner, metrics, nowMs === undefined ? {} : { nowMs }));
+}
+
+/** The d$ layout before partitioning (issue 18): a foreign key to the resource link, no partitions. */
+export async function createLegacyDataTable(pool: Pool, dataType: string, owner: Owner, metrics: string[]): Promise<void> {
   const links = owner === 'host_id' ? 'h$ressources' : 's$ressources';
   await pool.query(
     `CREATE TABLE ${quoteIdentifier(`d$${dataType}`)} (${owner} INT UNSIGNED NOT NULL, res_id INT UNSIGNED NOT NULL, \`timestamp\` DOUBLE NOT NULL, ` +

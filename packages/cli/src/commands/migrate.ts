@@ -1,11 +1,20 @@
 import type { CommandModule } from 'yargs';
+import { aggregatorOptionsShape } from '@watched/aggregator';
 import { baseOptionsShape, compileConnectionOptions, frontOptionsShape, Migrator, redactUrl } from '@watched/core';
 import { printFrontAdminNotice } from '../front-admin-notice.js';
 import { loggerFor, resolveOptions, withOptions } from '../options.js';
+import { convertDataTables } from './partition-conversion.js';
+
+/** The aggregator's partition options: a conversion lays partitions out as the aggregator will continue them. */
+const partitionOptionsShape = {
+  aggregatorPartitionSpan: aggregatorOptionsShape.aggregatorPartitionSpan,
+  aggregatorPartitionsAhead: aggregatorOptionsShape.aggregatorPartitionsAhead,
+};
 
 interface MigrateArgs {
   status?: boolean;
   dryRun?: boolean;
+  partition?: boolean;
 }
 
 export const migrateCommand: CommandModule<object, MigrateArgs> = {
@@ -13,14 +22,19 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
   describe:
     'Create the database if missing and apply the numbered SQL files of migrations/; a database written by watched.back is converted in place first',
   builder: (yargs) =>
-    withOptions(yargs, baseOptionsShape, frontOptionsShape)
+    withOptions(yargs, baseOptionsShape, frontOptionsShape, partitionOptionsShape)
       .option('status', { type: 'boolean', describe: 'list applied and pending migrations, change nothing' })
       .option('dry-run', {
         type: 'boolean',
         describe: 'print the statements migrate would run (the watched.back conversion included), change nothing',
+      })
+      .option('partition', {
+        type: 'boolean',
+        describe:
+          'then partition every d$ table by time (retention drops partitions; resumable; writes to the table being converted wait, see docs/upgrading.md)',
       }),
   handler: async (argv) => {
-    const options = resolveOptions(argv, { ...baseOptionsShape, ...frontOptionsShape });
+    const options = resolveOptions(argv, { ...baseOptionsShape, ...frontOptionsShape, ...partitionOptionsShape });
     const logger = loggerFor(options);
     const { mysql } = compileConnectionOptions(options);
     const migrator = new Migrator({ mysql, migrationsDir: options.migrationsDir, logger, frontAdminPassword: options.frontAdminPassword });
@@ -43,5 +57,8 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
         `, ${result.alreadyApplied} already applied`,
     );
     printFrontAdminNotice(result.frontAdmin);
+    if (argv.partition) {
+      await convertDataTables({ mysql, spanMs: options.aggregatorPartitionSpan, ahead: options.aggregatorPartitionsAhead, logger });
+    }
   },
 };

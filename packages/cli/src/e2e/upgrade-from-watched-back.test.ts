@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RollupPass } from '@watched/aggregator';
 import {
-  createMysqlConnection, DAY_MS, detectDatabase, FrontUsers, HOUR_MS, Migrator, MINUTE_MS, type MigrateResult, type Pool, type RowDataPacket,
+  createMysqlConnection, DAY_MS, detectDatabase, FrontUsers, HOUR_MS, Migrator, MINUTE_MS, readTimePartitions, type MigrateResult, type Pool, type RowDataPacket,
 } from '@watched/core';
 import { createTestEnvironment, frontLogin, frontLoginWithPhp, type TestEnvironment } from '@watched/core/testing';
 import { storedRows } from './fleet-expectations.js';
@@ -115,6 +115,15 @@ describe('watched migrate on a database written by watched.back', () => {
     );
     expect(types.filter((r) => r.ct !== 'double').map((r) => `${r.t}.${r.c} ${r.ct}`)).toEqual([]);
 
+    // raw tables end partitioned by time (retention drops partitions), without foreign keys (the orphan sweep's job)
+    for (const table of ['d$cpu_usage', 'd$disk_usage']) {
+      expect((await readTimePartitions(env.pool, table))?.at(-1)?.name).toBe('pfuture');
+      const [fks] = await env.pool.query<RowDataPacket[]>(
+        'SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+        [table],
+      );
+      expect(fks).toEqual([]);
+    }
     for (const table of ['d$cpu_usage', 'd$disk_usage', 'h$res_events']) {
       const after = await snapshot(env.pool, table, table === 'h$res_events' ? ['id'] : ['host_id', 'res_id', 'timestamp']);
       for (const [key, values] of before[table]) expect({ table, key, ...after.get(key) }).toMatchObject({ table, key, ...values });

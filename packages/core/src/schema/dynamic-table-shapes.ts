@@ -5,6 +5,7 @@
  * upgrade of a watched.back database all produce the same tables.
  */
 import { quoteIdentifier } from '../identifiers.js';
+import { initialPartitionClause, MIN_PARTITION_SPAN_MS } from './partitioning.js';
 
 export type OwnerColumn = 'host_id' | 'serv_id';
 
@@ -26,7 +27,7 @@ function keyColumns(owner: OwnerColumn): string[] {
   return [`${owner} INT UNSIGNED NOT NULL`, 'res_id INT UNSIGNED NOT NULL', '`timestamp` DOUBLE NOT NULL'];
 }
 
-/** Key (owner, res_id, timestamp) and a foreign key to the owner's resource link, so deleting a host or service in the front removes its data. */
+/** Key (owner, res_id, timestamp) and a foreign key to the owner's resource link, so deleting a host or service in the front removes its rollups (d$ tables keep the key only: they are partitioned). */
 function keyConstraints(table: string, owner: OwnerColumn): string[] {
   return [
     `PRIMARY KEY (${owner}, res_id, \`timestamp\`)`,
@@ -38,19 +39,32 @@ function keyConstraints(table: string, owner: OwnerColumn): string[] {
 /**
  * `d$<type>`: owner, res_id, timestamp, one DOUBLE per metric (the web front
  * reads INT/DOUBLE columns only; DOUBLE keeps fractions an agent sends for
- * "integer" properties). `timeIndex` adds the aggregator's time index at
- * creation instead of a later ALTER.
+ * "integer" properties), partitioned by time (partitioning.ts) so retention
+ * drops whole partitions. Partitioned InnoDB tables cannot carry foreign
+ * keys: the aggregator's orphan sweep removes the rows of a deleted host or
+ * service instead of the cascade. A new table gets one partition, up to the
+ * end of the current minute, and the catch-all: the aggregator adds its own
+ * spans from there (the worker does not know them), moving the few rows
+ * written into the catch-all meanwhile. `timeIndex` adds the aggregator's
+ * time index at creation instead of a later ALTER; `nowMs` places the first
+ * partition (default: the clock).
  */
-export function dataTableDdl(table: string, owner: OwnerColumn, metrics: readonly string[], options: { timeIndex?: boolean } = {}): string {
+export function dataTableDdl(
+  table: string,
+  owner: OwnerColumn,
+  metrics: readonly string[],
+  options: { timeIndex?: boolean; nowMs?: number } = {},
+): string {
   return (
     `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (` +
     [
       ...keyColumns(owner),
       ...metrics.map((m) => `${quoteIdentifier(m)} DOUBLE NULL`),
-      ...keyConstraints(table, owner),
+      ...keyConstraints(table, owner).slice(0, 1),
       ...(options.timeIndex ? [`KEY ${quoteIdentifier(DATA_TIME_INDEX)} (\`timestamp\`)`] : []),
     ].join(', ') +
-    ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4'
+    ') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 ' +
+    initialPartitionClause(options.nowMs ?? Date.now(), MIN_PARTITION_SPAN_MS, 0)
   );
 }
 

@@ -2,10 +2,13 @@ import type { MysqlConnectionOptions } from '../config/mysql-connection-options.
 import type { Logger } from '../logger.js';
 import type { Connection, RowDataPacket } from '../mysql.js';
 import { findDuplicateHosts, renameHostSql, type DuplicateHost } from './duplicate-hosts.js';
+import { DataTablePartitioner } from './data-table-partitioner.js';
+import { resourceLinkTable } from './dynamic-table-shapes.js';
+import { readPartitionedTables } from './partitioning.js';
 import { buildReferenceCatalog, dynamicTableSpecs, type DynamicTableSpec } from './reference-schema.js';
 import { RollupBackfill } from './rollup-backfill.js';
 import { RowQuarantine, type QuarantineFinding } from './row-quarantine.js';
-import { quoteName, readSchemaCatalog, type SchemaCatalog, type TableInfo } from './schema-catalog.js';
+import { quoteName, readSchemaCatalog, type ForeignKeyInfo, type SchemaCatalog, type TableInfo } from './schema-catalog.js';
 import { diffTable, type TableChange } from './table-diff.js';
 import { QUARANTINE_TABLE, UpgradeLog } from './upgrade-log.js';
 import { UPGRADE_LOG_TABLE } from './upstream-detector.js';
@@ -26,6 +29,16 @@ export interface UpgradePlan {
   changes: TableChange[];
   skipped: { table: string; reason: string }[];
   specs: DynamicTableSpec[];
+}
+
+/**
+ * A d$ table has no foreign key (it is partitioned) but the aggregator's
+ * orphan sweep deletes its rows without a resource link as the cascade did:
+ * the upgrade sets such rows aside first, as for a real foreign key.
+ */
+function orphanSweepKey(spec: DynamicTableSpec): ForeignKeyInfo {
+  const columns = [spec.owner, 'res_id'];
+  return { name: 'orphan sweep', columns, refTable: resourceLinkTable(spec.owner), refColumns: columns, onDelete: 'CASCADE', onUpdate: 'CASCADE' };
 }
 
 const OUR_TABLES = new Set([UPGRADE_LOG_TABLE, QUARANTINE_TABLE, 'c$schema_migrations']);
@@ -93,8 +106,14 @@ export class UpstreamUpgrade {
       logger?.warn(`h$hosts: host ${host.id} '${host.name}' renamed '${host.newName}': host ${host.keptId} has the same name but for case`);
     }
 
-    const quarantine = await this.setAsideRows(actual, reference, execute);
-    if (execute && quarantine.length) actual = await readSchemaCatalog(this.conn, this.options.database);
+    const quarantine = await this.setAsideRows(actual, reference, execute, specs);
+    // d$ tables end partitioned by time, which MariaDB allows without foreign keys only, and not
+    // in the ALTER that drops them: the keys go first (metadata only), the partitioning joins the table's ALTER.
+    const partitioner = new DataTablePartitioner({ logger });
+    const dataTables = specs.filter((s) => s.kind === 'data' && actual.tables.has(s.table)).map((s) => s.table);
+    if (execute) for (const table of dataTables) await partitioner.dropForeignKeys(this.conn, table);
+    if (execute && (quarantine.length || dataTables.length)) actual = await readSchemaCatalog(this.conn, this.options.database);
+    const partitioned = await readPartitionedTables(this.conn);
 
     const changes: TableChange[] = [];
     for (const [name, desired] of reference.tables) {
@@ -102,6 +121,10 @@ export class UpstreamUpgrade {
       if (!current) continue; // created by the migrations (or, for rollup levels, by the aggregator)
       const change = diffTable(current, desired);
       for (const column of change.extraColumns) skipped.push({ table: name, reason: `column ${column} is not ours: kept as it is` });
+      if (dataTables.includes(name) && !partitioned.has(name)) {
+        const clause = await partitioner.partitionClause(this.conn, name);
+        change.statement = `${change.statement ?? `ALTER TABLE ${quoteName(name)}\n  LOCK=SHARED`}\n  ${clause}`;
+      }
       if (!change.statement) continue;
       changes.push(change);
       if (execute) await this.apply(change, current);
@@ -124,7 +147,8 @@ export class UpstreamUpgrade {
    * become NOT NULL keys, duplicate primary keys; repeated until a round
    * finds nothing, since moving a parent makes orphans of its children.
    */
-  private async setAsideRows(actual: SchemaCatalog, reference: SchemaCatalog, execute: boolean): Promise<QuarantineFinding[]> {
+  private async setAsideRows(actual: SchemaCatalog, reference: SchemaCatalog, execute: boolean, specs: DynamicTableSpec[]): Promise<QuarantineFinding[]> {
+    const links = new Map(specs.filter((s) => s.kind === 'data').map((s) => [s.table, orphanSweepKey(s)]));
     const findings: QuarantineFinding[] = [];
     for (let round = 0; round < 10; round++) {
       const before = findings.length;
@@ -142,7 +166,7 @@ export class UpstreamUpgrade {
             if (f2) findings.push(f2);
           }
         }
-        for (const fk of desired.foreignKeys) {
+        for (const fk of [...desired.foreignKeys, ...(links.has(name) ? [links.get(name)!] : [])]) {
           if (!fk.columns.every((c) => current.columns.some((col) => col.name === c))) continue;
           const f = await this.quarantine.orphans(current, fk, actual.tables.has(fk.refTable), execute);
           if (f) findings.push(f);
