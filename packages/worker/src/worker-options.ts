@@ -1,5 +1,6 @@
 import type { SecureVersion } from 'node:tls';
 import { z } from 'zod';
+import type { WriteMethod } from './row-writer.js';
 import { alertLogLevelOption, boolean, ConfigError, duration, filePath, integer, parseOptions, roleOptionsShape, stripUndefined, TLS_VERSIONS } from '@watched/core';
 
 /**
@@ -23,6 +24,11 @@ export const workerOptionsShape = {
   agentTlsKey: filePath('key (PEM) of the agent client certificate'),
   agentTlsMinVersion: z.enum(TLS_VERSIONS).default('TLSv1.2').describe('lowest TLS version accepted from agents: TLSv1.2 or TLSv1.3'),
   discoveryRefresh: duration('1h').describe('how long an agent discovery document is trusted (e.g. 1h)'),
+  // LOAD DATA needs local_infile on the server; refused, the worker logs it once and uses INSERTs.
+  writeMethod: z
+    .enum(['load-data', 'insert'])
+    .default('load-data')
+    .describe('how d$ rows and log lines are written: load-data (LOAD DATA LOCAL INFILE, INSERT when refused) or insert'),
   insertBatchRows: integer(1000, 1, 100_000).describe('rows per multi-row INSERT'),
   // One commit instead of one per agent; an agent's rows and cursor are never split.
   writeBatchRows: integer(20_000, 1, 1_000_000).describe('rows of several agents written in one transaction'),
@@ -64,6 +70,7 @@ export interface WorkerOptions {
   readonly agentTlsKey?: string;
   readonly agentTlsMinVersion: SecureVersion;
   readonly discoveryRefreshMs: number;
+  readonly writeMethod: WriteMethod;
   readonly insertBatchRows: number;
   readonly writeBatchRows: number;
   readonly rulesRefreshMs: number;
@@ -103,6 +110,7 @@ export function compileWorkerOptions(loaded: LoadedWorkerOptions): WorkerOptions
     ...stripUndefined({ agentTlsCa: o.agentTlsCa, agentTlsCert: o.agentTlsCert, agentTlsKey: o.agentTlsKey }),
     agentTlsMinVersion: o.agentTlsMinVersion,
     discoveryRefreshMs: o.discoveryRefresh,
+    writeMethod: o.writeMethod,
     insertBatchRows: o.insertBatchRows,
     writeBatchRows: o.writeBatchRows,
     rulesRefreshMs: o.rulesRefresh,

@@ -19,6 +19,7 @@ import { LoggingEventSink } from './events/logging-event-sink.js';
 import { ThresholdRules } from './store/threshold-rules.js';
 import { LogAlerts } from './store/log-alerts.js';
 import { PollProcessor } from './poll-processor.js';
+import { RowWriter } from './row-writer.js';
 import { PollStore } from './store/poll-store.js';
 import type { WorkerOptions } from './worker-options.js';
 
@@ -88,7 +89,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       const store = new PollStore({
         pool,
         logger,
-        insertBatchRows: options.insertBatchRows,
+        writer: new RowWriter({ method: options.writeMethod, insertBatchRows: options.insertBatchRows, logger }),
         rules: (this.rules = new ThresholdRules(pool, options.rulesRefreshMs)),
         events,
         logAlerts: new LogAlerts(pool, events, options.alertLogLevel, logger),
