@@ -40,6 +40,8 @@ export const workerOptionsShape = {
   alertLogLevel: alertLogLevelOption,
   // Upstream's front calls process/socket rows older than 900 s missing: the same default.
   missingAfter: duration('15m').describe('how long a host or service may go unreported before a missing event opens'),
+  // V8's default lets a busy worker's heap grow to several times its live data (heap-growth.ts).
+  heapGrowthPercent: integer(30, 0, 400).describe("how far the heap may grow past its live data between full GCs, in percent (0: V8's default)"),
   // Jobs still running then fail with a retry, so another worker takes them.
   shutdownTimeout: duration('20s').describe('on SIGTERM, how long running jobs may finish before being handed back'),
   lockDuration: duration('30s').describe('job lock duration; a killed worker\'s job is retried after about this'),
@@ -84,6 +86,7 @@ export interface WorkerOptions {
   readonly stalledIntervalMs: number;
   readonly maxStalledCount: number;
   readonly heartbeatIntervalMs: number;
+  readonly heapGrowthPercent: number;
 }
 
 /** Durations the code runs on a timer: 0 would spin (BullMQ refuses a 0 stalledInterval, deep in start-up). */
@@ -123,6 +126,7 @@ export function compileWorkerOptions(loaded: LoadedWorkerOptions): WorkerOptions
     stalledIntervalMs: o.stalledInterval,
     maxStalledCount: o.maxStalledCount,
     heartbeatIntervalMs: o.heartbeatInterval,
+    heapGrowthPercent: o.heapGrowthPercent,
   };
 }
 

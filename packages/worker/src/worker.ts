@@ -20,6 +20,7 @@ import { ThresholdRules } from './store/threshold-rules.js';
 import { LogAlerts } from './store/log-alerts.js';
 import { PollProcessor } from './poll-processor.js';
 import { RowWriter } from './row-writer.js';
+import { limitHeapGrowth } from './heap-growth.js';
 import { PollStore } from './store/poll-store.js';
 import type { WorkerOptions } from './worker-options.js';
 
@@ -76,6 +77,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
     return this.context.start(async () => {
       const { context: ctx, options } = this;
       const logger = ctx.logger;
+      limitHeapGrowth(options.heapGrowthPercent);
       const pool = ctx.mysql({ connectionLimit: Math.max(4, options.workerConcurrency * 2) });
       const events = this.events ?? this.defaultEventSink();
       const client = ctx.adopt('agent client', new AgentClient(options), (c) => c.close());
