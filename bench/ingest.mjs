@@ -2,7 +2,8 @@
 // Scenario `ingest`: N simulated hosts polled as fast as the pipeline can
 // (fleet -> coordinator -> BullMQ -> worker(s) -> MySQL), values and rows per
 // second counted in MySQL over a fixed window after a warm-up, then the same
-// rows written by a bare mysql2 INSERT loop: the ratio pipeline / baseline.
+// rows written by bare mysql2 loops (multi-row INSERT, LOAD DATA LOCAL
+// INFILE): the ratio pipeline / the faster baseline, and CPU per value.
 // Build first (npm run build). Flags: --hosts=2000 --speed=10 --durationSeconds=60 ... (see INGEST_DEFAULTS).
 import { createMysqlPool } from '@watched/core';
 import { INGEST_DEFAULTS, runIngest } from './lib/ingest-run.mjs';
@@ -18,10 +19,19 @@ console.log(`ingest: ${params.hosts} hosts at ${params.speed}x, ${params.workers
 const result = await runIngest(params);
 const path = writeResult('ingest', { machine, parameters: params, result });
 
-printTable('ingest (counted in MySQL)', ['', 'values/s', 'rows/s', 'polls/s', 'p50 poll s', 'p99 poll s', 'worker CPU', 'worker RSS MB', 'load'], [
-  ['pipeline', result.valuesPerSecond, result.rowsPerSecond, result.pollsPerSecond, result.pollLatencyP50, result.pollLatencyP99, result.workerCpuCores, result.workerPeakRssMB, `${result.loadAverage.before}-${result.loadAverage.after}`],
-  ...(result.baseline ? [['bare INSERT baseline', result.baseline.valuesPerSecond, result.baseline.rowsPerSecond, '', '', '', '', '', result.baseline.loadAverage]] : []),
+const b = result.baselines;
+printTable('ingest (counted in MySQL)', ['', 'values/s', 'rows/s', 'polls/s', 'p50 poll s', 'p99 poll s', 'CPU us/value', 'worker CPU', 'worker RSS MB', 'load'], [
+  ['pipeline', result.valuesPerSecond, result.rowsPerSecond, result.pollsPerSecond, result.pollLatencyP50, result.pollLatencyP99, result.cpuMicrosPerValue, result.workerCpuCores, result.workerPeakRssMB, `${result.loadAverage.before}-${result.loadAverage.after}`],
+  ...(b
+    ? [
+        [`bare INSERT baseline (${b.insert.batchRows} rows/stmt)`, b.insert.valuesPerSecond, b.insert.rowsPerSecond, '', '', '', b.insert.cpuMicrosPerValue, '', '', ''],
+        [`bare LOAD DATA baseline (${b.loadData.batchRows} rows/stmt)`, b.loadData.valuesPerSecond, b.loadData.rowsPerSecond, '', '', '', b.loadData.cpuMicrosPerValue, '', '', b.loadAverage],
+      ]
+    : []),
 ]);
-if (result.ratio !== undefined) console.log(`\npipeline / baseline = ${result.ratio}`);
+if (result.ratio !== undefined) {
+  console.log(`\npipeline / faster baseline = ${result.ratio} (/ INSERT ${result.ratios.insert}, / LOAD DATA ${result.ratios.loadData})`);
+}
+console.log(`CPU us per stored value (pipeline: workers, coordinator, MariaDB, Redis; fleet apart): ${result.cpuMicrosPerValue} = ${Object.entries(result.cpuMicrosPerValueByProcess).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 console.log(`CPU cores used in the window: ${Object.entries(result.usage).map(([k, u]) => `${k} ${u.cpuCores}`).join(', ')}`);
 console.log(`written to ${path}`);

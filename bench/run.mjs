@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 
 const SCENARIOS = {
   ingest: { script: 'bench/ingest.mjs', about: 'N hosts polled as fast as the pipeline can: values/s in MySQL vs a bare INSERT loop [--hosts=2000] [--speed=10] [--durationSeconds=60]' },
+  'write-methods': { script: 'bench/write-methods.mjs', about: 'the worker\'s row writers (INSERT upsert, INSERT IGNORE, LOAD DATA REPLACE / IGNORE) against a private MariaDB: CPU per value [--timestamps=100]' },
   workers: { script: 'bench/workers.mjs', about: 'ingest throughput with 1 and with 2 worker processes [--counts=1,2]' },
   schedule: { script: 'bench/schedule.mjs', about: "the leader's tick for 10k/100k/1M agents: time, Redis commands, memory [--agents=10000,100000,1000000]" },
   fleet: { script: 'bench/fleet.mjs', about: '10,000 hosts at 60 s in real time: lag percentiles, worker RSS [--hosts=10000] [--minutes=3]' },

@@ -1,7 +1,9 @@
-// The bare-insert baseline: rows the pipeline committed, written again by a
-// plain mysql2 multi-row INSERT loop (no HTTP, no queue, no transactions
-// beyond autocommit) into copies of the same tables, to tell how close the
-// pipeline comes to what this MySQL can take.
+// The bare baselines: rows the pipeline committed, written again by a plain
+// mysql2 loop (no HTTP, no queue, no transactions beyond autocommit) into
+// copies of the same tables, once as multi-row INSERTs and once as LOAD
+// DATA LOCAL INFILE, to tell how close the pipeline comes to what this
+// MySQL can take.
+import { Readable } from 'node:stream';
 import { countData, dataTableColumns } from './mysql-data.mjs';
 
 const copyName = (table) => table.replace(/^d\$/, 'b$');
@@ -50,15 +52,55 @@ async function loadRows(pool, tables, maxRows) {
   return loaded;
 }
 
+/** One batch as a multi-row INSERT (mysql2 formats the values, as a plain client would). */
+async function insertBatch(conn, t, start, end) {
+  const width = t.columns.length;
+  const values = [];
+  for (let r = start; r < end; r++) {
+    const row = new Array(width);
+    for (let c = 0; c < width; c++) {
+      const v = t.data[r * width + c];
+      row[c] = Number.isNaN(v) ? null : v;
+    }
+    values.push(row);
+  }
+  await conn.query(`INSERT INTO \`${t.table}\` (${t.columns.map((c) => `\`${c}\``).join(', ')}) VALUES ?`, [values]);
+}
+
+/** One batch as LOAD DATA LOCAL INFILE of tab-separated text streamed from memory (NULL as \N). */
+async function loadBatch(conn, t, start, end) {
+  const width = t.columns.length;
+  function* chunks() {
+    let text = '';
+    for (let r = start; r < end; r++) {
+      for (let c = 0; c < width; c++) {
+        const v = t.data[r * width + c];
+        text += (c ? '\t' : '') + (Number.isNaN(v) ? '\\N' : String(v));
+      }
+      text += '\n';
+      if (text.length >= 256 * 1024) {
+        yield Buffer.from(text);
+        text = '';
+      }
+    }
+    if (text) yield Buffer.from(text);
+  }
+  await conn.query({
+    sql: `LOAD DATA LOCAL INFILE 'rows' INTO TABLE \`${t.table}\` (${t.columns.map((c) => `\`${c}\``).join(', ')})`,
+    infileStreamFactory: () => Readable.from(chunks(), { objectMode: false }),
+  });
+}
+
+const WRITERS = { insert: insertBatch, 'load-data': loadBatch };
+
 /**
- * Writes the loaded rows with `connections` parallel INSERT loops of
- * `batchRows` rows, tables interleaved; returns values and rows per second
- * counted in MySQL afterwards.
+ * Writes the loaded rows with `connections` parallel loops of `batchRows`
+ * rows per statement, tables interleaved, by `method` (`insert`: multi-row
+ * INSERT; `load-data`: LOAD DATA LOCAL INFILE), autocommit; returns values
+ * and rows per second counted in MySQL afterwards.
  */
-export async function runBaseline(pool, { maxRows, connections, batchRows }, sampler) {
-  const tables = await dataTableColumns(pool);
+async function writeCopies(pool, tables, loaded, { method, connections, batchRows }, sampler) {
   await createCopies(pool, tables);
-  const loaded = await loadRows(pool, tables, maxRows);
   // Work items: batches of every table, interleaved so concurrent loops write different tables as the pipeline does.
   const batches = [];
   for (let start = 0; ; start += batchRows) {
@@ -66,6 +108,7 @@ export async function runBaseline(pool, { maxRows, connections, batchRows }, sam
     if (round.length === 0) break;
     batches.push(...round);
   }
+  const writeBatch = WRITERS[method];
   let next = 0;
   sampler?.start();
   const started = performance.now();
@@ -74,17 +117,7 @@ export async function runBaseline(pool, { maxRows, connections, batchRows }, sam
     try {
       while (next < batches.length) {
         const { t, start, end } = batches[next++];
-        const width = t.columns.length;
-        const values = [];
-        for (let r = start; r < end; r++) {
-          const row = new Array(width);
-          for (let c = 0; c < width; c++) {
-            const v = t.data[r * width + c];
-            row[c] = Number.isNaN(v) ? null : v;
-          }
-          values.push(row);
-        }
-        await conn.query(`INSERT INTO \`${t.table}\` (${t.columns.map((c) => `\`${c}\``).join(', ')}) VALUES ?`, [values]);
+        await writeBatch(conn, t, start, end);
       }
     } finally {
       conn.release();
@@ -95,14 +128,31 @@ export async function runBaseline(pool, { maxRows, connections, batchRows }, sam
   const usage = sampler?.stop();
   const counted = await countData(pool, 'b$%');
   for (const table of tables.keys()) await pool.query(`DROP TABLE IF EXISTS \`${copyName(table)}\``);
+  const cpuSeconds = usage ? Object.entries(usage).filter(([k]) => k !== 'machine').reduce((s, [, u]) => s + u.cpuCores * seconds, 0) : undefined;
   return {
+    method,
     seconds: +seconds.toFixed(2),
     rows: counted.rows,
     values: counted.values,
     rowsPerSecond: Math.round(counted.rows / seconds),
     valuesPerSecond: Math.round(counted.values / seconds),
+    cpuMicrosPerValue: cpuSeconds === undefined ? undefined : +((cpuSeconds / counted.values) * 1e6).toFixed(2),
     connections,
     batchRows,
     usage,
+  };
+}
+
+/**
+ * Both bare baselines on the same rows, one after the other: multi-row
+ * INSERT (`insertBatchRows` a statement) and LOAD DATA LOCAL INFILE
+ * (`loadBatchRows` a statement). `sampler()` makes a fresh UsageSampler.
+ */
+export async function runBaselines(pool, { maxRows, connections, insertBatchRows, loadBatchRows }, sampler) {
+  const tables = await dataTableColumns(pool);
+  const loaded = await loadRows(pool, tables, maxRows);
+  return {
+    insert: await writeCopies(pool, tables, loaded, { method: 'insert', connections, batchRows: insertBatchRows }, sampler?.()),
+    loadData: await writeCopies(pool, tables, loaded, { method: 'load-data', connections, batchRows: loadBatchRows }, sampler?.()),
   };
 }

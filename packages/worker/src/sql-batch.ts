@@ -13,6 +13,15 @@ export interface BatchInsert {
    */
   mode: 'ignore' | 'upsert';
   updateColumns?: string[];
+  /**
+   * An upsert whose `updateColumns` are every column but the key, into a
+   * table no other table references: replacing the stored row is the same
+   * as updating it, so it may be loaded with LOAD DATA ... REPLACE
+   * (`d$` rows). Columns of the table not named here would be reset to
+   * their default by a REPLACE: set this only when there are none that
+   * matter.
+   */
+  replaceable?: boolean;
 }
 
 /** One value as SQL text: numbers as JavaScript prints them (shortest exact form), as mysql2's own escaping does. */

@@ -7,6 +7,8 @@ describe('worker options', () => {
     expect(parseWorkerOptions({ agentTimeout: '5s' }).agentTimeoutMs).toBe(5000);
     // The loaded form (what loadOptions returns) compiles the same way.
     expect(compileWorkerOptions(WorkerOptionsSchema.parse({ missingAfter: 60 })).missingAfterMs).toBe(60_000);
+    // Product defaults of the write path and the heap: LOAD DATA, growth bounded to 30% past the live heap.
+    expect(parseWorkerOptions()).toMatchObject({ writeMethod: 'load-data', heapGrowthPercent: 30 });
   });
 
   it('rejects conflicting and unusable values, naming the field', () => {
@@ -14,5 +16,7 @@ describe('worker options', () => {
     expect(parseWorkerOptions({ agentConnectTimeout: '10s', agentTimeout: '5s' }).agentConnectTimeoutMs).toBe(5000);
     expect(() => parseWorkerOptions({ stalledInterval: 0 })).toThrow(/stalledInterval: must be more than 0/);
     expect(() => parseWorkerOptions({ workerConcurrency: 0 })).toThrow(/workerConcurrency/);
+    expect(() => parseWorkerOptions({ writeMethod: 'copy' as never })).toThrow(/writeMethod/);
+    expect(() => parseWorkerOptions({ heapGrowthPercent: -1 })).toThrow(/heapGrowthPercent/);
   });
 });

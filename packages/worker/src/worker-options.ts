@@ -1,5 +1,6 @@
 import type { SecureVersion } from 'node:tls';
 import { z } from 'zod';
+import type { WriteMethod } from './row-writer.js';
 import { alertLogLevelOption, boolean, ConfigError, duration, filePath, integer, parseOptions, roleOptionsShape, stripUndefined, TLS_VERSIONS } from '@watched/core';
 
 /**
@@ -23,6 +24,11 @@ export const workerOptionsShape = {
   agentTlsKey: filePath('key (PEM) of the agent client certificate'),
   agentTlsMinVersion: z.enum(TLS_VERSIONS).default('TLSv1.2').describe('lowest TLS version accepted from agents: TLSv1.2 or TLSv1.3'),
   discoveryRefresh: duration('1h').describe('how long an agent discovery document is trusted (e.g. 1h)'),
+  // LOAD DATA needs local_infile on the server; refused, the worker logs it once and uses INSERTs.
+  writeMethod: z
+    .enum(['load-data', 'insert'])
+    .default('load-data')
+    .describe('how d$ rows and log lines are written: load-data (LOAD DATA LOCAL INFILE, INSERT when refused) or insert'),
   insertBatchRows: integer(1000, 1, 100_000).describe('rows per multi-row INSERT'),
   // One commit instead of one per agent; an agent's rows and cursor are never split.
   writeBatchRows: integer(20_000, 1, 1_000_000).describe('rows of several agents written in one transaction'),
@@ -34,6 +40,8 @@ export const workerOptionsShape = {
   alertLogLevel: alertLogLevelOption,
   // Upstream's front calls process/socket rows older than 900 s missing: the same default.
   missingAfter: duration('15m').describe('how long a host or service may go unreported before a missing event opens'),
+  // V8's default lets a busy worker's heap grow to several times its live data (heap-growth.ts).
+  heapGrowthPercent: integer(30, 0, 400).describe("how far the heap may grow past its live data between full GCs, in percent (0: V8's default)"),
   // Jobs still running then fail with a retry, so another worker takes them.
   shutdownTimeout: duration('20s').describe('on SIGTERM, how long running jobs may finish before being handed back'),
   lockDuration: duration('30s').describe('job lock duration; a killed worker\'s job is retried after about this'),
@@ -64,6 +72,7 @@ export interface WorkerOptions {
   readonly agentTlsKey?: string;
   readonly agentTlsMinVersion: SecureVersion;
   readonly discoveryRefreshMs: number;
+  readonly writeMethod: WriteMethod;
   readonly insertBatchRows: number;
   readonly writeBatchRows: number;
   readonly rulesRefreshMs: number;
@@ -77,6 +86,7 @@ export interface WorkerOptions {
   readonly stalledIntervalMs: number;
   readonly maxStalledCount: number;
   readonly heartbeatIntervalMs: number;
+  readonly heapGrowthPercent: number;
 }
 
 /** Durations the code runs on a timer: 0 would spin (BullMQ refuses a 0 stalledInterval, deep in start-up). */
@@ -103,6 +113,7 @@ export function compileWorkerOptions(loaded: LoadedWorkerOptions): WorkerOptions
     ...stripUndefined({ agentTlsCa: o.agentTlsCa, agentTlsCert: o.agentTlsCert, agentTlsKey: o.agentTlsKey }),
     agentTlsMinVersion: o.agentTlsMinVersion,
     discoveryRefreshMs: o.discoveryRefresh,
+    writeMethod: o.writeMethod,
     insertBatchRows: o.insertBatchRows,
     writeBatchRows: o.writeBatchRows,
     rulesRefreshMs: o.rulesRefresh,
@@ -115,6 +126,7 @@ export function compileWorkerOptions(loaded: LoadedWorkerOptions): WorkerOptions
     stalledIntervalMs: o.stalledInterval,
     maxStalledCount: o.maxStalledCount,
     heartbeatIntervalMs: o.heartbeatInterval,
+    heapGrowthPercent: o.heapGrowthPercent,
   };
 }
 

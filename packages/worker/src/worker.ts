@@ -19,6 +19,8 @@ import { LoggingEventSink } from './events/logging-event-sink.js';
 import { ThresholdRules } from './store/threshold-rules.js';
 import { LogAlerts } from './store/log-alerts.js';
 import { PollProcessor } from './poll-processor.js';
+import { RowWriter } from './row-writer.js';
+import { limitHeapGrowth } from './heap-growth.js';
 import { PollStore } from './store/poll-store.js';
 import type { WorkerOptions } from './worker-options.js';
 
@@ -75,6 +77,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
     return this.context.start(async () => {
       const { context: ctx, options } = this;
       const logger = ctx.logger;
+      limitHeapGrowth(options.heapGrowthPercent);
       const pool = ctx.mysql({ connectionLimit: Math.max(4, options.workerConcurrency * 2) });
       const events = this.events ?? this.defaultEventSink();
       const client = ctx.adopt('agent client', new AgentClient(options), (c) => c.close());
@@ -88,7 +91,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       const store = new PollStore({
         pool,
         logger,
-        insertBatchRows: options.insertBatchRows,
+        writer: new RowWriter({ method: options.writeMethod, insertBatchRows: options.insertBatchRows, logger }),
         rules: (this.rules = new ThresholdRules(pool, options.rulesRefreshMs)),
         events,
         logAlerts: new LogAlerts(pool, events, options.alertLogLevel, logger),

@@ -25,6 +25,8 @@ export function metricInserts(series: Array<{ series: MetricSeries; ids: SeriesI
         rows: [],
         mode: 'upsert',
         updateColumns: s.type.properties,
+        // The key plus every metric column of the type: a REPLACE writes what the upsert writes.
+        replaceable: true,
       };
       byTable.set(table, insert);
     }

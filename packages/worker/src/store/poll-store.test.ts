@@ -4,6 +4,7 @@ import { createTestEnvironment, type TestEnvironment } from '@watched/core/testi
 import type { EventSink, MonitoringEvent } from '@watched/core';
 import type { AgentPollOutcome, FailedPoll, PreparedPoll } from '../poll-result.js';
 import type { BatchInsert } from '../sql-batch.js';
+import { RowWriter } from '../row-writer.js';
 import { PollStore } from './poll-store.js';
 import { ThresholdRules } from './threshold-rules.js';
 
@@ -15,21 +16,21 @@ class MemorySink implements EventSink {
   }
 }
 
-describe('PollStore: several agents in one transaction (real MariaDB)', () => {
+describe.each(['load-data', 'insert'] as const)('PollStore (%s): several agents in one transaction (real MariaDB)', (method) => {
   let env: TestEnvironment;
   let store: PollStore;
   let sink: MemorySink;
   let ids: number[];
   beforeAll(async () => {
-    env = await createTestEnvironment('poll_store');
+    env = await createTestEnvironment(`poll_store_${method.replace('-', '_')}`);
     await new AgentRegistry(env.pool).add([1, 2, 3, 4, 5, 6, 7].map((i) => ({ host: `10.9.0.${i}`, pollIntervalS: 60 })));
     ids = (await new AgentRegistry(env.pool).list()).map((a) => a.id);
     sink = new MemorySink();
     store = new PollStore({
       pool: env.pool,
       logger: env.logger,
-      // 4 rows per statement: the 7 rows of one table of the first batch go as 4 + 3.
-      insertBatchRows: 4,
+      // 4 rows per INSERT statement: the 7 rows of one table of the first batch go as 4 + 3.
+      writer: new RowWriter({ method, insertBatchRows: 4, logger: env.logger }),
       rules: new ThresholdRules(env.pool, 60_000),
       events: sink,
       missingAfterMs: 900_000,

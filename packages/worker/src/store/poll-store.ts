@@ -9,7 +9,8 @@ import {
 } from '@watched/core';
 import type { EventSink, MonitoringEvent } from '@watched/core';
 import type { AgentPollOutcome, FailedPoll, PollResult, PreparedPoll } from '../poll-result.js';
-import { insertBatched, mergeInserts } from '../sql-batch.js';
+import type { RowWriter } from '../row-writer.js';
+import { mergeInserts } from '../sql-batch.js';
 import { closeAgentFailure, openAgentFailures } from './agent-failure-writer.js';
 import { writeAgentHistory } from './agent-history-writer.js';
 import type { LogAlerts } from './log-alerts.js';
@@ -20,7 +21,8 @@ import { applyThresholds } from './threshold-writer.js';
 export interface PollStoreDeps {
   pool: Pool;
   logger: Logger;
-  insertBatchRows: number;
+  /** Writes the rows (LOAD DATA or multi-row INSERT, see row-writer.ts). */
+  writer: RowWriter;
   rules: ThresholdRules;
   events: EventSink;
   /** How long a host or service may go unreported before it counts as missing. */
@@ -88,7 +90,7 @@ export class PollStore {
     const rules = prepared.length ? await this.deps.rules.current() : [];
     const inserts = mergeInserts(prepared.flatMap((p) => p.inserts));
     const events = await withTransaction(this.deps.pool, async (conn) => {
-      for (const insert of inserts) await insertBatched(conn, insert, this.deps.insertBatchRows);
+      for (const insert of inserts) await this.deps.writer.write(conn, insert);
       const changed: MonitoringEvent[] = await applyThresholds(
         conn,
         rules,
