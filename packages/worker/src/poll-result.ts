@@ -1,3 +1,5 @@
+import type { AgentBackoff } from '@watched/core';
+import type { AgentCallError } from './agent-client.js';
 import type { SeriesIds } from './ingest/metrics.js';
 import type { MetricSeries, ServiceSnapshot } from './ingest/snapshot.js';
 import type { BatchInsert } from './sql-batch.js';
@@ -11,6 +13,8 @@ export interface PollRecord {
   outcome: 'ok' | 'failed' | 'parse';
   parseErrors: number;
   error?: string;
+  /** Off the hot path (slow lane, backed-off retry) or back on it: set by PollProcessor/SlowLane before storing (absent: back on it). */
+  backoff?: AgentBackoff;
 }
 
 /**
@@ -41,6 +45,8 @@ export interface PreparedPoll {
 export interface FailedPoll {
   kind: 'failed';
   record: PollRecord & { outcome: 'failed' | 'parse'; error: string };
+  /** Why: `timeout` (no answer within the call's limits) sends the agent off the hot path. */
+  reason: AgentCallError['reason'];
   /** How long the attempt took (ms), measured when it failed: the agent's poll cost. */
   durationMs: number;
 }

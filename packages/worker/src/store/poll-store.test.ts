@@ -53,6 +53,7 @@ describe('PollStore: several agents in one transaction (real MariaDB)', () => {
   const failure = (agentId: number, slot: number, error: string): FailedPoll => ({
     kind: 'failed',
     record: { agentId, slot, pollTime: Date.now(), outcome: 'failed', parseErrors: 0, error },
+    reason: 'refused',
     durationMs: 30_000,
   });
   const types = (...names: string[]): BatchInsert => ({ table: 's$types', columns: ['name'], rows: names.map((n) => [n]), mode: 'ignore' });

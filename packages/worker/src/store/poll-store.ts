@@ -123,10 +123,11 @@ export class PollStore {
           since: cursor,
           error: record.error,
           durationMs: now - record.pollTime,
+          backoff: record.backoff,
         })),
       );
       await states.recordFailures(
-        failed.map(({ record, durationMs }) => ({ agentId: record.agentId, pollTime: record.pollTime, error: record.error, durationMs })),
+        failed.map(({ record, durationMs }) => ({ agentId: record.agentId, pollTime: record.pollTime, error: record.error, durationMs, backoff: record.backoff })),
       );
       await writeAgentHistory(
         conn,
