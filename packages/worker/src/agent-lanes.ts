@@ -61,11 +61,11 @@ export class AgentLanes {
     return result.kind === 'failed' && result.reason === 'timeout' ? this.backedOff(state, intervalMs, now) : undefined;
   }
 
-  /** The schedule after a slow-lane poll that started at `startedAt`. */
-  afterSlow(result: PollResult, state: AgentState | undefined, intervalMs: number, startedAt: number, now: number): AgentBackoff | undefined {
+  /** The schedule after a slow-lane poll. */
+  afterSlow(result: PollResult, state: AgentState | undefined, intervalMs: number, now: number): AgentBackoff | undefined {
     if (result.kind === 'failed') return this.afterHot(result, state, intervalMs, now);
     // Answered, but later than a job would have waited: it stays in the slow lane, polled at its interval.
-    if (now - startedAt > this.hotBudgetMs(intervalMs)) return { slow: true, retryAt: startedAt + intervalMs };
+    if (result.answeredMs > this.hotBudgetMs(intervalMs)) return { slow: true, retryAt: result.record.pollTime + intervalMs };
     return undefined;
   }
 

@@ -51,6 +51,7 @@ export class AgentPoller {
         durationMs: Date.now() - pollTime,
       };
     }
+    const answeredMs = Date.now() - pollTime;
     if (since !== undefined && snapshot.timestamp < since) {
       this.deps.logger.warn(`agent ${agent.host}:${agent.port} went back in time (restart?): since ${since}, now ${snapshot.timestamp}`, { agent: agent.id });
     }
@@ -66,7 +67,7 @@ export class AgentPoller {
         first: snapshot.problems[0],
       });
     }
-    return this.prepareRows(snapshot, record, (state?.consecutiveFailures ?? 0) > 0);
+    return this.prepareRows(snapshot, record, (state?.consecutiveFailures ?? 0) > 0, answeredMs);
   }
 
   private async catalog(agent: AgentRecord, force: boolean, limits: CallLimits | undefined): Promise<AgentCatalog> {
@@ -109,7 +110,7 @@ export class AgentPoller {
   }
 
   /** Creates what the rows need (tables, inventory ids) and builds the rows; writing them is PollStore's. */
-  private async prepareRows(snapshot: AgentSnapshot, record: PollRecord, failing: boolean): Promise<PreparedPoll> {
+  private async prepareRows(snapshot: AgentSnapshot, record: PollRecord, failing: boolean, answeredMs: number): Promise<PreparedPoll> {
     const { dataTables, inventory } = this.deps;
     const types = new Map(snapshot.metrics.map((m) => [m.type.name, m.type]));
     for (const type of types.values()) await dataTables.ensure(type);
@@ -152,6 +153,7 @@ export class AgentPoller {
     return {
       kind: 'prepared',
       record,
+      answeredMs,
       failing,
       cursor: snapshot.timestamp,
       series,

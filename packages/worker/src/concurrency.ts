@@ -17,8 +17,8 @@ export async function mapWithConcurrency<T, R>(items: T[], limit: number, task: 
         (result) => void (results[index] = result),
         (error: unknown) => void (failed ??= { error }),
       );
-      if (releaseAfterMs === undefined || (await settlesWithin(running, releaseAfterMs))) continue;
-      released.push(running);
+      if (releaseAfterMs === undefined) await running;
+      else if (!(await settlesWithin(running, releaseAfterMs))) released.push(running);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));

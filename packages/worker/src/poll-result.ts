@@ -26,6 +26,8 @@ export interface PollRecord {
 export interface PreparedPoll {
   kind: 'prepared';
   record: PollRecord;
+  /** How long the agent took to answer (ms, its calls only: preparing the rows is ours). */
+  answeredMs: number;
   /** Its previous poll failed: an agent-failed event may be open (none can be open otherwise). */
   failing: boolean;
   /** The agent's clock at the answer: the new cursor. */

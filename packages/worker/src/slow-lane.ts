@@ -86,7 +86,7 @@ export class SlowLane {
     try {
       const result = await poller.prepare(agent, slot, state, { deadline: startedAt + lanes.slowBudgetMs(intervalMs), signal: this.abort.signal });
       if (this.closed) return;
-      const backoff = lanes.afterSlow(result, state, intervalMs, startedAt, Date.now());
+      const backoff = lanes.afterSlow(result, state, intervalMs, Date.now());
       if (backoff) result.record.backoff = backoff;
       await store.store([result]);
       this.stats.polled += 1;

@@ -42,6 +42,7 @@ describe('PollStore: several agents in one transaction (real MariaDB)', () => {
   const poll = (agentId: number, cursor: number, inserts: BatchInsert[], slot = 1000): PreparedPoll => ({
     kind: 'prepared',
     record: { agentId, slot, pollTime: Date.now(), outcome: 'ok', parseErrors: 0 },
+    answeredMs: 5,
     failing: false,
     cursor,
     series: [],
