@@ -5,8 +5,9 @@
 // defaults (groups of 50, agent timeout 30 s, 16 agents at once per job), in
 // real time. Each share of --shares is one run on a fresh installation, so
 // the healthy-only run is the baseline measured under the same load.
-// Measured per run, after a warm-up of two intervals (the first round, when
-// every hanging agent is still on the hot path, is reported apart):
+// Measured per run, after a warm-up of two intervals (the max spacing from
+// each agent's first poll, the first round included, when every hanging
+// agent is still on the hot path, is reported apart):
 //   - the healthy agents' poll spacing (consecutive agt$state.last_ok values,
 //     sampled every 250 ms): p50 / p99 / max, against interval + bound;
 //   - the queue depth (waiting + prioritized jobs, sampled every second): max;
@@ -32,14 +33,14 @@ for (const share of String(shares).split(',').map(Number)) runs.push(await run(s
 console.log(`\nhanging: ${agents} agents at ${intervalSeconds} s, ${minutes} min measured per share; spacing of the healthy agents' polls in ms\n`);
 console.table(runs.map((r) => ({
   'hanging share': r.share,
-  'first round max': r.firstRound.max,
+  'max incl. first round': r.all.max,
   'spacing p50': r.spacing.p50,
   'spacing p99': r.spacing.p99,
   'spacing max': r.spacing.max,
   'p99 / interval': +(r.spacing.p99 / intervalMs).toFixed(3),
   'queue max': r.queueMax,
   'off hot path': r.offHotPath,
-  'skipped slots': r.skippedSlots,
+  'skipped slots (window)': r.skippedSlots,
   load: r.load.join(' '),
 })));
 console.log(`\nwritten: ${writeResult('hanging', { machine, parameters: { agents, shares, intervalSeconds, minutes }, runs })}`);
@@ -72,19 +73,16 @@ async function run(share) {
     }, 1000);
     const warmUpEnd = Date.now() + 2 * intervalMs;
     const end = warmUpEnd + minutes * 60_000;
-    let firstRound;
+    const skippedSoFar = async () =>
+      Object.values(await cluster.redis.hgetall(cluster.keys.schedule)).reduce((n, json) => n + JSON.parse(json).skipped, 0);
+    let skippedAtWarmUp;
     while (Date.now() < end) {
       if (healthyIds.length) {
         const [rows] = await cluster.pool.query('SELECT agt_id, last_ok FROM `agt$state` WHERE agt_id IN (?) AND last_ok IS NOT NULL', [healthyIds]);
         for (const r of rows) polls.get(Number(r.agt_id)).add(Number(r.last_ok));
       }
-      if (firstRound === undefined && Date.now() >= warmUpEnd) {
-        firstRound = spacings(polls);
-        for (const set of polls.values()) {
-          const last = Math.max(...set);
-          set.clear();
-          if (Number.isFinite(last)) set.add(last);
-        }
+      if (skippedAtWarmUp === undefined && Date.now() >= warmUpEnd) {
+        skippedAtWarmUp = await skippedSoFar();
         console.log(`hanging ${share}: warm-up done, load ${loadAverage()}`);
       }
       if (load.length < 2 + Math.floor((Date.now() - warmUpEnd) / 60_000)) load.push(loadAverage());
@@ -94,17 +92,18 @@ async function run(share) {
     load.push(loadAverage());
     if (!worker.running) console.error(`hanging ${share}: the worker exited:\n${worker.tail(20)}`);
     const [[off]] = await cluster.pool.query('SELECT COUNT(*) AS n FROM `agt$state` WHERE slow_polls > 0');
-    const schedule = Object.values(await cluster.redis.hgetall(cluster.keys.schedule)).map((json) => JSON.parse(json));
-    const measured = spacings(polls);
+    const skippedInWindow = (await skippedSoFar()) - (skippedAtWarmUp ?? 0);
     const result = {
       share,
       hanging: hanging.size,
       healthy: healthyIds.length,
-      firstRound: stats(firstRound ?? []),
-      spacing: stats(measured),
+      // From each agent's first poll, the first round (every hanging agent still on the hot path) included.
+      all: stats(spacings(polls, 0)),
+      // Polls after the warm-up.
+      spacing: stats(spacings(polls, warmUpEnd)),
       queueMax,
       offHotPath: Number(off.n),
-      skippedSlots: schedule.reduce((n, g) => n + g.skipped, 0),
+      skippedSlots: skippedInWindow,
       load,
     };
     console.log(`hanging ${share}: ${JSON.stringify(result)}`);
@@ -115,12 +114,12 @@ async function run(share) {
   }
 }
 
-/** Consecutive differences of each agent's poll times, ascending. */
-function spacings(polls) {
+/** Consecutive differences of each agent's poll times whose later poll is at or after `from`, ascending. */
+function spacings(polls, from) {
   return [...polls.values()]
     .flatMap((set) => {
       const times = [...set].sort((a, b) => a - b);
-      return times.slice(1).map((t, i) => Math.round(t - times[i]));
+      return times.slice(1).flatMap((t, i) => (t >= from ? [Math.round(t - times[i])] : []));
     })
     .sort((a, b) => a - b);
 }

@@ -13,6 +13,12 @@ export interface PollRecord {
   outcome: 'ok' | 'failed' | 'parse';
   parseErrors: number;
   error?: string;
+  /**
+   * What the poll cost its job (ms), when that is not its duration: a slow-lane
+   * poll costs its group's job nothing, and the leader balances groups by this
+   * (agt$state.poll_ms).
+   */
+  jobCostMs?: number;
   /** Off the hot path (slow lane, backed-off retry) or back on it: set by PollProcessor/SlowLane before storing (absent: back on it). */
   backoff?: AgentBackoff;
 }

@@ -21,6 +21,13 @@ interface SlowPoll {
   intervalMs: number;
 }
 
+/**
+ * The poll cost (agt$state.poll_ms) recorded for a slow-lane poll: it costs
+ * its group's job nothing, so the leader's cost balancing stops weighing the
+ * agent as the timeout it once was (0 would read as unmeasured).
+ */
+const SLOW_LANE_JOB_COST_MS = 1;
+
 /** Counters for logs and tests. */
 export interface SlowLaneStats {
   polled: number;
@@ -88,6 +95,7 @@ export class SlowLane {
       if (this.closed) return;
       const backoff = lanes.afterSlow(result, state, intervalMs, Date.now());
       if (backoff) result.record.backoff = backoff;
+      result.record.jobCostMs = SLOW_LANE_JOB_COST_MS;
       await store.store([result]);
       this.stats.polled += 1;
       if (result.kind === 'prepared') {
