@@ -1,6 +1,6 @@
 import { AgentStateTable, errorMessage, type Logger, type PollJobData, type PollJobResult, type Pool } from '@watched/core';
 import type { AgentRecord } from './agent-client.js';
-import type { AgentLanes } from './agent-lanes.js';
+import type { AgentLanes, Lane } from './agent-lanes.js';
 import { loadAgents } from './agent-loader.js';
 import type { AgentPoller } from './agent-poller.js';
 import { mapWithConcurrency } from './concurrency.js';
@@ -27,7 +27,8 @@ export interface PollProcessorDeps {
  * parallel up to a bound, a call that runs long releasing its slot, all
  * within the job's deadline (a share of the group's interval: the job ends
  * before the next slot); agents that timed out before are handed to the
- * slow lane, those backed off are left for later. Their answers their answers (and their failures) are gathered and written
+ * slow lane, those backed off are left for later. The answers (and the
+ * failures) of those polled here are gathered and written
  * together, one transaction per `writeBatchRows` rows (each agent's rows and
  * cursor always in the same one). A broken agent fails its own poll only (it
  * is recorded with the batch it falls in); a MySQL failure fails the
@@ -46,7 +47,7 @@ export class PollProcessor {
     // A group's agents share their frequency; the shortest one rules if c$agents changed meanwhile.
     const intervalMs = Math.min(...loaded.map((a) => a.pollIntervalS * 1000));
     const deadline = started + lanes.hotBudgetMs(intervalMs);
-    const byLane: Record<'hot' | 'slow' | 'held', AgentRecord[]> = { hot: [], slow: [], held: [] };
+    const byLane: Record<Lane, AgentRecord[]> = { hot: [], slow: [], held: [] };
     for (const agent of loaded) byLane[lanes.laneOf(states.get(agent.id), started)].push(agent);
     const agents = byLane.hot;
     if (byLane.slow.length) {
