@@ -23,10 +23,10 @@ describe('AgentLanes', () => {
     expect(lanes.laneOf(state({ slowPolls: 3, retryAt: 5000 }), 1000)).toBe('held');
   });
 
-  it('job deadline is a share of the interval; the slow lane has the agent timeout, capped by the interval', () => {
+  it('job deadline is a share of the interval; the slow lane has the full agent timeout, held that long plus an interval', () => {
     expect(lanes.hotBudgetMs(30_000)).toBe(15_000);
-    expect(lanes.slowBudgetMs(300_000)).toBe(30_000);
-    expect(lanes.slowBudgetMs(10_000)).toBe(10_000);
+    expect(lanes.slowBudgetMs()).toBe(30_000);
+    expect(lanes.holdMs(10_000)).toBe(40_000);
   });
 
   it('backs off from the interval, doubling per slow poll, capped; only timeouts count', () => {

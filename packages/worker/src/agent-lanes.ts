@@ -25,7 +25,7 @@ const JITTER = 0.2;
  * A job waits for its agents at most `jobDeadlineShare × interval`, so it
  * ends before its group's next slot. An agent not answered by then is timed
  * out for that round and, from then on, polled by the slow lane with the full
- * `agentTimeout` (capped by its interval), every `interval × 2^(n-1)`
+ * `agentTimeout`, every `interval × 2^(n-1)`
  * (±20 %, at most `agentBackoffMax`) after its n-th slow poll. A poll answered
  * within the hot deadline puts it back on its normal schedule at once; one
  * that answers, but only in the slow lane, keeps it there at its interval.
@@ -46,14 +46,18 @@ export class AgentLanes {
     return Math.floor(this.options.jobDeadlineShare * intervalMs);
   }
 
-  /** How long a slow-lane poll may take: the full agent timeout, but never past the agent's next slot. */
-  slowBudgetMs(intervalMs: number): number {
-    return Math.min(this.options.agentTimeoutMs, intervalMs);
+  /**
+   * How long a slow-lane poll may take: the full agent timeout, even past the
+   * agent's interval (it holds no job), so an agent slower than its interval
+   * is still polled and its data stored.
+   */
+  slowBudgetMs(): number {
+    return this.options.agentTimeoutMs;
   }
 
   /** How long a hand-off to the slow lane holds the agent back from the next jobs (its poll, a wait in the lane's queue). */
   holdMs(intervalMs: number): number {
-    return this.slowBudgetMs(intervalMs) + intervalMs;
+    return this.slowBudgetMs() + intervalMs;
   }
 
   /** The schedule after a hot-path poll: timed out, off the hot path; else unchanged (normal). */

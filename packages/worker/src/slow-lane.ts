@@ -91,7 +91,7 @@ export class SlowLane {
     const { poller, store, lanes, logger } = this.deps;
     const startedAt = Date.now();
     try {
-      const result = await poller.prepare(agent, slot, state, { deadline: startedAt + lanes.slowBudgetMs(intervalMs), signal: this.abort.signal });
+      const result = await poller.prepare(agent, slot, state, { deadline: startedAt + lanes.slowBudgetMs(), signal: this.abort.signal });
       if (this.closed) return;
       const backoff = lanes.afterSlow(result, state, intervalMs, Date.now());
       if (backoff) result.record.backoff = backoff;
