@@ -30,16 +30,18 @@ describe('AgentLanes', () => {
   });
 
   it('backs off from the interval, doubling per slow poll, capped; only timeouts count', () => {
-    expect(lanes.afterHot(failed('timeout'), undefined, 30_000, 1000)).toEqual({ slow: true, retryAt: 31_000 });
-    expect(lanes.afterHot(failed('timeout'), state({ slowPolls: 2 }), 30_000, 1000)).toEqual({ slow: true, retryAt: 121_000 });
+    // The first slow poll: the next slot retries it (in the slow lane); then interval x 2^(n-2).
+    expect(lanes.afterHot(failed('timeout'), undefined, 30_000, 1000)).toEqual({ slow: true, retryAt: 1000 });
+    expect(lanes.afterHot(failed('timeout'), state({ slowPolls: 1 }), 30_000, 1000)).toEqual({ slow: true, retryAt: 31_000 });
+    expect(lanes.afterHot(failed('timeout'), state({ slowPolls: 2 }), 30_000, 1000)).toEqual({ slow: true, retryAt: 61_000 });
     expect(lanes.afterHot(failed('timeout'), state({ slowPolls: 20 }), 30_000, 1000)).toEqual({ slow: true, retryAt: 601_000 });
     expect(lanes.afterHot(failed('refused'), state({ slowPolls: 2 }), 30_000, 1000)).toBeUndefined();
     expect(lanes.afterHot(answered(10), state(), 30_000, 1000)).toBeUndefined();
   });
 
   it('jitters retries by ±20 %, never past the cap', () => {
-    const low = new AgentLanes(options, () => 0).retryDelayMs(30_000, 1);
-    const high = new AgentLanes(options, () => 0.999999).retryDelayMs(30_000, 1);
+    const low = new AgentLanes(options, () => 0).retryDelayMs(30_000, 2);
+    const high = new AgentLanes(options, () => 0.999999).retryDelayMs(30_000, 2);
     expect(low).toBeCloseTo(24_000);
     expect(high).toBeCloseTo(36_000, -1);
     expect(new AgentLanes(options, () => 0.999999).retryDelayMs(30_000, 30)).toBe(600_000);
@@ -48,6 +50,6 @@ describe('AgentLanes', () => {
   it('an agent answering in the slow lane returns to normal if it answered within a job deadline, else stays at its interval', () => {
     expect(lanes.afterSlow(answered(2000), state({ slowPolls: 4 }), 30_000, 5000)).toBeUndefined();
     expect(lanes.afterSlow(answered(20_000, 1000), state({ slowPolls: 4 }), 30_000, 21_000)).toEqual({ slow: true, retryAt: 31_000 });
-    expect(lanes.afterSlow(failed('timeout'), state({ slowPolls: 1 }), 30_000, 1000)).toEqual({ slow: true, retryAt: 61_000 });
+    expect(lanes.afterSlow(failed('timeout'), state({ slowPolls: 2 }), 30_000, 1000)).toEqual({ slow: true, retryAt: 61_000 });
   });
 });

@@ -25,8 +25,8 @@ const JITTER = 0.2;
  * A job waits for its agents at most `jobDeadlineShare × interval`, so it
  * ends before its group's next slot. An agent not answered by then is timed
  * out for that round and, from then on, polled by the slow lane with the full
- * `agentTimeout`, every `interval × 2^(n-1)`
- * (±20 %, at most `agentBackoffMax`) after its n-th slow poll. A poll answered
+ * `agentTimeout`: at the next slot after its first slow poll, then every
+ * `interval × 2^(n-2)` (±20 %, at most `agentBackoffMax`) after its n-th. A poll answered
  * within the hot deadline puts it back on its normal schedule at once; one
  * that answers, but only in the slow lane, keeps it there at its interval.
  */
@@ -73,9 +73,14 @@ export class AgentLanes {
     return undefined;
   }
 
-  /** Delay before the retry after the n-th consecutive slow poll: `interval × 2^(n-1)` with jitter, at most agentBackoffMax. */
+  /**
+   * Delay before the retry after the n-th consecutive slow poll: none after
+   * the first (the next slot, in the slow lane: one late answer costs one
+   * round), then `interval × 2^(n-2)` with jitter, at most agentBackoffMax.
+   */
   retryDelayMs(intervalMs: number, slowPolls: number): number {
-    const nominal = intervalMs * 2 ** Math.min(Math.max(slowPolls - 1, 0), 30);
+    if (slowPolls <= 1) return 0;
+    const nominal = intervalMs * 2 ** Math.min(slowPolls - 2, 30);
     const jittered = nominal * (1 - JITTER + 2 * JITTER * this.random());
     return Math.min(this.options.agentBackoffMaxMs, jittered);
   }

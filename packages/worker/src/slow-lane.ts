@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { errorMessage, type AgentState, type Logger } from '@watched/core';
 import type { AgentRecord } from './agent-client.js';
 import type { AgentLanes } from './agent-lanes.js';
@@ -54,7 +55,10 @@ export class SlowLane {
   private readonly abort = new AbortController();
   private closed = false;
 
-  constructor(private readonly deps: SlowLaneDeps) {}
+  constructor(private readonly deps: SlowLaneDeps) {
+    // One signal for every call of the lane (each adds a listener): up to slowLaneConcurrency at once.
+    setMaxListeners(0, this.abort.signal);
+  }
 
   /** Agents in the lane (queued or being polled). */
   get size(): number {
