@@ -15,6 +15,10 @@ export interface RegisteredAgent {
   since: number | null;
   consecutiveFailures: number;
   lastError: string | null;
+  /** Consecutive polls not answered within the job's deadline: above 0 it is polled off the hot path (migration 0013). */
+  slowPolls: number;
+  /** Its next poll not before then (epoch ms): a backed-off retry; null on the normal schedule. */
+  retryAt: number | null;
 }
 
 export interface NewAgent {
@@ -81,6 +85,8 @@ export class AgentRegistry {
         since: state.since,
         consecutiveFailures: state.consecutiveFailures,
         lastError: state.lastError,
+        slowPolls: state.slowPolls,
+        retryAt: state.retryAt,
       };
     });
   }

@@ -127,7 +127,7 @@ export {
   type RegisteredAgent,
   validateAgent,
 } from './agent-registry.js';
-export { AgentStateTable, type AgentState, type AgentPollSuccess, type AgentPollFailure } from './agent-state/agent-state-table.js';
+export { AgentStateTable, type AgentState, type AgentBackoff, type AgentPollSuccess, type AgentPollFailure } from './agent-state/agent-state-table.js';
 export { LeaderLease, type LeaderLeaseOptions } from './lease/leader-lease.js';
 export { TermStore } from './lease/term-store.js';
 export { Membership, readMembers, type MemberInfo, type MembershipOptions } from './lease/membership.js';

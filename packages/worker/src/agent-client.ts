@@ -46,6 +46,16 @@ export function agentBaseUrl(agent: AgentRecord): string {
 }
 
 /**
+ * Bounds of one poll's calls beyond the client's own timeouts: a time by
+ * which they must be done (epoch ms: the job's deadline, or the slow lane's),
+ * and a signal that abandons them (the worker stopping).
+ */
+export interface CallLimits {
+  deadline: number;
+  signal?: AbortSignal;
+}
+
+/**
  * HTTP access to watched.agent: keep-alive connections, a connect and a total
  * timeout, a body-size cap, no retries (the next poll is the retry).
  */
@@ -78,13 +88,13 @@ export class AgentClient {
   }
 
   /** GET /api/swagger.json, parsed. */
-  fetchDiscovery(agent: AgentRecord): Promise<unknown> {
-    return this.getJson(agent, '/api/swagger.json');
+  fetchDiscovery(agent: AgentRecord, limits?: CallLimits): Promise<unknown> {
+    return this.getJson(agent, '/api/swagger.json', limits);
   }
 
   /** GET /all, with `since` when a cursor exists. */
-  fetchAll(agent: AgentRecord, since: number | undefined): Promise<unknown> {
-    return this.getJson(agent, since === undefined ? '/all' : `/all?since=${formatSince(since)}`);
+  fetchAll(agent: AgentRecord, since: number | undefined, limits?: CallLimits): Promise<unknown> {
+    return this.getJson(agent, since === undefined ? '/all' : `/all?since=${formatSince(since)}`, limits);
   }
 
   close(): void {
@@ -92,9 +102,21 @@ export class AgentClient {
     this.httpsAgent.destroy();
   }
 
-  private async getJson(agent: AgentRecord, path: string): Promise<unknown> {
+  /** The call's timeouts cut to what is left before the deadline (none left: timed out without calling). */
+  private callOptions(agent: AgentRecord, path: string, limits: CallLimits | undefined) {
+    if (!limits) return {};
+    const left = Math.floor(limits.deadline - Date.now());
+    if (left <= 0) throw new AgentCallError(agent, 'timeout', `${path}: the poll's deadline passed before the call`);
+    const request = Math.min(this.options.agentTimeoutMs, left);
+    return {
+      timeout: { connect: Math.min(this.options.agentConnectTimeoutMs, request), request },
+      ...(limits.signal ? { signal: limits.signal } : {}),
+    };
+  }
+
+  private async getJson(agent: AgentRecord, path: string, limits?: CallLimits): Promise<unknown> {
     const max = this.options.agentMaxResponseBytes;
-    const request = this.http.get(agentBaseUrl(agent) + path);
+    const request = this.http.get(agentBaseUrl(agent) + path, this.callOptions(agent, path, limits));
     let tooLarge = false;
     request.on('downloadProgress', (progress: { transferred: number; total?: number }) => {
       if (!tooLarge && (progress.transferred > max || (progress.total ?? 0) > max)) {

@@ -1,5 +1,5 @@
 import { errorMessage, type AgentState, type Logger } from '@watched/core';
-import { AgentCallError, type AgentClient, type AgentRecord } from './agent-client.js';
+import { AgentCallError, type AgentClient, type AgentRecord, type CallLimits } from './agent-client.js';
 import type { DataTables } from './data-tables.js';
 import type { DiscoveryCache } from './discovery-cache.js';
 import { parseCatalog, type AgentCatalog } from './ingest/catalog.js';
@@ -28,24 +28,30 @@ export interface AgentPollerDeps {
 export class AgentPoller {
   constructor(private readonly deps: AgentPollerDeps) {}
 
-  /** Fetches the agent's data since its cursor and prepares it, or returns why the poll failed. `state`: none if never polled. */
-  async prepare(agent: AgentRecord, slot: number, state: AgentState | undefined): Promise<PollResult> {
+  /**
+   * Fetches the agent's data since its cursor and prepares it, or returns why
+   * the poll failed. `state`: none if never polled; `limits`: the deadline
+   * (and abort signal) its calls must keep.
+   */
+  async prepare(agent: AgentRecord, slot: number, state: AgentState | undefined, limits?: CallLimits): Promise<PollResult> {
     const since = state?.since ?? undefined;
     const pollTime = Date.now();
     const record: PollRecord = { agentId: agent.id, slot, pollTime, outcome: 'ok', parseErrors: 0 };
     let snapshot: AgentSnapshot;
     let catalog: AgentCatalog;
     try {
-      ({ snapshot, catalog } = await this.fetchSnapshot(agent, since));
+      ({ snapshot, catalog } = await this.fetchSnapshot(agent, since, limits));
     } catch (err) {
       if (!(err instanceof AgentCallError)) throw err;
       this.deps.logger.warn(`poll failed: ${err.message}`, { agent: agent.id });
       return {
         kind: 'failed',
         record: { ...record, outcome: err.reason === 'bad-payload' ? 'parse' : 'failed', error: err.message },
+        reason: err.reason,
         durationMs: Date.now() - pollTime,
       };
     }
+    const answeredMs = Date.now() - pollTime;
     if (since !== undefined && snapshot.timestamp < since) {
       this.deps.logger.warn(`agent ${agent.host}:${agent.port} went back in time (restart?): since ${since}, now ${snapshot.timestamp}`, { agent: agent.id });
     }
@@ -61,13 +67,13 @@ export class AgentPoller {
         first: snapshot.problems[0],
       });
     }
-    return this.prepareRows(snapshot, record, (state?.consecutiveFailures ?? 0) > 0);
+    return this.prepareRows(snapshot, record, (state?.consecutiveFailures ?? 0) > 0, answeredMs);
   }
 
-  private async catalog(agent: AgentRecord, force: boolean): Promise<AgentCatalog> {
+  private async catalog(agent: AgentRecord, force: boolean, limits: CallLimits | undefined): Promise<AgentCatalog> {
     const cached = force ? undefined : this.deps.discovery.get(agent.id);
     if (cached) return cached;
-    const catalog = parseCatalog(await this.deps.client.fetchDiscovery(agent));
+    const catalog = parseCatalog(await this.deps.client.fetchDiscovery(agent, limits));
     if (catalog.problems.length) {
       this.deps.logger.warn(`agent ${agent.host}:${agent.port}: discovery refused ${catalog.problems.length} names`, {
         agent: agent.id,
@@ -80,9 +86,10 @@ export class AgentPoller {
   private async fetchSnapshot(
     agent: AgentRecord,
     since: number | undefined,
+    limits: CallLimits | undefined,
   ): Promise<{ snapshot: AgentSnapshot; catalog: AgentCatalog }> {
-    let catalog = await this.catalog(agent, false);
-    const body = await this.deps.client.fetchAll(agent, since);
+    let catalog = await this.catalog(agent, false, limits);
+    const body = await this.deps.client.fetchAll(agent, since, limits);
     const parse = (c: AgentCatalog) => {
       try {
         return parseSnapshot(body, c);
@@ -94,7 +101,7 @@ export class AgentPoller {
     // Each unknown name causes at most one re-read: what stays unknown is remembered in the catalog.
     if (snapshot.unknown.length) {
       this.deps.logger.info(`agent ${agent.host}:${agent.port} sent ${snapshot.unknown.length} unknown resources, re-reading discovery`, { agent: agent.id });
-      catalog = await this.catalog(agent, true);
+      catalog = await this.catalog(agent, true, limits);
       snapshot = parse(catalog);
       // Names still unknown are sent but not declared: remember them, so they cost no more reads.
       for (const name of snapshot.unknown) catalog.undeclared.add(name);
@@ -103,7 +110,7 @@ export class AgentPoller {
   }
 
   /** Creates what the rows need (tables, inventory ids) and builds the rows; writing them is PollStore's. */
-  private async prepareRows(snapshot: AgentSnapshot, record: PollRecord, failing: boolean): Promise<PreparedPoll> {
+  private async prepareRows(snapshot: AgentSnapshot, record: PollRecord, failing: boolean, answeredMs: number): Promise<PreparedPoll> {
     const { dataTables, inventory } = this.deps;
     const types = new Map(snapshot.metrics.map((m) => [m.type.name, m.type]));
     for (const type of types.values()) await dataTables.ensure(type);
@@ -146,6 +153,7 @@ export class AgentPoller {
     return {
       kind: 'prepared',
       record,
+      answeredMs,
       failing,
       cursor: snapshot.timestamp,
       series,

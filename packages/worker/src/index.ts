@@ -9,6 +9,7 @@ export {
   type WorkerOptions,
 } from './worker-options.js';
 export { AgentClient, AgentCallError, agentBaseUrl, formatSince, type AgentRecord } from './agent-client.js';
+export { AgentLanes, type Lane } from './agent-lanes.js';
 export { parseCatalog, type AgentCatalog, type DataTypeSpec, type ResourceSpec } from './ingest/catalog.js';
 export { parseSnapshot, type AgentSnapshot } from './ingest/snapshot.js';
 export { eventTypeOfLevel } from './ingest/logs.js';

@@ -1,3 +1,5 @@
+import type { AgentBackoff } from '@watched/core';
+import type { AgentCallError } from './agent-client.js';
 import type { SeriesIds } from './ingest/metrics.js';
 import type { MetricSeries, ServiceSnapshot } from './ingest/snapshot.js';
 import type { BatchInsert } from './sql-batch.js';
@@ -11,6 +13,14 @@ export interface PollRecord {
   outcome: 'ok' | 'failed' | 'parse';
   parseErrors: number;
   error?: string;
+  /**
+   * What the poll cost its job (ms), when that is not its duration: a slow-lane
+   * poll costs its group's job nothing, and the leader balances groups by this
+   * (agt$state.poll_ms).
+   */
+  jobCostMs?: number;
+  /** Off the hot path (slow lane, backed-off retry) or back on it: set by PollProcessor/SlowLane before storing (absent: back on it). */
+  backoff?: AgentBackoff;
 }
 
 /**
@@ -22,6 +32,8 @@ export interface PollRecord {
 export interface PreparedPoll {
   kind: 'prepared';
   record: PollRecord;
+  /** How long the agent took to answer (ms, its calls only: preparing the rows is ours). */
+  answeredMs: number;
   /** Its previous poll failed: an agent-failed event may be open (none can be open otherwise). */
   failing: boolean;
   /** The agent's clock at the answer: the new cursor. */
@@ -41,6 +53,8 @@ export interface PreparedPoll {
 export interface FailedPoll {
   kind: 'failed';
   record: PollRecord & { outcome: 'failed' | 'parse'; error: string };
+  /** Why: `timeout` (no answer within the call's limits) sends the agent off the hot path. */
+  reason: AgentCallError['reason'];
   /** How long the attempt took (ms), measured when it failed: the agent's poll cost. */
   durationMs: number;
 }

@@ -16,6 +16,17 @@ export const workerOptionsShape = {
   agentConcurrency: integer(16, 1, 1024).describe('agents of one job polled in parallel'),
   agentConnectTimeout: duration('5s').describe('connect timeout per agent call (e.g. 5s)'),
   agentTimeout: duration('30s').describe('total timeout per agent call (e.g. 30s)'),
+  // Below 1, so a job ends before its group's next slot and backpressure never skips healthy agents.
+  jobDeadlineShare: z.coerce
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.5)
+    .describe('share of its group\'s poll interval a job waits for agents; those not answered by then are timed out for that round (0 < x < 1)'),
+  // A hanging agent then holds no concurrency slot past this: it never serialises the other agents of its job.
+  agentSlowAfter: duration('2s').describe('an agent call running longer than this stops counting against --agent-concurrency'),
+  agentBackoffMax: duration('10m').describe('longest wait between retries of an agent that keeps timing out (backed off from its interval, with jitter)'),
+  slowLaneConcurrency: integer(256, 1, 100_000).describe('calls to slow or backed-off agents in flight at once per worker, outside the jobs'),
   // Larger responses are cut off and count as an error for that agent.
   agentMaxResponseBytes: integer(32 * 1024 * 1024, 1024).describe('largest agent response accepted, in bytes'),
   agentTlsCa: filePath('CA bundle (PEM) that signs the certificates of agents with use_ssl (default: system CAs)'),
@@ -66,6 +77,10 @@ export interface WorkerOptions {
   readonly agentConcurrency: number;
   readonly agentConnectTimeoutMs: number;
   readonly agentTimeoutMs: number;
+  readonly jobDeadlineShare: number;
+  readonly agentSlowAfterMs: number;
+  readonly agentBackoffMaxMs: number;
+  readonly slowLaneConcurrency: number;
   readonly agentMaxResponseBytes: number;
   readonly agentTlsCa?: string;
   readonly agentTlsCert?: string;
@@ -90,7 +105,7 @@ export interface WorkerOptions {
 }
 
 /** Durations the code runs on a timer: 0 would spin (BullMQ refuses a 0 stalledInterval, deep in start-up). */
-const POSITIVE_DURATIONS = ['lockDuration', 'stalledInterval', 'heartbeatInterval'] as const;
+const POSITIVE_DURATIONS = ['lockDuration', 'stalledInterval', 'heartbeatInterval', 'agentSlowAfter', 'agentBackoffMax', 'agentTimeout'] as const;
 
 /**
  * Compiles loaded options (loadOptions' output: defaults filled, durations
@@ -109,6 +124,10 @@ export function compileWorkerOptions(loaded: LoadedWorkerOptions): WorkerOptions
     // The whole call is bounded by agentTimeout: a shorter --agent-timeout alone bounds the connect too.
     agentConnectTimeoutMs: Math.min(o.agentConnectTimeout, o.agentTimeout),
     agentTimeoutMs: o.agentTimeout,
+    jobDeadlineShare: o.jobDeadlineShare,
+    agentSlowAfterMs: o.agentSlowAfter,
+    agentBackoffMaxMs: o.agentBackoffMax,
+    slowLaneConcurrency: o.slowLaneConcurrency,
     agentMaxResponseBytes: o.agentMaxResponseBytes,
     ...stripUndefined({ agentTlsCa: o.agentTlsCa, agentTlsCert: o.agentTlsCert, agentTlsKey: o.agentTlsKey }),
     agentTlsMinVersion: o.agentTlsMinVersion,

@@ -10,6 +10,7 @@ import {
   type RoleContext,
 } from '@watched/core';
 import { AgentClient } from './agent-client.js';
+import { AgentLanes } from './agent-lanes.js';
 import { AgentPoller } from './agent-poller.js';
 import { DataTables } from './data-tables.js';
 import { DiscoveryCache } from './discovery-cache.js';
@@ -21,6 +22,7 @@ import { LogAlerts } from './store/log-alerts.js';
 import { PollProcessor } from './poll-processor.js';
 import { RowWriter } from './row-writer.js';
 import { limitHeapGrowth } from './heap-growth.js';
+import { SlowLane } from './slow-lane.js';
 import { PollStore } from './store/poll-store.js';
 import type { WorkerOptions } from './worker-options.js';
 
@@ -46,6 +48,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
   private bull?: BullWorker<PollJobData, PollJobResult>;
   private membership?: Membership;
   private rules?: ThresholdRules;
+  private slow?: SlowLane;
   private active = 0;
 
   /** Where opened/closed events go; set before start (the alerter, tests). Default: the log. */
@@ -71,6 +74,11 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
   /** Jobs running now. */
   get activeJobs(): number {
     return this.active;
+  }
+
+  /** Agents in this worker's slow lane now (queued or being polled). */
+  get slowLaneAgents(): number {
+    return this.slow?.size ?? 0;
   }
 
   start(): Promise<void> {
@@ -99,19 +107,29 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         agentFailureThreshold: options.agentFailureThreshold,
         metrics: this.context.metrics,
       });
+      const lanes = new AgentLanes(options);
+      // Closed after the consumer (it hands agents over) and before the pool (it writes their outcomes).
+      this.slow = ctx.adopt(
+        'slow lane',
+        new SlowLane({ poller, store, lanes, logger, concurrency: options.slowLaneConcurrency }),
+        (lane) => lane.close(),
+      );
       const processor = new PollProcessor({
         pool,
         poller,
         store,
         logger,
+        lanes,
+        slowLane: this.slow,
         agentConcurrency: options.agentConcurrency,
+        agentSlowAfterMs: options.agentSlowAfterMs,
         writeBatchRows: options.writeBatchRows,
       });
       // Heartbeats on the command connection: the consumer's is blocked in BRPOPLPUSH-style waits.
       // Joined before the consumer exists, so it leaves after the consumer drained.
       this.membership = ctx.membership({
         intervalMs: options.heartbeatIntervalMs,
-        details: () => ({ state: ctx.lifecycle, active: this.active, concurrency: this.options.workerConcurrency, ...this.stats }),
+        details: () => ({ state: ctx.lifecycle, active: this.active, concurrency: this.options.workerConcurrency, slowLane: this.slowLaneAgents, ...this.stats }),
       });
       this.bull = this.consumer(processor);
     });

@@ -118,9 +118,32 @@ describe('watched agents (the real command)', () => {
     expect(agents.find((a) => a.host === 'imp2.example.org')).toMatchObject({ lastResult: null, lagMs: null });
 
     const table = (await watched('agents', 'list')).stdout.split('\n');
-    expect(table[0].split('\t')).toEqual(['ID', 'AGENT', 'FREQ', 'SSL', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'LAST ERROR']);
+    expect(table[0].split('\t')).toEqual(['ID', 'AGENT', 'FREQ', 'SSL', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'POLLED', 'NEXT RETRY', 'LAST ERROR']);
     expect(table.find((l) => l.includes('polled-bad.example.org'))!.split('\t').slice(5, 7)).toEqual(['failed', '60m']);
   });
+
+  it('shows which agents are polled off the hot path: slow (retry due) or backed off (next retry later)', async () => {
+    await watched('agents', 'add', 'hanging.example.org');
+    await watched('agents', 'add', 'slow-due.example.org');
+    const now = Date.now();
+    const state = (host: string, slowPolls: number, retryAt: number) =>
+      env.pool.query(
+        'INSERT INTO `agt$state` (agt_id, last_poll, consecutive_failures, last_error, slow_polls, retry_at) ' +
+          "SELECT id, ?, ?, 'timeout', ?, ? FROM `c$agents` WHERE host = ?",
+        [now - 5000, slowPolls, slowPolls, retryAt, host],
+      );
+    await state('hanging.example.org', 4, now + 3 * 3_600_000);
+    await state('slow-due.example.org', 1, now - 1000);
+    const agents = JSON.parse((await watched('agents', 'list', '--json')).stdout) as Array<Record<string, unknown>>;
+    expect(agents.find((a) => a.host === 'hanging.example.org')).toMatchObject({ pollLane: 'backed off', slowPolls: 4, retryAt: now + 3 * 3_600_000 });
+    expect(agents.find((a) => a.host === 'slow-due.example.org')).toMatchObject({ pollLane: 'slow', slowPolls: 1 });
+    expect(agents.find((a) => a.host === 'polled-ok.example.org')).toMatchObject({ pollLane: 'normal', slowPolls: 0, retryAt: null });
+    const table = (await watched('agents', 'list')).stdout.split('\n');
+    const columns = (host: string) => table.find((l) => l.includes(host))!.split('\t').slice(9, 11);
+    expect(columns('hanging.example.org')).toEqual(['backed off', 'in 3h']);
+    expect(columns('slow-due.example.org')).toEqual(['slow', 'due']);
+    expect(columns('polled-ok.example.org')).toEqual(['normal', '-']);
+  }, 120_000);
 
   it('names the bad option and its source, with exit code 2', async () => {
     const failed = await run(process.execPath, [BIN, 'agents', 'list'], {

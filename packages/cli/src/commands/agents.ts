@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { AgentRegistry, DEFAULT_AGENT_PORT, DEFAULT_POLL_INTERVAL_S, errorMessage, type RegisteredAgent } from '@watched/core';
+import { pollLaneOf } from '../agent-lane-view.js';
 import { AgentCsvError, parseAgentCsv } from '../agents-csv.js';
 import { commandGroup, withMysql } from '../options.js';
 import { Progress } from '../progress.js';
@@ -22,6 +23,12 @@ function age(ms: number | null): string {
 function lastResult(a: RegisteredAgent): string | null {
   if (a.lastPoll === null) return null;
   return a.consecutiveFailures > 0 ? 'failed' : 'ok';
+}
+
+/** When a backed-off agent is retried next: `in 40s`, `due` (its retry is under way or next), `-` on the normal schedule. */
+function nextRetry(a: RegisteredAgent, now: number): string {
+  if (a.slowPolls === 0 || a.retryAt === null) return '-';
+  return a.retryAt > now ? `in ${span(a.retryAt - now)}` : 'due';
 }
 
 /** Age of the newest data stored for the agent (now - its cursor); null before its first good poll. */
@@ -61,17 +68,22 @@ const list: CommandModule<object, { json: boolean }> = {
   builder: (yargs) => yargs.option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
   handler: async (argv) => {
     const now = Date.now();
-    const agents = (await withRegistry(argv, (r) => r.list())).map((a) => ({ ...a, lastResult: lastResult(a), lagMs: lagMs(a, now) }));
+    const agents = (await withRegistry(argv, (r) => r.list())).map((a) => ({
+      ...a,
+      lastResult: lastResult(a),
+      lagMs: lagMs(a, now),
+      pollLane: pollLaneOf(a, now),
+    }));
     if (argv.json) {
       console.log(JSON.stringify(agents, null, 2));
       return;
     }
-    console.log(['ID', 'AGENT', 'FREQ', 'SSL', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'LAST ERROR'].join('\t'));
+    console.log(['ID', 'AGENT', 'FREQ', 'SSL', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'POLLED', 'NEXT RETRY', 'LAST ERROR'].join('\t'));
     for (const a of agents) {
       console.log(
         [
           a.id, `${a.host}:${a.port}`, `${a.pollIntervalS}s`, a.useSsl ? 'yes' : 'no', age(a.lastPoll), a.lastResult ?? '-',
-          a.lagMs === null ? '-' : span(a.lagMs), age(a.lastOk), a.consecutiveFailures, a.lastError ?? '',
+          a.lagMs === null ? '-' : span(a.lagMs), age(a.lastOk), a.consecutiveFailures, a.pollLane, nextRetry(a, now), a.lastError ?? '',
         ].join('\t'),
       );
     }

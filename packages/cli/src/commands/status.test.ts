@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Membership, RedisKeys } from '@watched/core';
+import { AgentRegistry, Membership, RedisKeys } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { collectStatus, formatStatus } from './status.js';
 
@@ -44,6 +44,31 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
     expect(text).toMatch(/f60000-g1\s+2 agents\s+cost 4\.2 s\s+lag 2 min/);
     expect(text).toContain('alerts      owed 0 (oldest -), failed 1');
     expect(text).toContain('latest failure 1.0 s ago to ops after 12 attempts: connect ECONNREFUSED ([Critical] 10.0.0.1:9080 agent-failed (refused) opened)');
+    await env.redis.del(keys.schedule);
+  });
+
+  it('counts per group the agents off the hot path: slow (retry due) and backed off (retry later)', async () => {
+    const now = Date.now();
+    const keys = new RedisKeys(env.prefix);
+    await new AgentRegistry(env.pool).add(['a1', 'a2', 'a3', 'a4'].map((host) => ({ host: `${host}.lanes.example.org` })));
+    const ids = (await new AgentRegistry(env.pool).list()).filter((a) => a.host.endsWith('.lanes.example.org')).map((a) => a.id);
+    const entry = (agentIds: number[]) =>
+      JSON.stringify({ frequencyMs: 60_000, offsetMs: 0, agents: agentIds.length, agentIds, slot: now, enqueuedSlot: now, skipped: 0, skippedSlot: null, term: 3, costMs: 10 });
+    await env.redis.hset(keys.schedule, { 'f60000-g0': entry(ids.slice(0, 3)), 'f60000-g1': entry(ids.slice(3)) });
+    await env.pool.query('INSERT INTO `agt$state` (agt_id, slow_polls, retry_at) VALUES ?', [
+      [
+        [ids[0], 3, now + 60_000],
+        [ids[1], 1, now - 1000],
+        [ids[2], 0, null],
+      ],
+    ]);
+    const status = await collectStatus(env.redis, env.prefix, env.pool, now);
+    const lanes = Object.fromEntries(status.groups.map((g) => [g.group, g.lanes]));
+    expect(lanes).toEqual({ 'f60000-g0': { slow: 1, backedOff: 1 }, 'f60000-g1': { slow: 0, backedOff: 0 } });
+    const text = formatStatus(status);
+    expect(text).toContain('groups      2 (0 behind); agents off the hot path: 1 slow, 1 backed off');
+    expect(text).toMatch(/f60000-g0 .* slow 1 backed off 1/);
+    expect(text).not.toMatch(/f60000-g1 .* slow/);
     await env.redis.del(keys.schedule);
   });
 

@@ -4,6 +4,7 @@ import { ALERTS_QUEUE } from '@watched/core';
 import { readAlertStatus, type AlertStatus } from '@watched/alerter';
 import { dueSlot, groupLagMs, type GroupSchedule } from '@watched/coordinator';
 import {
+  AgentStateTable,
   baseOptionsShape,
   compileConnectionOptions,
   createMysqlPool,
@@ -18,6 +19,7 @@ import {
   type Pool,
   type Redis,
 } from '@watched/core';
+import { groupLaneCounts, type GroupLaneCounts } from '../agent-lane-view.js';
 import { resolveOptions, withBaseOptions } from '../options.js';
 
 interface StatusArgs {
@@ -43,6 +45,8 @@ export interface GroupStatus {
   costMs: number | null;
   /** The group's members (`c$agents.id`): the assignment. */
   agentIds: number[];
+  /** Members off the hot path (slow lane, backed off); null without MySQL or before migration 0013. */
+  lanes: GroupLaneCounts | null;
 }
 
 /** One process and the roles it runs (`watched up` runs all of them under one node id). */
@@ -92,6 +96,7 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
     let mysqlTerm: number | null = null;
     if (pool) mysqlTerm = await new TermStore(pool, keys.leaderLease).highest().catch(() => null);
     const alerts = pool ? await readAlertStatus(pool, alertsQueue).catch(() => null) : null;
+    const offPath = pool ? await new AgentStateTable(pool).slowAgents().catch(() => null) : null;
 
     let leader: ClusterStatus['leader'] = null;
     if (leaseValue) {
@@ -117,6 +122,7 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
           lastPollAt: job?.finishedOn ?? null,
           costMs: entry.costMs ?? null,
           agentIds: entry.agentIds ?? [],
+          lanes: offPath ? groupLaneCounts(entry.agentIds ?? [], offPath, now) : null,
         };
       }),
     );
@@ -193,15 +199,27 @@ export function formatStatus(s: ClusterStatus, maxGroups = 20): string {
     `queue       waiting ${q.waiting + q.prioritized}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, completed (kept) ${q.completed}; oldest waiting ${ago(s.oldestWaitingMs)}`,
   );
   const lagging = s.groups.filter((g) => g.lagMs > 0).length;
-  lines.push(`groups      ${s.groups.length} (${lagging} behind)`);
+  lines.push(`groups      ${s.groups.length} (${lagging} behind)${formatOffPathTotal(s.groups)}`);
   for (const g of s.groups.slice(0, maxGroups)) {
     lines.push(
-      `  ${g.group.padEnd(18)} ${String(g.agents).padStart(5)} agents  cost ${(g.costMs === null ? '-' : ago(g.costMs)).padEnd(8)} lag ${ago(g.lagMs).padEnd(8)} skipped ${String(g.skipped).padEnd(4)} last job ${g.lastJobState.padEnd(9)} last poll ${g.lastPollAt ? `${ago(s.at - g.lastPollAt)} ago` : '-'}`,
+      `  ${g.group.padEnd(18)} ${String(g.agents).padStart(5)} agents  cost ${(g.costMs === null ? '-' : ago(g.costMs)).padEnd(8)} lag ${ago(g.lagMs).padEnd(8)} skipped ${String(g.skipped).padEnd(4)} last job ${g.lastJobState.padEnd(9)} last poll ${g.lastPollAt ? `${ago(s.at - g.lastPollAt)} ago` : '-'}${formatOffPath(g.lanes)}`,
     );
   }
   if (s.groups.length > maxGroups) lines.push(`  ... ${s.groups.length - maxGroups} more (--json lists all)`);
   lines.push(...formatAlerts(s));
   return lines.join('\n');
+}
+
+/** A group's agents off the hot path, when it has any. */
+function formatOffPath(lanes: GroupLaneCounts | null): string {
+  return lanes && lanes.slow + lanes.backedOff > 0 ? `  slow ${lanes.slow} backed off ${lanes.backedOff}` : '';
+}
+
+/** All groups' agents off the hot path, on the groups line. */
+function formatOffPathTotal(groups: readonly GroupStatus[]): string {
+  const slow = groups.reduce((n, g) => n + (g.lanes?.slow ?? 0), 0);
+  const backedOff = groups.reduce((n, g) => n + (g.lanes?.backedOff ?? 0), 0);
+  return slow + backedOff > 0 ? `; agents off the hot path: ${slow} slow, ${backedOff} backed off` : '';
 }
 
 function formatAlerts(s: ClusterStatus): string[] {

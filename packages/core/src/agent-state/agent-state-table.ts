@@ -16,6 +16,21 @@ export interface AgentState {
   lastError: string | null;
   /** Moving average of a poll's duration (fetch + store) in ms, failures included; null before the first poll. */
   pollMs: number | null;
+  /** Consecutive polls not answered within the job's deadline (migration 0013); above 0 the agent is polled off the hot path. */
+  slowPolls: number;
+  /** Not polled before this time (epoch ms): its backed-off retry, or a slow-lane poll under way; null on the normal schedule. */
+  retryAt: number | null;
+}
+
+/**
+ * Where an agent's next poll stands (migration 0013), written with each poll's
+ * outcome: `slow` when it was not answered within the job's deadline (or
+ * answered only by the slow lane), with the time its next poll may start.
+ * Absent: answered in time, back on the normal schedule.
+ */
+export interface AgentBackoff {
+  slow: boolean;
+  retryAt: number | null;
 }
 
 /** A poll whose rows are stored in the same transaction: the cursor moves with them. */
@@ -27,6 +42,7 @@ export interface AgentPollSuccess {
   /** Problems met in an answer whose valid data was stored (shown by the agents list). */
   error?: string;
   durationMs: number;
+  backoff?: AgentBackoff;
 }
 
 /** A poll that got no usable answer: the cursor stays where it was, the run of failures grows. */
@@ -35,10 +51,11 @@ export interface AgentPollFailure {
   pollTime: number;
   error?: string;
   durationMs: number;
+  backoff?: AgentBackoff;
 }
 
 /** The columns of a state row, in the order `fromRow` reads them. */
-const COLUMNS = ['since', 'last_poll', 'last_ok', 'consecutive_failures', 'failing_since', 'last_error', 'poll_ms'] as const;
+const COLUMNS = ['since', 'last_poll', 'last_ok', 'consecutive_failures', 'failing_since', 'last_error', 'poll_ms', 'slow_polls', 'retry_at'] as const;
 
 /** `last_error` is a VARCHAR(1024). */
 const ERROR_CHARS = 1024;
@@ -49,6 +66,16 @@ const ERROR_CHARS = 1024;
  * costs its worker the timeout).
  */
 const POLL_COST_UPDATE = 'poll_ms = IF(poll_ms IS NULL, VALUES(poll_ms), 0.7 * poll_ms + 0.3 * VALUES(poll_ms))';
+
+/**
+ * Backoff columns (migration 0013) after a success: an agent answered only off
+ * the hot path keeps its count (at least 1), one answered in time is back to 0.
+ */
+const SUCCESS_BACKOFF_UPDATE = 'slow_polls = IF(VALUES(slow_polls) > 0, GREATEST(slow_polls, 1), 0), retry_at = VALUES(retry_at)';
+/** After a failure: one more slow poll when it timed out, else back to 0 (a refused agent costs nothing to retry). */
+const FAILURE_BACKOFF_UPDATE = 'slow_polls = IF(VALUES(slow_polls) > 0, slow_polls + 1, 0), retry_at = VALUES(retry_at)';
+
+const backoffValues = (backoff: AgentBackoff | undefined): [number, number | null] => [backoff?.slow ? 1 : 0, backoff?.retryAt ?? null];
 
 const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
@@ -77,6 +104,8 @@ export class AgentStateTable {
       failingSince: numberOrNull(row.failing_since),
       lastError: row.last_error ?? null,
       pollMs: numberOrNull(row.poll_ms),
+      slowPolls: Number(row.slow_polls ?? 0),
+      retryAt: numberOrNull(row.retry_at),
     };
   }
 
@@ -96,10 +125,10 @@ export class AgentStateTable {
   async recordSuccesses(polls: AgentPollSuccess[]): Promise<void> {
     await this.upsert(
       polls,
-      'INSERT INTO `agt$state` (agt_id, since, last_poll, last_ok, consecutive_failures, last_error, poll_ms) VALUES ? ' +
+      'INSERT INTO `agt$state` (agt_id, since, last_poll, last_ok, consecutive_failures, last_error, poll_ms, slow_polls, retry_at) VALUES ? ' +
         'ON DUPLICATE KEY UPDATE since = VALUES(since), last_poll = VALUES(last_poll), last_ok = VALUES(last_ok), ' +
-        `consecutive_failures = 0, failing_since = NULL, last_error = VALUES(last_error), ${POLL_COST_UPDATE}`,
-      (p) => [p.agentId, p.since, p.pollTime, p.pollTime, 0, p.error?.slice(0, ERROR_CHARS) ?? null, p.durationMs],
+        `consecutive_failures = 0, failing_since = NULL, last_error = VALUES(last_error), ${POLL_COST_UPDATE}, ${SUCCESS_BACKOFF_UPDATE}`,
+      (p) => [p.agentId, p.since, p.pollTime, p.pollTime, 0, p.error?.slice(0, ERROR_CHARS) ?? null, p.durationMs, ...backoffValues(p.backoff)],
     );
   }
 
@@ -108,11 +137,29 @@ export class AgentStateTable {
     await this.upsert(
       polls,
       // failing_since is assigned before the counter changes: MySQL applies assignments left to right.
-      'INSERT INTO `agt$state` (agt_id, last_poll, consecutive_failures, failing_since, last_error, poll_ms) VALUES ? ' +
+      'INSERT INTO `agt$state` (agt_id, last_poll, consecutive_failures, failing_since, last_error, poll_ms, slow_polls, retry_at) VALUES ? ' +
         'ON DUPLICATE KEY UPDATE failing_since = IF(consecutive_failures = 0, VALUES(last_poll), failing_since), ' +
-        `last_poll = VALUES(last_poll), consecutive_failures = consecutive_failures + 1, last_error = VALUES(last_error), ${POLL_COST_UPDATE}`,
-      (p) => [p.agentId, p.pollTime, 1, p.pollTime, p.error?.slice(0, ERROR_CHARS) ?? null, p.durationMs],
+        `last_poll = VALUES(last_poll), consecutive_failures = consecutive_failures + 1, last_error = VALUES(last_error), ${POLL_COST_UPDATE}, ` +
+        FAILURE_BACKOFF_UPDATE,
+      (p) => [p.agentId, p.pollTime, 1, p.pollTime, p.error?.slice(0, ERROR_CHARS) ?? null, p.durationMs, ...backoffValues(p.backoff)],
     );
+  }
+
+  /**
+   * Holds back the next poll of these agents until `until` (epoch ms): set
+   * when a job hands them to its worker's slow lane, so the next slot's job
+   * (on any worker) does not poll them a second time meanwhile. Their poll's
+   * outcome replaces it; a worker killed meanwhile leaves it to expire.
+   */
+  async holdUntil(agentIds: number[], until: number): Promise<void> {
+    if (agentIds.length === 0) return;
+    await this.db.query('UPDATE `agt$state` SET retry_at = GREATEST(COALESCE(retry_at, 0), ?) WHERE agt_id IN (?)', [until, [...agentIds].sort((a, b) => a - b)]);
+  }
+
+  /** The agents off the hot path (`slow_polls > 0`) with their next retry, for status (counts per group). */
+  async slowAgents(): Promise<Map<number, { slowPolls: number; retryAt: number | null }>> {
+    const [rows] = await this.db.query<RowDataPacket[]>('SELECT agt_id, slow_polls, retry_at FROM `agt$state` WHERE slow_polls > 0');
+    return new Map(rows.map((r) => [Number(r.agt_id), { slowPolls: Number(r.slow_polls), retryAt: numberOrNull(r.retry_at) }]));
   }
 
   /** One multi-row statement, rows in agent order (the same lock order in every transaction). */

@@ -21,6 +21,10 @@ export interface PollJobResult {
   failed: number;
   rows: number;
   durationMs: number;
+  /** Agents handed to the worker's slow lane (they timed out before): polled outside the job. */
+  slowLane?: number;
+  /** Agents not polled this round: backed off after timing out, or a slow-lane poll of them under way. */
+  heldBack?: number;
 }
 
 /**

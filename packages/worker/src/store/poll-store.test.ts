@@ -43,6 +43,7 @@ describe.each(['load-data', 'insert'] as const)('PollStore (%s): several agents 
   const poll = (agentId: number, cursor: number, inserts: BatchInsert[], slot = 1000): PreparedPoll => ({
     kind: 'prepared',
     record: { agentId, slot, pollTime: Date.now(), outcome: 'ok', parseErrors: 0 },
+    answeredMs: 5,
     failing: false,
     cursor,
     series: [],
@@ -54,6 +55,7 @@ describe.each(['load-data', 'insert'] as const)('PollStore (%s): several agents 
   const failure = (agentId: number, slot: number, error: string): FailedPoll => ({
     kind: 'failed',
     record: { agentId, slot, pollTime: Date.now(), outcome: 'failed', parseErrors: 0, error },
+    reason: 'refused',
     durationMs: 30_000,
   });
   const types = (...names: string[]): BatchInsert => ({ table: 's$types', columns: ['name'], rows: names.map((n) => [n]), mode: 'ignore' });

@@ -124,11 +124,18 @@ export class PollStore {
           pollTime: record.pollTime,
           since: cursor,
           error: record.error,
-          durationMs: now - record.pollTime,
+          durationMs: record.jobCostMs ?? now - record.pollTime,
+          backoff: record.backoff,
         })),
       );
       await states.recordFailures(
-        failed.map(({ record, durationMs }) => ({ agentId: record.agentId, pollTime: record.pollTime, error: record.error, durationMs })),
+        failed.map(({ record, durationMs }) => ({
+          agentId: record.agentId,
+          pollTime: record.pollTime,
+          error: record.error,
+          durationMs: record.jobCostMs ?? durationMs,
+          backoff: record.backoff,
+        })),
       );
       await writeAgentHistory(
         conn,
