@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { AgentRegistry, DEFAULT_AGENT_PORT, DEFAULT_POLL_INTERVAL_S, errorMessage, type RegisteredAgent } from '@watched/core';
-import { AgentCsvError, parseAgentCsv } from '../agents-csv.js';
+import { AgentCsvError, AgentRegistry, DEFAULT_AGENT_PORT, DEFAULT_POLL_INTERVAL_S, errorMessage, parseAgentCsv, parseHostPort, type RegisteredAgent } from '@watched/core';
 import { commandGroup, withMysql } from '../options.js';
 import { Progress } from '../progress.js';
 
@@ -27,15 +26,6 @@ function lastResult(a: RegisteredAgent): string | null {
 /** Age of the newest data stored for the agent (now - its cursor); null before its first good poll. */
 function lagMs(a: RegisteredAgent, now: number): number | null {
   return a.since === null ? null : Math.max(0, now - a.since);
-}
-
-/** Splits `HOST[:PORT]`, with `[v6]:PORT` for IPv6 literals. */
-export function parseHostPort(value: string): { host: string; port?: number } {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
-  if (bracketed) return { host: bracketed[1], port: bracketed[2] ? Number(bracketed[2]) : undefined };
-  const parts = value.split(':');
-  if (parts.length === 2 && /^\d+$/.test(parts[1])) return { host: parts[0], port: Number(parts[1]) };
-  return { host: value };
 }
 
 const add: CommandModule<object, { host: string; port: number; freq: number; ssl: boolean }> = {
