@@ -5,3 +5,4 @@ export { TcpProxy } from './tcp-proxy.js';
 export { parseExposition } from './exposition.js';
 export { waitFor } from './wait-for.js';
 export { frontLogin, frontLoginWithPhp, type FrontLoginOutcome } from './front-login.js';
+export { TestDnsServer, type DnsZone, type SrvTarget } from './dns-server.js';
