@@ -144,4 +144,54 @@ describe('discovery end to end: simulated fleets found and retired through each 
     for (const x of [b0, b1, b2, b3]) expect(row(last, x)!.last_poll).toBe(row(settled, x)!.last_poll);
     expect(last.filter((r) => r.retired_at === null)).toHaveLength(6);
   }, 180_000);
+
+  it('the leader SIGKILLed during its first pass over 5,000 agents: the standby finishes it, no agent lost or duplicated', async () => {
+    await env.pool.query('DELETE FROM `agt$registrations`');
+    await env.pool.query('DELETE FROM `c$agents`');
+    await redis.del(keys.leaderLease);
+    const big = mkdtempSync(join(tmpdir(), 'watched-discovery-failover-'));
+    const file = join(big, 'fleet.csv');
+    const listed = (n: number, from = 0) => 'host,port\n' + Array.from({ length: n }, (_, i) => `10.${100 + Math.floor((from + i) / 65536)}.${Math.floor((from + i) / 256) % 256}.${(from + i) % 256},9080\n`).join('');
+    writeFileSync(file, listed(5000));
+    const args = ['coordinator', '--lease-ttl', '2s', '--tick-interval', '200ms', '--heartbeat-interval', '500ms', '--discovery-file', file, '--discovery-interval', '1s', '--discovery-grace', '1s'];
+    const holderPid = async () => pidOfNodeId((await redis.get(keys.leaderLease))?.replace(/:\d+$/, ''));
+    const counts = async () => {
+      const [[row]] = await env.pool.query<RowDataPacket[]>(
+        'SELECT (SELECT COUNT(*) FROM `c$agents`) AS agents, (SELECT COUNT(*) FROM `agt$discovery`) AS owned, ' +
+          '(SELECT COUNT(DISTINCT host, port) FROM `c$agents`) AS distinctAgents, (SELECT COUNT(*) FROM `agt$discovery` WHERE retired_at IS NOT NULL) AS retired',
+      );
+      return { agents: Number(row.agents), owned: Number(row.owned), distinct: Number(row.distinctAgents), retired: Number(row.retired) };
+    };
+    try {
+      const c1 = spawn('c1', args);
+      await waitFor('c1 to lead', async () => (await holderPid()) === c1.pid, 30_000);
+      const c2 = spawn('c2', args);
+      await adminUrlOf(c2);
+      // Killed as soon as its pass has begun writing (or before: either way the transaction is all or nothing).
+      await waitFor('c1 to start its pass', () => c1.output.join('').includes('discovery') || c1.output.join('').includes('planned'), 30_000).catch(() => undefined);
+      expect(await c1.stop('SIGKILL')).toBeNull();
+      const afterKill = await counts();
+      expect(afterKill.agents).toBe(afterKill.owned); // never an agent without its ownership row, nor the reverse
+      await waitFor('c2 to lead', async () => (await holderPid()) === c2.pid, 30_000);
+      await waitFor('c2 to add every agent', async () => (await counts()).owned === 5000, 60_000).catch((err: Error) => {
+        throw new Error(`${err.message}\n${c2.tail()}`);
+      });
+      expect(await counts()).toEqual({ agents: 5000, owned: 5000, distinct: 5000, retired: 0 });
+
+      // 500 leave the file; c2 is killed too, a third coordinator retires them once the grace period is over.
+      writeFileSync(file, listed(4500));
+      await waitFor('c2 to see them dropped', async () => {
+        const [[row]] = await env.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM `agt$discovery` WHERE dropped_at IS NOT NULL');
+        return Number(row.n) === 500;
+      }, 30_000);
+      expect(await c2.stop('SIGKILL')).toBeNull();
+      const c3 = spawn('c3', args);
+      await waitFor('c3 to retire the 500', async () => (await counts()).retired === 500, 60_000).catch((err: Error) => {
+        throw new Error(`${err.message}\n${c3.tail()}`);
+      });
+      expect(await counts()).toEqual({ agents: 5000, owned: 5000, distinct: 5000, retired: 500 });
+    } finally {
+      rmSync(big, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
