@@ -15,6 +15,10 @@ export interface RegisteredAgent {
   since: number | null;
   consecutiveFailures: number;
   lastError: string | null;
+  /** Where it came from: `manual` (by hand, an import, the front) or the discovery sources listing it (`agt$discovery`). */
+  origin: string;
+  /** When discovery retired it (no longer polled); null while active. */
+  retiredAt: number | null;
 }
 
 export interface NewAgent {
@@ -65,8 +69,8 @@ export class AgentRegistry {
 
   async list(): Promise<RegisteredAgent[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      `SELECT a.id, a.host, a.port, a.pool_freq, a.use_ssl, ${AgentStateTable.columns('s')} ` +
-        'FROM `c$agents` a LEFT JOIN `agt$state` s ON s.agt_id = a.id ORDER BY a.id',
+      `SELECT a.id, a.host, a.port, a.pool_freq, a.use_ssl, d.sources, d.retired_at, ${AgentStateTable.columns('s')} ` +
+        'FROM `c$agents` a LEFT JOIN `agt$state` s ON s.agt_id = a.id LEFT JOIN `agt$discovery` d ON d.agent_id = a.id ORDER BY a.id',
     );
     return rows.map((r) => {
       const state = AgentStateTable.fromRow(r);
@@ -81,6 +85,8 @@ export class AgentRegistry {
         since: state.since,
         consecutiveFailures: state.consecutiveFailures,
         lastError: state.lastError,
+        origin: r.sources === null ? 'manual' : String(r.sources),
+        retiredAt: r.retired_at === null ? null : Number(r.retired_at),
       };
     });
   }

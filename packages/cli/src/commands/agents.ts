@@ -56,11 +56,11 @@ const list: CommandModule<object, { json: boolean }> = {
       console.log(JSON.stringify(agents, null, 2));
       return;
     }
-    console.log(['ID', 'AGENT', 'FREQ', 'SSL', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'LAST ERROR'].join('\t'));
+    console.log(['ID', 'AGENT', 'FREQ', 'SSL', 'SOURCE', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'LAST ERROR'].join('\t'));
     for (const a of agents) {
       console.log(
         [
-          a.id, `${a.host}:${a.port}`, `${a.pollIntervalS}s`, a.useSsl ? 'yes' : 'no', age(a.lastPoll), a.lastResult ?? '-',
+          a.id, `${a.host}:${a.port}`, `${a.pollIntervalS}s`, a.useSsl ? 'yes' : 'no', a.retiredAt === null ? a.origin : `retired ${age(a.retiredAt)} (${a.origin})`, age(a.lastPoll), a.lastResult ?? '-',
           a.lagMs === null ? '-' : span(a.lagMs), age(a.lastOk), a.consecutiveFailures, a.lastError ?? '',
         ].join('\t'),
       );
