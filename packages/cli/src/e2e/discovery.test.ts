@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { AgentFleet, type AgentAddress } from '@watched/agent-sim';
 import { createRedis, RedisKeys, type Redis, type RowDataPacket } from '@watched/core';
 import { createTestEnvironment, freePort, TestDnsServer, waitFor, type TestEnvironment } from '@watched/core/testing';
+import { collectStatus, formatStatus } from '../commands/status.js';
 import { adminUrlOf, pidOfNodeId, spawnWatched, type RoleProcess } from './processes.js';
 
 const TOKEN = 'discovery-e2e-token';
@@ -58,7 +59,7 @@ describe('discovery end to end: simulated fleets found and retired through each 
   beforeAll(async () => {
     env = await createTestEnvironment('discovery_e2e');
     keys = new RedisKeys(env.prefix);
-    redis = createRedis(env.redisUrl);
+    redis = createRedis(env.redisUrl, { blocking: true });
     dir = mkdtempSync(join(tmpdir(), 'watched-discovery-e2e-'));
     dns = await TestDnsServer.start();
   });
@@ -113,6 +114,14 @@ describe('discovery end to end: simulated fleets found and retired through each 
     expect([f0, f1, d2, s4, h5].map((x) => row(first, x)!.sources)).toEqual([
       `file:${join(dir, '*.yaml')}`, `file:${join(dir, '*.yaml')}`, `dns:agents-a.fleet.test:${a.port}`, 'srv:_agent._tcp.fleet.test', 'http',
     ]);
+    // `watched status` says where the agents came from, and what each of the leader's sources lists.
+    const status = await waitFor('status to show the sources', async () => {
+      const s = await collectStatus(redis, env.prefix, env.pool);
+      return s.discovery?.sources.length === 5 && s.discovery.sources.every((src) => src.agents !== null) ? s : undefined;
+    }, 20_000);
+    expect(status.discovery).toMatchObject({ manual: 0, retired: 0, discovered: { 'http': 1, 'srv:_agent._tcp.fleet.test': 1 } });
+    expect(formatStatus(status)).toMatch(/agents +6 \(0 by hand or the front, 6 discovered, 0 retired\)/);
+    expect(formatStatus(status)).toContain(`dns:agents-a.fleet.test:${a.port}: 2 agents`);
 
     // Fleet B starts: one host per source.
     const b = await startFleet(4, 2, portB);
