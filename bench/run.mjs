@@ -11,6 +11,7 @@ const SCENARIOS = {
   fleet: { script: 'bench/fleet.mjs', about: '10,000 hosts at 60 s in real time: lag percentiles, worker RSS [--hosts=10000] [--minutes=3]' },
   failover: { script: 'bench/failover.mjs', about: 'kill -9 / SIGTERM the leader, kill -9 a worker: takeover times [--crashes=5]' },
   rollup: { script: 'bench/rollup.mjs', about: 'one day of 5-second data rolled up to minute/hour/day [--hosts=1000]' },
+  discovery: { script: 'bench/discovery.mjs', about: 'one discovery pass over a file source of N agents: first, steady, churn, retirement, mass drop [--agents=10000] [--format=json|yaml|csv]' },
   upgrade: { script: 'bench/upgrade.mjs', about: 'watched migrate on a watched.back database: conversion time per million rows, reads/writes meanwhile [--rows=1000000]' },
 };
 

@@ -81,6 +81,42 @@ function agentOf(address: unknown, port: unknown, settings: Settings): ListedAge
   return { host: valid.host, port: valid.port, pollIntervalS: settings.pollIntervalS, useSsl: settings.useSsl, labels: settings.labels };
 }
 
+/** The entries of a list, each with its line (0 when unknown), validated; any problem refuses the list. */
+function agentsOf(file: string, items: ReadonlyArray<{ value: unknown; line: number }>): ListedAgent[] {
+  const problems: AgentListProblem[] = [];
+  const agents: ListedAgent[] = [];
+  const none: Settings = { labels: {} };
+  const seen = new Map<string, number>();
+  const add = (agent: ListedAgent, line: number) => {
+    const first = seen.get(agentKey(agent));
+    if (first !== undefined) throw new Error(`${agent.host}:${agent.port} is already on line ${first}`);
+    seen.set(agentKey(agent), line);
+    agents.push(agent);
+  };
+  for (const { value, line } of items) {
+    try {
+      if (typeof value === 'string') {
+        add(agentOf(value, undefined, none), line);
+        continue;
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`expected "host[:port]" or a map, got ${JSON.stringify(value)}`);
+      const entry = value as Record<string, unknown>;
+      const unknown = Object.keys(entry).filter((k) => !ENTRY_KEYS.has(k));
+      if (unknown.length) throw new Error(`unknown key(s) ${unknown.join(', ')} (expected ${[...ENTRY_KEYS].join(', ')})`);
+      const settings = settingsOf(entry, none);
+      if (entry.targets !== undefined) {
+        if (entry.host !== undefined || entry.port !== undefined) throw new Error('a group has targets, not host or port');
+        if (!Array.isArray(entry.targets)) throw new Error('targets must be a list of "host[:port]"');
+        for (const target of entry.targets) add(agentOf(target, undefined, settings), line);
+      } else add(agentOf(entry.host, entry.port, settings), line);
+    } catch (err) {
+      problems.push({ line, error: errorMessage(err) });
+    }
+  }
+  if (problems.length) throw new AgentListError(file, problems);
+  return agents;
+}
+
 /**
  * Reads a YAML or JSON agent list (JSON is read as YAML, which it is, so
  * both report lines). The document is a list, or a map with an `agents`
@@ -104,39 +140,7 @@ function parseYamlList(file: string, text: string): ListedAgent[] {
   if (list === null || (isScalar(list) && list.value === null)) return []; // an empty file lists no agent
   if (!isSeq(list)) throw new AgentListError(file, [{ line: lineOf(list), error: 'expected a list of agents' }]);
 
-  const agents: ListedAgent[] = [];
-  const none: Settings = { labels: {} };
-  const seen = new Map<string, number>();
-  const add = (agent: ListedAgent, line: number) => {
-    const first = seen.get(agentKey(agent));
-    if (first !== undefined) throw new Error(`${agent.host}:${agent.port} is already on line ${first}`);
-    seen.set(agentKey(agent), line);
-    agents.push(agent);
-  };
-  for (const item of list.items as Node[]) {
-    const line = lineOf(item);
-    try {
-      const value: unknown = item.toJSON();
-      if (typeof value === 'string') {
-        add(agentOf(value, undefined, none), line);
-        continue;
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`expected "host[:port]" or a map, got ${JSON.stringify(value)}`);
-      const entry = value as Record<string, unknown>;
-      const unknown = Object.keys(entry).filter((k) => !ENTRY_KEYS.has(k));
-      if (unknown.length) throw new Error(`unknown key(s) ${unknown.join(', ')} (expected ${[...ENTRY_KEYS].join(', ')})`);
-      const settings = settingsOf(entry, none);
-      if (entry.targets !== undefined) {
-        if (entry.host !== undefined || entry.port !== undefined) throw new Error('a group has targets, not host or port');
-        if (!Array.isArray(entry.targets)) throw new Error('targets must be a list of "host[:port]"');
-        for (const target of entry.targets) add(agentOf(target, undefined, settings), line);
-      } else add(agentOf(entry.host, entry.port, settings), line);
-    } catch (err) {
-      problems.push({ line, error: errorMessage(err) });
-    }
-  }
-  if (problems.length) throw new AgentListError(file, problems);
-  return agents;
+  return agentsOf(file, (list.items as Node[]).map((item) => ({ value: item.toJSON() as unknown, line: lineOf(item) })));
 }
 
 function parseCsvList(file: string, text: string): ListedAgent[] {
@@ -158,5 +162,18 @@ function parseCsvList(file: string, text: string): ListedAgent[] {
  * is a problem of its second line.
  */
 export function parseAgentList(file: string, text: string): ListedAgent[] {
-  return extname(file).toLowerCase() === '.csv' ? parseCsvList(file, text) : parseYamlList(file, text);
+  const extension = extname(file).toLowerCase();
+  if (extension === '.csv') return parseCsvList(file, text);
+  if (extension === '.json') {
+    // JSON.parse is ten times quicker than a YAML document with positions (10,000 agents: ~50 ms against ~800 ms);
+    // the positions are worth it only to say where a problem is, so a problem sends the text through the YAML reader.
+    try {
+      const value = JSON.parse(text) as unknown;
+      const list = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>).agents : value;
+      if (Array.isArray(list)) return agentsOf(file, list.map((entry: unknown) => ({ value: entry, line: 0 })));
+    } catch {
+      // fall through: the YAML reader finds the problems again, with their lines
+    }
+  }
+  return parseYamlList(file, text);
 }
