@@ -107,13 +107,12 @@ export class DiscoveryReconciler {
       const want = input.desired.get(agentKey(row));
       if (want) {
         const next: OwnedRow = { ...row, sources: want.sources.join(' '), labels: labelText(want.labels), droppedAt: null, retiredAt: null };
+        const ownershipChanged = row.retiredAt !== null || row.droppedAt !== null || row.sources !== next.sources || row.labels !== next.labels;
+        const settingsChanged = row.pollIntervalS !== want.pollIntervalS || row.useSsl !== want.useSsl;
+        if (ownershipChanged) rows.push(next);
+        if (settingsChanged) settings.push({ ...next, pollIntervalS: want.pollIntervalS, useSsl: want.useSsl });
         if (row.retiredAt !== null) result.revived += 1;
-        else if (row.sources !== next.sources || row.labels !== next.labels || row.droppedAt !== null) result.updated += 1;
-        if (row.retiredAt !== null || row.droppedAt !== null || row.sources !== next.sources || row.labels !== next.labels) rows.push(next);
-        if (row.pollIntervalS !== want.pollIntervalS || row.useSsl !== want.useSsl) {
-          settings.push({ ...next, pollIntervalS: want.pollIntervalS, useSsl: want.useSsl });
-          if (row.retiredAt === null) result.updated += 1;
-        }
+        else if (ownershipChanged || settingsChanged) result.updated += 1;
         for (const source of want.sources) result.bySource.set(source, (result.bySource.get(source) ?? 0) + 1);
         continue;
       }
