@@ -18,7 +18,8 @@ function refused(err: unknown): AdminResponse {
  *   registration (200 either way, `removed` says whether it was listed); the
  *   agent is retired after the grace period unless another source lists it.
  * Either is taken by any replica (the list is in MySQL) and applied by the
- * leader's next discovery pass, asked for at once.
+ * leader's next discovery pass: at once when the leader took the request,
+ * within --discovery-interval when a standby did.
  */
 export function agentsEndpoint(discovery: () => Discovery | undefined, wake: () => void): AdminRoute[] {
   return [
