@@ -155,6 +155,8 @@ describe('discovery end to end: simulated fleets found and retired through each 
   }, 180_000);
 
   it('the leader SIGKILLed during its first pass over 5,000 agents: the standby finishes it, no agent lost or duplicated', async () => {
+    // The previous scenario's processes go first: its coordinator would hold this lease.
+    await Promise.all(processes.splice(0).map((p) => p.stop('SIGKILL').catch(() => undefined)));
     await env.pool.query('DELETE FROM `agt$registrations`');
     await env.pool.query('DELETE FROM `c$agents`');
     await redis.del(keys.leaderLease);
