@@ -15,6 +15,7 @@ const SCENARIOS = {
   steady: { script: 'bench/steady.mjs', about: 'ingest with rollups and retention (partition drops) running, vs insert-only ingest in the same run [--hosts=2000] [--durationSeconds=60]' },
   retention: { script: 'bench/retention.mjs', about: 'retention of one day of N hosts: DELETE batches vs partition drop [--hosts=1000]' },
   rollup: { script: 'bench/rollup.mjs', about: 'one day of 5-second data rolled up to minute/hour/day [--hosts=1000]' },
+  discovery: { script: 'bench/discovery.mjs', about: 'one discovery pass over a file source of N agents: first, steady, churn, retirement, mass drop [--agents=10000] [--format=json|yaml|csv]' },
   upgrade: { script: 'bench/upgrade.mjs', about: 'watched migrate on a watched.back database: conversion time per million rows, reads/writes meanwhile [--rows=1000000]' },
 };
 

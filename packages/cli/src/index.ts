@@ -1,3 +1,3 @@
-export { parseHostPort } from './commands/agents.js';
+export { parseHostPort } from '@watched/core';
 export { parseListen } from './commands/sim.js';
 export { upOptionsShape } from './commands/up-options.js';

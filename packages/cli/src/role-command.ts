@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { z } from 'zod';
 import {
   adminOptionsShapeFor,
+  type AdminRoute,
   baseOptionsShape,
   RoleContext,
   type AdminOptions,
@@ -22,6 +23,8 @@ export type RoleProcessOptions<S extends Shape> = z.output<z.ZodObject<typeof ba
 /** A role as the CLI runs it: what `watched <role>` and `watched up` need to know about it. */
 export interface RoleService extends Service {
   readonly context: RoleContext;
+  /** Write endpoints the role serves on its process's admin server (the coordinator's `/api/agents`). */
+  readonly adminRoutes?: readonly AdminRoute[];
 }
 
 /** What a role shares with the other roles of its process: its context but for the role's name. */
@@ -58,13 +61,14 @@ export function roleParts<S extends Shape, C, R extends RoleService>(
   definition: RoleDefinition<S, C, R>,
   options: RoleProcessOptions<S>,
   process: RoleProcess,
-): { service: R; ready: Record<string, () => boolean>; reloadable: Reloadable<RoleProcessOptions<S>> } {
+): { service: R; ready: Record<string, () => boolean>; reloadable: Reloadable<RoleProcessOptions<S>>; routes: AdminRoute[] } {
   const role = new definition.Role(new RoleContext({ role: definition.command, ...process }), definition.compile(options));
   return {
     service: role,
     // A standby is ready too: readiness says the process works, not that it leads.
     ready: { [definition.command]: () => role.context.lifecycle === 'RUNNING' },
     reloadable: { reload: (options) => role.reload(definition.compile(options)) },
+    routes: [...(role.adminRoutes ?? [])],
   };
 }
 
@@ -86,6 +90,7 @@ export function roleCommand<S extends Shape, C, R extends RoleService>(definitio
           services: [parts.service],
           ready: parts.ready,
           reloadable: [parts.reloadable],
+          routes: parts.routes,
           shutdownTimeoutMs: definition.shutdownTimeoutMs?.(options),
         };
       });

@@ -8,6 +8,7 @@ import {
   stateReadiness,
   WatchedMetrics,
   type AdminOptions,
+  type AdminRoute,
   type BaseOptions,
   type Reloadable,
   type Service,
@@ -24,6 +25,8 @@ export interface RoleParts<O> {
   shutdownTimeoutMs?: number;
   /** Parts that take changed options live on SIGHUP/SIGUSR1 (the logger is always one). */
   reloadable?: Array<Reloadable<O>>;
+  /** The roles' write endpoints, served by the admin server behind its token. */
+  routes?: AdminRoute[];
 }
 
 /**
@@ -52,6 +55,7 @@ export async function runRoles<O extends BaseOptions & AdminOptions>(
       redisReadiness(redis),
       ...Object.entries(parts.ready ?? {}).map(([name, isReady]) => stateReadiness(name, isReady)),
     ],
+    routes: parts.routes,
   });
   try {
     // Bound before any role starts: a taken port (another role on this host) ends the process with one line naming the option.

@@ -14,7 +14,31 @@ describe('compileCoordinatorOptions', () => {
       rebalanceIntervalMs: 300_000,
       balanceTolerance: 0.1,
       heartbeatIntervalMs: 5000,
+      discovery: { files: [], dnsNames: [], srvNames: [], dnsServers: [], http: false, intervalMs: 30_000, graceMs: 600_000, defaultPollIntervalS: 300 },
     });
+  });
+
+  it('discovery: repeatable options as flags given twice, comma-separated text (not inside braces) or config lists; errors name the field', () => {
+    const options = parseCoordinatorOptions({
+      discoveryFile: ['/etc/a/*.yaml', '/etc/b/{x,y}.json,/etc/c.csv'],
+      discoveryDns: 'agents.svc:9100,other.svc',
+      discoverySrv: ['_agent._tcp.example.org'],
+      discoveryDnsServer: '10.0.0.2,[fd00::53]:5353',
+      discoveryHttp: 'yes',
+      discoveryGrace: '2m',
+    }).discovery;
+    expect(options).toMatchObject({
+      files: ['/etc/a/*.yaml', '/etc/b/{x,y}.json', '/etc/c.csv'],
+      dnsNames: [{ name: 'agents.svc', port: 9100 }, { name: 'other.svc', port: 9080 }],
+      srvNames: ['_agent._tcp.example.org'],
+      dnsServers: ['10.0.0.2', '[fd00::53]:5353'],
+      http: true,
+      graceMs: 120_000,
+    });
+    expect(() => parseCoordinatorOptions({ discoveryDns: 'bad name!' })).toThrow(/invalid option discoveryDns/);
+    expect(() => parseCoordinatorOptions({ discoveryDns: 'agents.svc:99999' })).toThrow(/invalid option discoveryDns/);
+    expect(() => parseCoordinatorOptions({ discoveryDnsServer: 'dns.example.org' })).toThrow(/invalid option discoveryDnsServer/);
+    expect(() => parseCoordinatorOptions({ discoveryInterval: '0s' })).toThrow(/invalid option discoveryInterval/);
   });
 
   it("takes durations as text (parse) or, as the loader returns them, in milliseconds (compile); ignores the other roles' options; returns a frozen value", () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, duration, integer, roleOptionsShape } from '@watched/core';
+import { compileDiscoveryOptions, discoveryOptionsShape, type DiscoveryOptions } from './discovery/discovery-options.js';
 
 /**
  * Options of the coordinator role as given (flags, config file, environment):
@@ -21,6 +22,7 @@ export const coordinatorOptionsShape = {
   rebalanceInterval: duration('5m').describe('how often groups are rebalanced by measured poll cost (0 = by count only)'),
   /** A group within this share of the mean cost of its frequency's groups counts as balanced. */
   balanceTolerance: z.coerce.number().min(0).max(10).default(0.1).describe('cost spread tolerated between groups (0.1 = ±10 %)'),
+  ...discoveryOptionsShape,
 };
 
 export const CoordinatorOptionsSchema = z.object(coordinatorOptionsShape);
@@ -42,6 +44,8 @@ export interface CoordinatorOptions {
   readonly rebalanceIntervalMs: number;
   readonly balanceTolerance: number;
   readonly heartbeatIntervalMs: number;
+  /** Agent discovery: its sources and reconciliation (docs: README, Agent discovery). */
+  readonly discovery: DiscoveryOptions;
 }
 
 /**
@@ -67,6 +71,7 @@ export function compileCoordinatorOptions(loaded: LoadedCoordinatorOptions): Coo
     rebalanceIntervalMs: o.rebalanceInterval,
     balanceTolerance: o.balanceTolerance,
     heartbeatIntervalMs: o.heartbeatInterval,
+    discovery: compileDiscoveryOptions(o),
   });
 }
 

@@ -4,6 +4,7 @@ import { AgentChangeProbe } from './agent-change-probe.js';
 import { Backpressure } from './backpressure.js';
 import type { CoordinatorOptions } from './coordinator-options.js';
 import { CostBalancer } from './cost-balancer.js';
+import { RetiredAgents } from './discovery/retired-agents.js';
 import { dueSlots } from './due-slots.js';
 import type { PlannedAgent, PollGroup } from './group-planner.js';
 import { pollJobs } from './poll-jobs.js';
@@ -52,7 +53,8 @@ const MAX_REGROUPED_PER_TICK = 2_000;
  * leaders for a moment) is the same job, not a second one.
  *
  * A tick is a sequence of steps, each its own method or class: adopt the
- * schedule a predecessor left (new term), refresh the view of `c$agents`,
+ * schedule a predecessor left (new term), refresh the view of `c$agents`
+ * (less the agents discovery retired),
  * re-plan what changed, rebalance by cost (those four are the heavy steps,
  * bounded by the tick's WorkBudget), find the due slots, apply backpressure,
  * publish the schedule under the lease (fencing: a deposed leader waking up
@@ -65,6 +67,7 @@ export class Scheduler {
   private readonly balancer: CostBalancer;
   private readonly schedule: ScheduleHash;
   private readonly backpressure: Backpressure;
+  private readonly retired: RetiredAgents;
   /** The plan changed since the schedule hash was last written (see recordRegrouped). */
   private regrouped = false;
   private loadedAt = Number.NEGATIVE_INFINITY;
@@ -83,6 +86,7 @@ export class Scheduler {
     private readonly logger: Logger,
   ) {
     this.probe = new AgentChangeProbe(pool);
+    this.retired = new RetiredAgents(pool);
     this.balancer = new CostBalancer(pool, options, logger);
     this.schedule = new ScheduleHash(redis, keys, logger);
     this.backpressure = new Backpressure(queue, logger);
@@ -143,7 +147,10 @@ export class Scheduler {
    */
   private async refreshAgents(now: number, work: WorkBudget): Promise<void> {
     try {
-      const agents = await this.probe.changes();
+      // Agents retired or revived by discovery: the whole (unchanged) view is planned again without the retired.
+      if (await this.retired.refresh()) this.probe.invalidate();
+      const changed = await this.probe.changes();
+      const agents = changed && this.retired.without(changed);
       if (!this.probe.rebuilding) this.loadedAt = now;
       const probed = this.probe.step.startsWith('probe');
       work.spend((probed ? this.stats.agents * PROBE_WORK_SHARE : 0) + this.probe.rowsRead, this.probe.step);

@@ -19,6 +19,10 @@ export interface RegisteredAgent {
   slowPolls: number;
   /** Its next poll not before then (epoch ms): a backed-off retry; null on the normal schedule. */
   retryAt: number | null;
+  /** Where it came from: `manual` (by hand, an import, the front) or the discovery sources listing it (`agt$discovery`). */
+  origin: string;
+  /** When discovery retired it (no longer polled); null while active. */
+  retiredAt: number | null;
 }
 
 export interface NewAgent {
@@ -69,8 +73,8 @@ export class AgentRegistry {
 
   async list(): Promise<RegisteredAgent[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      `SELECT a.id, a.host, a.port, a.pool_freq, a.use_ssl, ${AgentStateTable.columns('s')} ` +
-        'FROM `c$agents` a LEFT JOIN `agt$state` s ON s.agt_id = a.id ORDER BY a.id',
+      `SELECT a.id, a.host, a.port, a.pool_freq, a.use_ssl, d.sources, d.retired_at, ${AgentStateTable.columns('s')} ` +
+        'FROM `c$agents` a LEFT JOIN `agt$state` s ON s.agt_id = a.id LEFT JOIN `agt$discovery` d ON d.agent_id = a.id ORDER BY a.id',
     );
     return rows.map((r) => {
       const state = AgentStateTable.fromRow(r);
@@ -87,6 +91,8 @@ export class AgentRegistry {
         lastError: state.lastError,
         slowPolls: state.slowPolls,
         retryAt: state.retryAt,
+        origin: r.sources === null ? 'manual' : String(r.sources),
+        retiredAt: r.retired_at === null ? null : Number(r.retired_at),
       };
     });
   }

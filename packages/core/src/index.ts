@@ -127,6 +127,8 @@ export {
   type RegisteredAgent,
   validateAgent,
 } from './agent-registry.js';
+export { AGENT_CSV_COLUMNS, AgentCsvError, parseAgentCsv, type AgentCsv, type BadAgentRow } from './agent-list/agent-csv.js';
+export { agentKey, AgentListError, parseAgentList, parseHostPort, type AgentListProblem, type ListedAgent } from './agent-list/agent-list.js';
 export { AgentStateTable, type AgentState, type AgentBackoff, type AgentPollSuccess, type AgentPollFailure } from './agent-state/agent-state-table.js';
 export { LeaderLease, type LeaderLeaseOptions } from './lease/leader-lease.js';
 export { TermStore } from './lease/term-store.js';
@@ -135,7 +137,10 @@ export { FENCED_HSET } from './lease/lease-scripts.js';
 export { defaultNodeId } from './lease/node-id.js';
 export {
   ADMIN_PATHS,
+  ADMIN_ROUTE_MAX_BODY,
   type AdminOptions,
+  type AdminResponse,
+  type AdminRoute,
   type AdminOptionsShape,
   adminOptionsShapeFor,
   AdminServer,

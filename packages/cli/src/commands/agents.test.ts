@@ -117,9 +117,17 @@ describe('watched agents (the real command)', () => {
     expect(bad.lagMs).toBeGreaterThanOrEqual(3_600_000);
     expect(agents.find((a) => a.host === 'imp2.example.org')).toMatchObject({ lastResult: null, lagMs: null });
 
+    // One found by discovery and since retired (agt$discovery, migration 0010): its SOURCE says so; the others were added by hand.
+    await env.pool.query(
+      "INSERT INTO `agt$discovery` (agent_id, sources, first_seen, dropped_at, retired_at, term) SELECT id, 'dns:agents.svc:9080', ?, ?, ?, 1 FROM `c$agents` WHERE host = 'imp2.example.org'",
+      [now - 7_200_000, now - 700_000, now - 60_000],
+    );
     const table = (await watched('agents', 'list')).stdout.split('\n');
-    expect(table[0].split('\t')).toEqual(['ID', 'AGENT', 'FREQ', 'SSL', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'POLLED', 'NEXT RETRY', 'LAST ERROR']);
-    expect(table.find((l) => l.includes('polled-bad.example.org'))!.split('\t').slice(5, 7)).toEqual(['failed', '60m']);
+    expect(table[0].split('\t')).toEqual(['ID', 'AGENT', 'FREQ', 'SSL', 'SOURCE', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'POLLED', 'NEXT RETRY', 'LAST ERROR']);
+    expect(table.find((l) => l.includes('polled-bad.example.org'))!.split('\t').slice(4, 8)).toEqual(['manual', expect.any(String), 'failed', '60m']);
+    expect(table.find((l) => l.includes('imp2.example.org'))!.split('\t')[4]).toMatch(/^retired \d+s ago \(dns:agents.svc:9080\)$/);
+    const listed = JSON.parse((await watched('agents', 'list', '--json')).stdout) as Array<Record<string, unknown>>;
+    expect(listed.find((a) => a.host === 'imp2.example.org')).toMatchObject({ origin: 'dns:agents.svc:9080', retiredAt: now - 60_000 });
   });
 
   it('shows which agents are polled off the hot path: slow (retry due) or backed off (next retry later)', async () => {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { AgentRegistry, DEFAULT_AGENT_PORT, DEFAULT_POLL_INTERVAL_S, errorMessage, type RegisteredAgent } from '@watched/core';
+import { AgentCsvError, AgentRegistry, DEFAULT_AGENT_PORT, DEFAULT_POLL_INTERVAL_S, errorMessage, parseAgentCsv, parseHostPort, type RegisteredAgent } from '@watched/core';
 import { pollLaneOf } from '../agent-lane-view.js';
-import { AgentCsvError, parseAgentCsv } from '../agents-csv.js';
 import { commandGroup, withMysql } from '../options.js';
 import { Progress } from '../progress.js';
 
@@ -34,15 +33,6 @@ function nextRetry(a: RegisteredAgent, now: number): string {
 /** Age of the newest data stored for the agent (now - its cursor); null before its first good poll. */
 function lagMs(a: RegisteredAgent, now: number): number | null {
   return a.since === null ? null : Math.max(0, now - a.since);
-}
-
-/** Splits `HOST[:PORT]`, with `[v6]:PORT` for IPv6 literals. */
-export function parseHostPort(value: string): { host: string; port?: number } {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
-  if (bracketed) return { host: bracketed[1], port: bracketed[2] ? Number(bracketed[2]) : undefined };
-  const parts = value.split(':');
-  if (parts.length === 2 && /^\d+$/.test(parts[1])) return { host: parts[0], port: Number(parts[1]) };
-  return { host: value };
 }
 
 const add: CommandModule<object, { host: string; port: number; freq: number; ssl: boolean }> = {
@@ -78,11 +68,11 @@ const list: CommandModule<object, { json: boolean }> = {
       console.log(JSON.stringify(agents, null, 2));
       return;
     }
-    console.log(['ID', 'AGENT', 'FREQ', 'SSL', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'POLLED', 'NEXT RETRY', 'LAST ERROR'].join('\t'));
+    console.log(['ID', 'AGENT', 'FREQ', 'SSL', 'SOURCE', 'LAST POLL', 'RESULT', 'LAG', 'LAST OK', 'FAILURES', 'POLLED', 'NEXT RETRY', 'LAST ERROR'].join('\t'));
     for (const a of agents) {
       console.log(
         [
-          a.id, `${a.host}:${a.port}`, `${a.pollIntervalS}s`, a.useSsl ? 'yes' : 'no', age(a.lastPoll), a.lastResult ?? '-',
+          a.id, `${a.host}:${a.port}`, `${a.pollIntervalS}s`, a.useSsl ? 'yes' : 'no', a.retiredAt === null ? a.origin : `retired ${age(a.retiredAt)} (${a.origin})`, age(a.lastPoll), a.lastResult ?? '-',
           a.lagMs === null ? '-' : span(a.lagMs), age(a.lastOk), a.consecutiveFailures, a.pollLane, nextRetry(a, now), a.lastError ?? '',
         ].join('\t'),
       );

@@ -18,6 +18,7 @@ import {
   type MemberInfo,
   type Pool,
   type Redis,
+  type RowDataPacket,
 } from '@watched/core';
 import { groupLaneCounts, type GroupLaneCounts } from '../agent-lane-view.js';
 import { resolveOptions, withBaseOptions } from '../options.js';
@@ -75,6 +76,38 @@ export interface ClusterStatus {
   groups: GroupStatus[];
   /** Alerting: owed and given-up deliveries (MySQL) and the `alerts` queue; null without MySQL or before migration 0006. */
   alerts: AlertStatus | null;
+  /** Where the agents came from (MySQL) and the leader's discovery sources (its heartbeat); null without MySQL or before migration 0010. */
+  discovery: DiscoveryStatus | null;
+}
+
+export interface DiscoveryStatus {
+  /** Agents in c$agents added by hand, an import or the front (never touched by discovery). */
+  manual: number;
+  /** Agents discovery added and still polls, by the sources listing them (`file:... dns:...`). */
+  discovered: Record<string, number>;
+  /** Discovered agents retired (kept in c$agents, no longer polled). */
+  retired: number;
+  /** The leader's sources after its last pass: agents each lists and its error, if any. */
+  sources: Array<{ name: string; agents: number | null; error?: string }>;
+  lastPassAt: number | null;
+}
+
+/** Counts of agents by origin (one grouped read), and the leader's view of its sources. */
+async function readDiscoveryStatus(pool: Pool, leader: MemberInfo | undefined): Promise<DiscoveryStatus> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    'SELECT d.sources, d.retired_at IS NOT NULL AS retired, COUNT(*) AS n FROM `c$agents` a LEFT JOIN `agt$discovery` d ON d.agent_id = a.id GROUP BY d.sources, retired',
+  );
+  const out: DiscoveryStatus = { manual: 0, discovered: {}, retired: 0, sources: [], lastPassAt: null };
+  for (const r of rows) {
+    const n = Number(r.n);
+    if (r.sources === null) out.manual += n;
+    else if (Number(r.retired)) out.retired += n;
+    else out.discovered[String(r.sources)] = (out.discovered[String(r.sources)] ?? 0) + n;
+  }
+  const stats = leader?.details.discovery as { sources?: DiscoveryStatus['sources']; lastPassAt?: number | null } | undefined;
+  out.sources = stats?.sources ?? [];
+  out.lastPassAt = stats?.lastPassAt ?? null;
+  return out;
 }
 
 /** Everything `watched status` shows, read from Redis (lease, members, queue, schedule) and MySQL (terms). */
@@ -147,6 +180,7 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
       oldestWaitingMs: oldest[0] ? now - oldest[0].timestamp : null,
       groups,
       alerts,
+      discovery: pool ? await readDiscoveryStatus(pool, coordinators.find((m) => m.nodeId === leader?.nodeId)).catch(() => null) : null,
     };
   } finally {
     await queue.close().catch(() => undefined);
@@ -207,6 +241,7 @@ export function formatStatus(s: ClusterStatus, maxGroups = 20): string {
   }
   if (s.groups.length > maxGroups) lines.push(`  ... ${s.groups.length - maxGroups} more (--json lists all)`);
   lines.push(...formatAlerts(s));
+  lines.push(...formatDiscovery(s));
   return lines.join('\n');
 }
 
@@ -233,6 +268,19 @@ function formatAlerts(s: ClusterStatus): string[] {
   const f = a.latestFailure;
   if (f) {
     lines.push(`  latest failure ${ago(s.at - f.failedAt)} ago to ${f.receiver} after ${f.attempts} attempts: ${f.error ?? '?'} (${f.event})`);
+  }
+  return lines;
+}
+
+function formatDiscovery(s: ClusterStatus): string[] {
+  const d = s.discovery;
+  if (!d) return [];
+  const discovered = Object.values(d.discovered).reduce((a, b) => a + b, 0);
+  const lines = [`agents      ${d.manual + discovered + d.retired} (${d.manual} by hand or the front, ${discovered} discovered, ${d.retired} retired)`];
+  for (const [sources, n] of Object.entries(d.discovered).sort()) lines.push(`  ${String(n).padStart(6)}  from ${sources}`);
+  if (d.sources.length) {
+    lines.push(`discovery   last pass ${d.lastPassAt === null ? '-' : `${ago(s.at - d.lastPassAt)} ago`}`);
+    for (const src of d.sources) lines.push(`  ${src.name}: ${src.agents === null ? 'not read yet' : `${src.agents} agents`}${src.error ? `, ERROR ${src.error}` : ''}`);
   }
   return lines;
 }

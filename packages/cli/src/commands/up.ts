@@ -94,6 +94,7 @@ export const upCommand: CommandModule = {
         ready: { ...alerter.ready, ...worker.ready, ...coordinator.ready, ...aggregator.ready },
         shutdownTimeoutMs: ROLES.worker.shutdownTimeoutMs?.(options as unknown as RoleProcessOptions<typeof workerOptionsShape>),
         reloadable: [coordinator.reloadable, worker.reloadable, alerter.reloadable, aggregator.reloadable],
+        routes: [...coordinator.routes, ...worker.routes, ...aggregator.routes, ...alerter.routes],
       };
     });
   }),

@@ -22,6 +22,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import yargs, { type CommandModule } from 'yargs';
 import { z } from 'zod';
 import Ajv2019Module from 'ajv/dist/2019.js';
+import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
@@ -50,6 +51,7 @@ import {
 } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { workerOptionsShape } from '@watched/worker';
+import { compileCoordinatorOptions, coordinatorOptionsShape } from '@watched/coordinator';
 import { emailOptionsSchema } from '@watched/alerter';
 import { allOptionsShape } from '../all-options.js';
 import { WATCHED_COMMANDS } from '../commands.js';
@@ -311,6 +313,7 @@ type NetworkPolicySpec = {
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'apps/v1/DaemonSet': DaemonSet,
   'apps/v1/Deployment': Deployment,
   'batch/v1/Job': Job,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
@@ -624,6 +627,57 @@ describe('deployment files', () => {
     // the component and README document the delayed zset next to the wait list
     expect(readFileSync(join(dir, 'scaledobject.yaml'), 'utf8')).toContain('<prefix>:bull:poll:delayed');
     expect(readFileSync(join(K8S_DIR, 'README.md'), 'utf8')).toContain('watched:bull:poll:delayed');
+  });
+
+  it('the agent-discovery component: an agent DaemonSet behind a headless Service, and the coordinator resolving that Service', async () => {
+    const dir = join(K8S_DIR, 'components/agent-discovery');
+    const component = readManifests(dir);
+    expect(component.problems).toEqual([]);
+    expect(component.kustomization.kind).toBe('Component');
+    for (const doc of component.docs) expect(() => new MODELS[`${doc.apiVersion}/${doc.kind}`](doc as never).validate()).not.toThrow();
+    const daemonSet = component.docs.find((d) => d.kind === 'DaemonSet')!;
+    const service = component.docs.find((d) => d.kind === 'Service')!;
+    const serviceSpec = service.spec as { clusterIP?: string; selector?: Record<string, string>; ports: { name?: string; port: number; targetPort?: string | number }[] };
+    expect(serviceSpec.clusterIP).toBe('None'); // headless: one A record per ready pod
+    expect(selects(serviceSpec.selector, podLabelsOf(daemonSet))).toBe(true);
+    const agent = podSpecOf(daemonSet)!.containers[0];
+    expect(agent.ports?.find((p) => p.name === serviceSpec.ports[0].targetPort)?.containerPort).toBe(serviceSpec.ports[0].port);
+    expect(agent.image).toMatch(/CHANGE-ME/); // the user's image: a placeholder, never ours
+
+    // The patch, applied to the base's coordinator: Kubernetes expands $(VAR) from the variables defined before it.
+    const patch = parseYaml((component.kustomization.patches as { patch: string; target: { kind: string; name: string } }[])[0].patch) as K8sDoc;
+    const base = readManifests(K8S_DIR);
+    const coordinator = base.docs.find((d) => d.kind === 'Deployment' && d.metadata.name === patch.metadata.name)!;
+    const patched = (podSpecOf(patch)!.containers[0] as Container & { env: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[] });
+    const container = podSpecOf(coordinator)!.containers.find((c) => c.name === patched.name)!;
+    expect(container.args?.[0]).toBe('coordinator');
+    const env: Record<string, string> = {};
+    for (const from of container.envFrom ?? []) {
+      const source = base.docs.find((d) => d.metadata.name === (from.configMapRef?.name ?? from.secretRef?.name));
+      Object.assign(env, source?.data ?? {}, source?.stringData ?? {});
+    }
+    const downward: Record<string, string> = { 'metadata.namespace': 'monitoring' };
+    for (const e of patched.env) {
+      env[e.name] = e.valueFrom?.fieldRef ? downward[e.valueFrom.fieldRef.fieldPath] : (e.value ?? '').replace(/\$\(([A-Z0-9_]+)\)/g, (_, name: string) => env[name] ?? `$(${name})`);
+    }
+    expect(env.WATCHED_DISCOVERY_DNS).toBe(`${service.metadata.name}.monitoring.svc.cluster.local:${serviceSpec.ports[0].port}`);
+    const { POD_NAMESPACE: _namespace, ...watchedEnv } = env;
+    expect(await checkContainer('agent-discovery coordinator', container.args ?? [], watchedEnv)).toEqual([]);
+    const compiled = compileCoordinatorOptions(loadOptions(z.object({ ...baseOptionsShape, ...coordinatorOptionsShape }), { env: watchedEnv }) as never);
+    expect(compiled.discovery.dnsNames).toEqual([{ name: 'watched-agents.monitoring.svc.cluster.local', port: 9080 }]);
+
+    const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+    if (!kubectl) return;
+    const overlay = mkdtempSync(join(tmpdir(), 'watched-overlay-'));
+    try {
+      writeFileSync(join(overlay, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [${relative(overlay, K8S_DIR)}]\ncomponents: [${relative(overlay, dir)}]\n`);
+      const rendered = parseAllDocuments((await promisify(execFile)(kubectl, ['kustomize', overlay, '--load-restrictor', 'LoadRestrictionsNone'])).stdout).map((d) => d.toJS() as K8sDoc);
+      expect(rendered.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(expect.arrayContaining(['DaemonSet/watched-agent', 'Service/watched-agents', 'Deployment/watched-coordinator']));
+      const renderedEnv = podSpecOf(rendered.find((d) => d.kind === 'Deployment' && d.metadata.name === 'watched-coordinator')!)!.containers[0].env ?? [];
+      expect(renderedEnv.map((e) => e.name)).toEqual(expect.arrayContaining(['POD_NAMESPACE', 'WATCHED_DISCOVERY_DNS']));
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
   });
 
   // kubectl's built-in kustomize renders offline; where kubectl is missing this test says so and passes.

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { ADMIN_PATHS, parseAdminListen, type AdminOptions } from './admin-options.js';
 import { WatchedMetrics } from './metrics.js';
 import type { ReadinessCheck } from './readiness.js';
+import { ADMIN_ROUTE_MAX_BODY, type AdminRoute } from './admin-route.js';
 
 export interface AdminServerDependencies {
   logger: Logger;
@@ -16,6 +17,8 @@ export interface AdminServerDependencies {
   readiness?: ReadinessCheck[];
   /** A check not settled within this is failed (default 2000 ms, below a probe's usual 1-5 s timeout). */
   checkTimeoutMs?: number;
+  /** The roles' write endpoints (more can be added with `addRoute`). */
+  routes?: AdminRoute[];
 }
 
 export interface ReadinessReport {
@@ -42,6 +45,7 @@ export class AdminServer implements Service {
   readonly name = 'admin-server';
   readonly metrics: WatchedMetrics;
   private readonly checks: ReadinessCheck[];
+  private readonly routes: AdminRoute[] = [];
   private readonly logger: Logger;
   private readonly checkTimeoutMs: number;
   private readonly listen: { host: string; port: number };
@@ -59,6 +63,13 @@ export class AdminServer implements Service {
     this.metrics = deps.metrics ?? new WatchedMetrics();
     this.checks = [...(deps.readiness ?? [])];
     this.checkTimeoutMs = deps.checkTimeoutMs ?? 2000;
+    for (const route of deps.routes ?? []) this.addRoute(route);
+  }
+
+  /** Adds a role's write endpoint (always behind the admin token). */
+  addRoute(route: AdminRoute): void {
+    if (this.routes.some((r) => r.method === route.method && r.path === route.path)) throw new Error(`admin route ${route.method} ${route.path} already registered`);
+    this.routes.push(route);
   }
 
   get lifecycleState(): ServiceState {
@@ -166,9 +177,29 @@ export class AdminServer implements Service {
     return match !== null && timingSafeEqual(digest(match[1].trim()), this.tokenDigest);
   }
 
+  /** A role's write endpoint: only with a token configured and given, a JSON body, the route's answer. */
+  private async serveRoute(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const matching = this.routes.filter((r) => path === r.path || path.startsWith(`${r.path}/`));
+    const route = matching.find((r) => r.method === req.method);
+    if (!route) return send(res, 405, { error: 'method not allowed' }, { allow: matching.map((r) => r.method).join(', ') });
+    if (!this.tokenDigest) return send(res, 403, { error: `${route.method} ${route.path} needs an admin token: set --admin-token (or --admin-token-file)` });
+    if (!this.authorized(req)) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer realm="watched"' });
+    let body: unknown;
+    try {
+      const text = await readBody(req);
+      body = text.trim() === '' ? undefined : (JSON.parse(text) as unknown);
+    } catch (err) {
+      return send(res, err instanceof RangeError ? 413 : 400, { error: err instanceof RangeError ? err.message : `the body is not JSON: ${errorMessage(err)}` });
+    }
+    const answer = await route.handle({ rest: decodeURIComponent(path.slice(route.path.length + 1)), body });
+    return send(res, answer.status, answer.body);
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     try {
+      const route = this.routes.find((r) => path === r.path || path.startsWith(`${r.path}/`));
+      if (route && req.method !== 'GET' && req.method !== 'HEAD') return await this.serveRoute(req, res, path);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         return send(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
       }
@@ -204,6 +235,22 @@ export class AdminServer implements Service {
 /** `ok` or `failing` per check: what /readyz tells a caller without the admin token. */
 function verdictsOf(checks: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(checks).map(([name, outcome]) => [name, outcome === 'ok' ? 'ok' : 'failing']));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const parts: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > ADMIN_ROUTE_MAX_BODY) {
+        reject(new RangeError(`request body over ${ADMIN_ROUTE_MAX_BODY} bytes`));
+        req.destroy();
+      } else parts.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -44,6 +44,14 @@ export class WatchedMetrics {
   readonly alertsFailed: Counter<'plugin'>;
   /** How far each group's latest enqueued slot is behind the slot due now (coordinator leader, each tick). */
   readonly groupLag: Gauge<'group'>;
+  /** Discovered agents (not retired) each source lists, after the leader's last discovery pass (coordinator leader). */
+  readonly discoveryAgents: Gauge<'source' | 'kind'>;
+  /** Agents discovery added to c$agents, or revived after a retirement (coordinator leader). */
+  readonly discoveryAdded: Counter;
+  /** Agents discovery retired: every source dropped them for longer than the grace period (coordinator leader). */
+  readonly discoveryRetired: Counter;
+  /** Failed reads of a discovery source (its previous listing kept), by source (coordinator leader). */
+  readonly discoverySourceErrors: Counter<'source' | 'kind'>;
 
   constructor(options: { registry?: Registry; defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
     const registers = [(this.registry = options.registry ?? new Registry())];
@@ -103,6 +111,20 @@ export class WatchedMetrics {
       name: 'watched_group_lag_seconds',
       help: "How far a poll group's latest enqueued slot is behind the slot due now",
       labelNames: ['group'],
+      registers,
+    });
+    this.discoveryAgents = new Gauge({
+      name: 'watched_discovery_agents',
+      help: 'Discovered agents (not retired) listed by each discovery source, after the last pass',
+      labelNames: ['source', 'kind'],
+      registers,
+    });
+    this.discoveryAdded = new Counter({ name: 'watched_discovery_added_total', help: 'Agents added to c$agents (or revived) by discovery', registers });
+    this.discoveryRetired = new Counter({ name: 'watched_discovery_retired_total', help: 'Agents retired by discovery (dropped by every source past the grace period)', registers });
+    this.discoverySourceErrors = new Counter({
+      name: 'watched_discovery_source_errors_total',
+      help: 'Failed reads of a discovery source (its previous listing kept)',
+      labelNames: ['source', 'kind'],
       registers,
     });
   }

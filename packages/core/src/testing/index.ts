@@ -6,3 +6,4 @@ export { parseExposition } from './exposition.js';
 export { waitFor } from './wait-for.js';
 export { frontLogin, frontLoginWithPhp, type FrontLoginOutcome } from './front-login.js';
 export { listeningAddresses } from './listening-sockets.js';
+export { TestDnsServer, type DnsZone, type SrvTarget } from './dns-server.js';

@@ -1,5 +1,7 @@
 import { parse } from 'csv-parse/sync';
-import { errorMessage, parseBoolean, validateAgent, type NewAgent } from '@watched/core';
+import { validateAgent, type NewAgent } from '../agent-registry.js';
+import { parseBoolean } from '../config/option-types.js';
+import { errorMessage } from '../errors.js';
 
 /** Columns of an agents CSV file (header row required; `pool_freq` and `use_ssl` optional). */
 export const AGENT_CSV_COLUMNS = ['host', 'port', 'pool_freq', 'use_ssl'] as const;
@@ -12,8 +14,8 @@ export interface BadAgentRow {
 }
 
 export interface AgentCsv {
-  /** Valid rows, validated like `watched agents add`, each with its line. */
-  agents: Array<Required<NewAgent> & { line: number }>;
+  /** Valid rows, validated like `watched agents add`, each with its line; `pollIntervalS` and `useSsl` are undefined where the row leaves them empty. */
+  agents: Array<NewAgent & { port: number; line: number }>;
   bad: BadAgentRow[];
 }
 
@@ -85,17 +87,14 @@ export function parseAgentCsv(text: string): AgentCsv {
       const field = (c: Column) => (index.has(c) ? record[index.get(c)!] : undefined);
       const port = integerField('port', field('port'));
       if (port === undefined) throw new Error('port is empty');
-      const agent = validateAgent({
-        host: field('host') ?? '',
-        port,
-        pollIntervalS: integerField('pool_freq', field('pool_freq')),
-        useSsl: booleanField('use_ssl', field('use_ssl')),
-      });
+      const pollIntervalS = integerField('pool_freq', field('pool_freq'));
+      const ssl = field('use_ssl');
+      const agent = validateAgent({ host: field('host') ?? '', port, pollIntervalS, useSsl: booleanField('use_ssl', ssl) });
       const key = `${agent.host.toLowerCase()}:${agent.port}`;
       const first = seen.get(key);
       if (first !== undefined) throw new Error(`${agent.host}:${agent.port} is already on line ${first}`);
       seen.set(key, line);
-      agents.push({ ...agent, line });
+      agents.push({ host: agent.host, port: agent.port, pollIntervalS, useSsl: ssl === undefined || ssl === '' ? undefined : agent.useSsl, line });
     } catch (err) {
       bad.push({ line, error: errorMessage(err) });
     }
