@@ -3,9 +3,6 @@ import type { ResourceSpec } from './ingest/catalog.js';
 import { LRUCache } from 'lru-cache';
 import { insertBatched } from './sql-batch.js';
 
-/** Widest value of the inventory's VARCHAR(256) name columns. */
-export const NAME_COLUMN_CHARS = 256;
-
 /**
  * Ids kept per kind (hosts, services, types, resources, links): the least
  * recently used beyond it are read again on their next use. Per entry
@@ -150,7 +147,10 @@ export class Inventory {
     }
     for (const created of await Promise.all(waits)) for (const [key, id] of created) found.set(key, id);
     const unresolved = keys.filter((k) => !found.has(k));
-    if (unresolved.length > 0) throw new Error(`could not create inventory rows for ${unresolved.slice(0, 3).join(', ')}`);
+    if (unresolved.length > 0) {
+      // A row exists under the column's collation (h$hosts, s$types, s$services compare without case and accents) but spelt otherwise.
+      throw new Error(`no inventory row matches ${unresolved.slice(0, 3).map((k) => JSON.stringify(k.slice(0, 80))).join(', ')} exactly: a stored name differs only in case or accents`);
+    }
     return new Map(keys.map((k) => [k, found.get(k)!]));
   }
 
