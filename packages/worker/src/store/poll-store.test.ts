@@ -99,8 +99,8 @@ describe('PollStore: several agents in one transaction (real MariaDB)', () => {
     expect(outcomes.map((o) => [o.agentId, o.ok])).toEqual([[ids[2], true], [ids[3], false]]);
     expect(outcomes[1].error).toMatch(/its data could not be stored: .*no_such_column/);
     expect((await failures(ids[3])).state).toMatchObject({ consecutive_failures: 1, last_error: expect.stringMatching(/no_such_column/) });
-    // Agent 3 committed alone (rows and cursor); agent 4 nothing, not even its valid rows: its cursor did not move.
-    expect(await cursors()).toEqual({ [ids[0]]: 111, [ids[1]]: 222, [ids[2]]: 333 });
+    // Agent 3 committed alone (rows and cursor); agent 4 only its failure, not even its valid rows: it has no cursor.
+    expect(await cursors()).toEqual({ [ids[0]]: 111, [ids[1]]: 222, [ids[2]]: 333, [ids[3]]: null });
     expect(await typeNames()).toEqual(['store-a1', 'store-a2', 'store-a3', 'store-a4', 'store-b1', 'store-b2', 'store-b3', 'store-c1']);
   });
 
@@ -175,6 +175,6 @@ describe('PollStore: several agents in one transaction (real MariaDB)', () => {
     // Rewritten agent by agent: the failure is recorded, the culprit's too; its cursor did not move.
     expect((await failures(down)).state).toMatchObject({ consecutive_failures: 1 });
     expect((await failures(down)).history).toEqual([[5000, 1, 0]]);
-    expect((await cursors())[bad]).toBeUndefined();
+    expect((await cursors())[bad]).toBeNull();
   });
 });
