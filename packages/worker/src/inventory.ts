@@ -11,6 +11,16 @@ import { insertBatched } from './sql-batch.js';
  */
 export const DEFAULT_INVENTORY_ENTRIES = 500_000;
 
+/**
+ * Bytes each cache may hold, estimated per entry from its key (names are at
+ * most 256 characters, agent-value-checks): 16 MiB x 5 caches is part of the
+ * worker's base memory (docs/agent-limits.md), whatever names agents invent.
+ */
+export const INVENTORY_CACHE_BYTES = 16 * 1024 * 1024;
+
+function entryBytes(_value: unknown, key: string): number {
+  return 64 + key.length * 2;
+}
 /** How to create missing inventory rows (INSERT IGNORE) and read their ids back (a SELECT returning `id` and `k`). */
 type InventoryStatements = (missing: string[]) => {
   insert: { table: string; columns: string[]; rows: Array<Array<string | number>> };
@@ -35,11 +45,12 @@ export class Inventory {
     private readonly pool: Pool,
     maxEntries = DEFAULT_INVENTORY_ENTRIES,
   ) {
-    this.hosts = new LRUCache({ max: maxEntries });
-    this.types = new LRUCache({ max: maxEntries });
-    this.services = new LRUCache({ max: maxEntries });
-    this.resources = new LRUCache({ max: maxEntries });
-    this.links = new LRUCache({ max: maxEntries });
+    const bounds = { max: maxEntries, maxSize: INVENTORY_CACHE_BYTES, sizeCalculation: entryBytes };
+    this.hosts = new LRUCache<string, number>(bounds);
+    this.types = new LRUCache<string, number>(bounds);
+    this.services = new LRUCache<string, number>(bounds);
+    this.resources = new LRUCache<string, number>(bounds);
+    this.links = new LRUCache<string, true>(bounds);
   }
 
   /** Forgets every cached id (after an admin deleted rows, or in tests). */

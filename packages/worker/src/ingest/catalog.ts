@@ -157,6 +157,9 @@ export function parseCatalog(document: unknown, limits?: Pick<AgentLimits, 'maxR
     }
     if (limits && catalog.resources.size >= limits.maxResources) {
       catalog.refused = limitReason(`a discovery document with more than ${limits.maxResources} resources`, 'maxResources');
+      // Nothing of a refused document is used: keep none of it in the discovery cache.
+      catalog.resources.clear();
+      catalog.types.clear();
       break;
     }
     const resource: ResourceSpec = { ...spec, dataType: typeName, host };

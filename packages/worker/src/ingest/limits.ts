@@ -42,9 +42,10 @@ export const WORKER_BASE_BYTES = 256 * 1024 * 1024;
  * Memory per unit once an answer is prepared (measured, rounded up): a
  * metric value is a slot of a row array plus its SQL text; a row adds its
  * array and keys; a resource its catalog entry, inventory ids and links; a
- * log line up to 4,096 characters held twice (parsed and as SQL text).
+ * log line its entry and keys, plus 2 bytes per character of its text
+ * (`logChar`, up to 4,096 a line).
  */
-export const COST_BYTES = { value: 32, row: 96, resource: 2048, logLine: 12 * 1024 } as const;
+export const COST_BYTES = { value: 32, row: 96, resource: 2048, logLine: 256, logChar: 2 } as const;
 
 /** The share of one agent in flight: (memory - base) / (jobs at once x agents per job). */
 export function agentShareBytes(workerMemoryBytes: number, workerConcurrency: number, agentConcurrency: number): number {
@@ -53,19 +54,22 @@ export function agentShareBytes(workerMemoryBytes: number, workerConcurrency: nu
 
 /**
  * Defaults that keep a worker within `workerMemoryBytes` whatever its
- * agents send, from the share S of one agent in flight. Reading an answer
- * holds got's body buffer and the decoded string (2 x the response cap) and
- * the parsed JSON (estimated before parsing, at most S/2): the cap is S/6,
- * so this phase stays under 5S/6. Preparing it holds the parsed JSON and
- * what is built from it (values, rows, resources, log lines at COST_BYTES,
- * at most S/2 together): under S. Each count limit alone is what S/2 allows
- * of that kind; the sum is bounded by `maxPreparedBytes`.
+ * agents send, from the share S of one agent in flight (docs/agent-limits.md):
+ * - the download: got's body buffer and the decoded string, twice the
+ *   response, so the response cap is S/6 (S/3 held);
+ * - JSON.parse: that and the parsed tree, at most 2S/3 by the estimate
+ *   (together S);
+ * - reading the tree into a snapshot and preparing rows: the tree and what is
+ *   built (values, rows, resources, log lines at COST_BYTES), at most S/3
+ *   together (together S); once read, the tree is garbage.
+ * Each count limit alone is what S/3 allows of its kind; maxPreparedBytes
+ * bounds their sum.
  */
 export function defaultAgentLimits(share: number): AgentLimits & { maxResponseBytes: number } {
-  const prepared = Math.max(1024 * 1024, Math.floor(share / 2));
+  const prepared = Math.max(1024 * 1024, Math.floor(share / 3));
   return {
     maxResponseBytes: clamp(Math.floor(share / 6), 256 * 1024, 32 * 1024 * 1024),
-    maxParsedBytes: Math.max(1024 * 1024, Math.floor(share / 2)),
+    maxParsedBytes: Math.max(2 * 1024 * 1024, Math.floor((share * 2) / 3)),
     maxPreparedBytes: prepared,
     maxValues: Math.floor(prepared / COST_BYTES.value),
     maxRows: Math.floor(prepared / COST_BYTES.row),
@@ -83,13 +87,16 @@ function clamp(value: number, min: number, max: number): number {
 /**
  * An upper estimate of the heap JSON.parse would use for `text`, read in
  * one pass before parsing: every object or array costs at most ~48 bytes,
- * every element or member at most 16 (a pointer and a heap number), and the
- * strings 1 byte a character (2 when one is beyond Latin-1, as V8 stores them). Measured worst shapes (a million
+ * every element or member at most 16 (a pointer and a heap number), every
+ * string (keys included, though V8 shares repeated keys) 40 for its header and
+ * its slot in a dictionary, and the text 1 byte a character (2 when one is
+ * beyond Latin-1, as V8 stores them). Measured worst shapes (a million
  * `{}`, `[]` or small numbers) stay under it.
  */
 export function estimateParsedBytes(text: string): number {
   let containers = 0;
   let elements = 0;
+  let strings = 0;
   let inString = false;
   let twoByte = false;
   for (let i = 0; i < text.length; i++) {
@@ -100,11 +107,14 @@ export function estimateParsedBytes(text: string): number {
       else if (c === 0x22) inString = false;
       continue;
     }
-    if (c === 0x22) inString = true;
+    if (c === 0x22) {
+      inString = true;
+      strings += 1;
+    }
     else if (c === 0x7b || c === 0x5b) containers += 1; // { [
     else if (c === 0x2c || c === 0x3a) elements += 1; // , :
   }
-  return containers * 48 + (elements + containers) * 16 + text.length * (twoByte ? 2 : 1);
+  return containers * 48 + (elements + containers) * 16 + strings * 40 + text.length * (twoByte ? 2 : 1);
 }
 
 /**
@@ -112,7 +122,7 @@ export function estimateParsedBytes(text: string): number {
  * went past. Reading stops there: nothing more of that answer is kept.
  */
 export class LimitCounter {
-  private readonly counts = { values: 0, rows: 0, logLines: 0, resources: 0 };
+  private readonly counts = { values: 0, rows: 0, logLines: 0, resources: 0, logChars: 0 };
   private readonly names = new Set<string>();
   /** The first limit exceeded, as the reason the poll is refused. */
   exceeded?: string;
@@ -120,12 +130,13 @@ export class LimitCounter {
   constructor(private readonly limits: AgentLimits) {}
 
   /** Adds `n` of a kind; false once any limit is exceeded. */
-  add(kind: 'values' | 'rows' | 'logLines' | 'resources', n = 1): boolean {
+  add(kind: 'values' | 'rows' | 'logLines' | 'resources' | 'logChars', n = 1): boolean {
     if (this.exceeded) return false;
     this.counts[kind] += n;
     if (kind === 'logLines') this.counts.rows += n;
     const c = this.counts;
-    const cost = c.values * COST_BYTES.value + c.rows * COST_BYTES.row + c.resources * COST_BYTES.resource + c.logLines * COST_BYTES.logLine;
+    const cost =
+      c.values * COST_BYTES.value + c.rows * COST_BYTES.row + c.resources * COST_BYTES.resource + c.logLines * COST_BYTES.logLine + c.logChars * COST_BYTES.logChar;
     if (this.counts.values > this.limits.maxValues) this.refuse('maxValues', `more than ${this.limits.maxValues} metric values`);
     else if (this.counts.logLines > this.limits.maxLogLines) this.refuse('maxLogLines', `more than ${this.limits.maxLogLines} log lines`);
     else if (this.counts.rows > this.limits.maxRows) this.refuse('maxRows', `more than ${this.limits.maxRows} rows`);

@@ -1,5 +1,5 @@
 import { type AgentCatalog, type DataTypeSpec, type ResourceSpec, resourceKey } from './catalog.js';
-import { INT_UNSIGNED_MAX } from './column-shapes.js';
+import { columnChars, INT_UNSIGNED_MAX } from './column-shapes.js';
 import { LimitCounter, type AgentLimits } from './limits.js';
 
 /** Rows of one resource, values aligned with `type.properties`. */
@@ -112,7 +112,7 @@ class SnapshotReader {
   }
 
   /** Counts toward the limits; false (reading stops) once one is exceeded. */
-  private within(kind: 'values' | 'rows' | 'logLines' | 'resources', n = 1): boolean {
+  private within(kind: 'values' | 'rows' | 'logLines' | 'resources' | 'logChars', n = 1): boolean {
     if (!this.counter) return true;
     const ok = this.counter.add(kind, n);
     if (!ok) this.snapshot.refused ??= this.counter.exceeded;
@@ -234,12 +234,15 @@ class SnapshotReader {
         this.problem(`service ${service.id.slice(0, 80)}: a log entry lacks timestamp, line_no or source`);
         continue;
       }
+      const line = typeof e.text === 'string' ? e.text : (text(e.text) ?? '');
+      // Counted as it will be held: cut to the longest text a column takes.
+      if (!this.within('logChars', Math.min(line.length, columnChars('s$log_events.text') * 2))) return;
       service.logs.push({
         timestamp,
         lineNo,
         source,
         dateMark: text(e.date_mark) ?? '',
-        text: typeof e.text === 'string' ? e.text : (text(e.text) ?? ''),
+        text: line,
         level: text(e.level)?.slice(0, 32) ?? 'info', // only mapped to an event type, never stored
       });
     }
