@@ -93,9 +93,10 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
     });
     const connection = createRedis(env.redisUrl, { blocking: true });
     const queue = new Queue(POLL_QUEUE, { connection, prefix: keys.bullPrefix });
+    const workerConnection = connection.duplicate();
     const worker = new BullWorker(POLL_QUEUE, async () => {
       throw new Error('MySQL went away');
-    }, { connection: connection.duplicate(), prefix: keys.bullPrefix });
+    }, { connection: workerConnection, prefix: keys.bullPrefix });
     try {
       const failed = new Promise((resolve) => worker.once('failed', resolve));
       await queue.add('poll', { group: 'f60000-gfail', slot, agentIds: ids, term: 3 }, { jobId: pollJobId('f60000-gfail', slot), attempts: 1 });
@@ -113,6 +114,7 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
       await queue.close();
       await env.redis.del(keys.schedule);
       connection.disconnect();
+      workerConnection.disconnect();
     }
   });
 });

@@ -33,7 +33,7 @@ export class LogAlerts {
     for (const { service, servId } of services) {
       for (const entry of service.logs) {
         if (eventTypeOfLevel(entry.level) > this.level) continue;
-        // The same cuts as the insert (logInserts): the key must match the stored row.
+        // The values as inserted (logInserts; fitted to their columns before): the key must match the stored row.
         keys.push([servId, entry.source, entry.dateMark, entry.lineNo]);
       }
     }
