@@ -14,6 +14,7 @@ const SERVER_ERRNOS = new Set([
   1146, // table does not exist: migrations missing
   1158, 1159, 1160, 1161, // network read/write errors
   1290, // --read-only (a replica, or a failover in progress)
+  1792, // a read-only transaction
   1317, // query interrupted
   1927, // connection killed
   1969, // statement timeout (max_statement_time)
