@@ -40,3 +40,11 @@ export function isAgentFault(err: unknown): boolean {
   if (err instanceof Error && /^Connection is closed|^Stream isn't writeable/.test(err.message)) return false;
   return true;
 }
+
+/** One agent's poll refused for a reason already worded for the operator (a limit, a value): its cursor stays. */
+export class AgentRefusal extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'AgentRefusal';
+  }
+}

@@ -1,6 +1,6 @@
 import { errorMessage, type AgentState, type Logger } from '@watched/core';
 import { AgentCallError, type AgentClient, type AgentRecord } from './agent-client.js';
-import { isAgentFault } from './agent-fault.js';
+import { AgentRefusal, isAgentFault } from './agent-fault.js';
 import type { DataTables } from './data-tables.js';
 import type { DiscoveryCache } from './discovery-cache.js';
 import { checkAgentValues } from './ingest/agent-value-checks.js';
@@ -72,7 +72,7 @@ export class AgentPoller {
     } catch (err) {
       // MySQL or Redis failing fails the job (retried); anything else met preparing this agent's data is its own failure.
       if (!isAgentFault(err)) throw err;
-      return this.failed(agent, record, 'failed', `its data could not be prepared: ${errorMessage(err)}`);
+      return this.failed(agent, record, 'failed', err instanceof AgentRefusal ? err.message : `its data could not be prepared: ${errorMessage(err)}`);
     }
   }
 
@@ -125,21 +125,18 @@ export class AgentPoller {
   private async prepareRows(snapshot: AgentSnapshot, record: PollRecord, failing: boolean): Promise<PreparedPoll> {
     const { dataTables, inventory } = this.deps;
     const types = new Map(snapshot.metrics.map((m) => [m.type.name, m.type]));
-    // New tables (each with its rollup tables) are bounded per poll: the rest of the types wait for the next polls.
+    // New tables (each with its rollup tables) are bounded per poll. Past the bound the poll fails and its
+    // cursor stays: the next polls create the next tables and then store everything, nothing is lost.
     const { maxNewDataTables } = this.deps.limits;
     let created = 0;
-    const postponed = new Set<string>();
     for (const type of types.values()) {
       if (created >= maxNewDataTables && !dataTables.has(type)) {
-        postponed.add(type.name);
-        continue;
+        const missing = [...types.values()].filter((t) => !dataTables.has(t)).length;
+        throw new AgentRefusal(
+          limitReason(`${created + missing} new data types`, 'maxNewDataTables') + `: ${created} created by this poll, ${missing} left for the next polls`,
+        );
       }
       if ((await dataTables.ensure(type)) === 'changed') created += 1;
-    }
-    if (postponed.size) {
-      snapshot.metrics = snapshot.metrics.filter((m) => !postponed.has(m.type.name));
-      const note = limitReason(`${postponed.size + created} new data types`, 'maxNewDataTables') + `: ${postponed.size} postponed to the next polls`;
-      record.error = record.error ? `${note}; ${record.error}` : note;
     }
 
     const hostNames = [...snapshot.metrics.filter((m) => m.resource.scope === 'system').map((m) => m.resource.host), ...snapshot.services.map((s) => s.host)];

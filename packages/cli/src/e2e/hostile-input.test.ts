@@ -338,6 +338,20 @@ const cases: Case[] = [
     expect: /more than 1000 distinct names .*--agent-max-names/,
   },
   {
+    // 25 new data types with rows: 20 tables (and their rollups) this poll, the poll fails with its cursor kept; the next stores all.
+    name: 'many-new-types',
+    agent: () =>
+      new HostileAgent('many-new-types', {
+        swagger: (_q, r) =>
+          json(r, swaggerOf('many-new-types', {
+            paths: Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`/system/fresh/t${i}/history`, historyOf('many-new-types', `fresh_${i}`)])),
+            definitions: Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`fresh_${i}`, numericType(['v'])])),
+          })),
+        all: (_q, r) => json(r, { timestamp: NOW, system: { fresh: Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`t${i}`, [{ timestamp: NOW - 1, v: i }]])) } }),
+      }),
+    expect: /sent 25 new data types in one answer \(limit --agent-max-new-data-tables\): 20 created by this poll, 5 left for the next polls/,
+  },
+  {
     // Two spellings of one host under h$hosts' case-insensitive collation: the agent fails, not the job.
     name: 'case-collision',
     agent: () => withServices('case-collision', { svc: serviceOf('CASE-COLLISION') }),
@@ -521,5 +535,16 @@ describe('hostile agents: each fails or drops only its bad part; the others are 
       ['hostile-service'],
     );
     expect(log).toEqual({ n: 4096, event_type: 2 });
+  });
+
+  // Last: polls every agent a second time.
+  it('stores the data of an agent refused for new tables once the next poll created the rest', async () => {
+    const agent = byName('many-new-types');
+    expect(await count("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'd$fresh%'")).toBe(20);
+    await p.poll(2);
+    expect(await count("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'd$fresh%'")).toBe(25);
+    for (let i = 0; i < 25; i++) expect(await count(`SELECT v AS n FROM \`d$fresh_${i}\``)).toBe(i);
+    const [[state]] = await p.env.pool.query<RowDataPacket[]>('SELECT consecutive_failures AS failures, since FROM `agt$state` WHERE agt_id = ?', [agent.id]);
+    expect(state).toEqual({ failures: 0, since: NOW });
   });
 });
