@@ -30,7 +30,7 @@ export const workerOptionsShape = {
   agentMaxRows: derivedLimit(1, 'rows (metric, log, process, socket) one agent answer may carry'),
   agentMaxLogLines: derivedLimit(1, 'log lines one agent answer may carry'),
   agentMaxNames: derivedLimit(1, 'distinct host, service, resource, process and socket names in one agent answer'),
-  agentMaxNewDataTables: integer(20, 1, 10_000).describe('new data types (d$ tables, each with 3 rollup tables) one poll may create; the rest wait for later polls'),
+  agentMaxNewDataTables: integer(20, 1, 10_000).describe('new data types (d$ tables, each with 3 rollup tables) one poll may create; past it the poll fails, its cursor kept, and later polls create the rest'),
   maxDataTables: integer(1000, 1, 100_000).describe('d$ tables the installation may hold; a new data type past it fails the poll of the agent sending it'),
   agentTlsCa: filePath('CA bundle (PEM) that signs the certificates of agents with use_ssl (default: system CAs)'),
   agentTlsCert: filePath('client certificate (PEM) presented to agents with use_ssl (mTLS)'),
