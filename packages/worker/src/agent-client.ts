@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got, RequestError } from 'got';
 import { describeTlsError, readTlsFiles } from '@watched/core';
+import { estimateParsedBytes, mib, type AgentLimits } from './ingest/limits.js';
 import type { WorkerOptions } from './worker-options.js';
 
 /** An agent as registered in `c$agents`. */
@@ -23,7 +24,7 @@ export interface AgentRecord {
  * failure never falls back to plain HTTP.
  */
 export type AgentClientOptions = Pick<WorkerOptions, 'agentConnectTimeoutMs' | 'agentTimeoutMs' | 'agentMaxResponseBytes' | 'agentTlsCa' | 'agentTlsCert' | 'agentTlsKey'> &
-  Partial<Pick<WorkerOptions, 'agentTlsMinVersion'>>;
+  Partial<Pick<WorkerOptions, 'agentTlsMinVersion'>> & { agentLimits?: Pick<AgentLimits, 'maxParsedBytes'> };
 
 /** Options (flags) each TLS file comes from, named in configuration errors. */
 const TLS_OPTION_NAMES = { ca: 'agentTlsCa', cert: 'agentTlsCert', key: 'agentTlsKey' };
@@ -136,6 +137,14 @@ export class AgentClient {
     }
     if (status !== 200) {
       throw new AgentCallError(agent, 'http', `${path} answered HTTP ${status}: ${snippet(body)}`);
+    }
+    // A small body of tiny JSON values can parse to 20 times its size: refused before parsing, not after.
+    const maxParsed = this.options.agentLimits?.maxParsedBytes;
+    if (maxParsed !== undefined) {
+      const estimate = estimateParsedBytes(body);
+      if (estimate > maxParsed) {
+        throw new AgentCallError(agent, 'too-large', `${path} would take about ${mib(estimate)} to parse, more than ${mib(maxParsed)} (limit --worker-memory)`);
+      }
     }
     try {
       return JSON.parse(body);

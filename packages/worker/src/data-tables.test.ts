@@ -41,4 +41,18 @@ describe('DataTables (real MariaDB)', () => {
     const tables = new DataTables(env.pool, env.logger);
     await expect(tables.ensure({ name: 'race', owner: 'service', properties: ['a'], declared: new Set() })).rejects.toThrow(/keyed by host_id/);
   });
+
+  it('refuses a new table past --max-data-tables, and still extends the tables that exist', async () => {
+    const [[{ n }]] = await env.pool.query<RowDataPacket[]>(
+      "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'd$%'",
+    );
+    const tables = new DataTables(env.pool, env.logger, Number(n) + 1);
+    expect(await tables.ensure({ name: 'one_more', owner: 'host', properties: ['a'], declared: new Set() })).toBe('changed');
+    await expect(tables.ensure({ name: 'one_too_many', owner: 'host', properties: ['a'], declared: new Set() })).rejects.toThrow(
+      /data type one_too_many would need a new table, but the installation already has \d+ d\$ tables \(limit --max-data-tables \d+\)/,
+    );
+    expect(await columns('d$one_too_many')).toEqual([]);
+    expect(await tables.ensure({ name: 'one_more', owner: 'host', properties: ['a', 'b'], declared: new Set() })).toBe('changed');
+    expect(await tables.ensure({ name: 'one_more', owner: 'host', properties: ['a', 'b'], declared: new Set() })).toBe('unchanged');
+  });
 });

@@ -27,20 +27,33 @@ const ER_TABLE_EXISTS = 1050;
 export class DataTables {
   private readonly known = new Map<string, KnownTable>();
 
+  /**
+   * `maxTables`: `d$` tables the installation may hold (each comes with
+   * three rollup tables): past it a new data type is refused, failing the
+   * poll of the agent that sent it. Concurrent workers may each create one
+   * more before seeing the other's.
+   */
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
+    private readonly maxTables = Number.POSITIVE_INFINITY,
   ) {}
+
+  /** Whether `d$<type>` is known to exist with every column of `type` (no query). */
+  has(type: DataTypeSpec): boolean {
+    const known = this.known.get(dataTableName(type.name).toLowerCase());
+    return known !== undefined && known.owner === ownerColumn(type.owner) && type.properties.every((p) => known.columns.has(p.toLowerCase()));
+  }
 
   /** Schema changes under way in this process, so agents of one job wait for one change per table. */
   private readonly changing = new Map<string, Promise<void>>();
 
-  /** Makes sure `d$<type>` exists with every property of `type` as a column. */
-  async ensure(type: DataTypeSpec): Promise<void> {
+  /** Makes sure `d$<type>` exists with every property of `type` as a column; 'changed' when this call created or altered it. */
+  async ensure(type: DataTypeSpec): Promise<'unchanged' | 'changed'> {
     const table = dataTableName(type.name);
     const owner = ownerColumn(type.owner);
     const cached = this.known.get(table.toLowerCase());
-    if (cached && this.satisfies(cached, owner, type, table)) return;
+    if (cached && this.satisfies(cached, owner, type, table)) return 'unchanged';
 
     // One change per table at a time in this process; other processes are held off by GET_LOCK.
     for (;;) {
@@ -49,11 +62,11 @@ export class DataTables {
       await running.catch(() => undefined);
     }
     const known = this.known.get(table.toLowerCase());
-    if (known && this.satisfies(known, owner, type, table)) return;
+    if (known && this.satisfies(known, owner, type, table)) return 'unchanged';
     const change = this.change(table, owner, type);
-    this.changing.set(table.toLowerCase(), change);
+    this.changing.set(table.toLowerCase(), change.then(() => undefined, () => undefined));
     try {
-      await change;
+      return (await change) ? 'changed' : 'unchanged';
     } finally {
       this.changing.delete(table.toLowerCase());
     }
@@ -64,23 +77,38 @@ export class DataTables {
    * lock: the catalogue is re-read inside the lock, so a column another
    * worker just added is not added twice.
    */
-  private async change(table: string, owner: 'host_id' | 'serv_id', type: DataTypeSpec): Promise<void> {
+  private async change(table: string, owner: 'host_id' | 'serv_id', type: DataTypeSpec): Promise<boolean> {
+    let changed = false;
     await withSchemaLock(this.pool, table, async (conn) => {
       const current = await this.read(conn, table);
       if (!current) {
+        await this.checkTableCount(conn, table);
         await this.createTable(conn, table, owner, type);
+        changed = true;
       } else if (!this.satisfies(current, owner, type, table)) {
         for (const prop of type.properties) {
           if (!current.columns.has(prop.toLowerCase())) await this.addColumn(conn, table, prop);
         }
+        changed = true;
       }
       const after = await this.read(conn, table);
       if (!after || !this.satisfies(after, owner, type, table)) {
         throw new Error(`${table} still lacks columns of ${type.name} after the schema change`);
       }
     });
+    return changed;
   }
 
+  /** Refuses a new table past `maxTables` (counted in the catalogue, as other workers create tables too). */
+  private async checkTableCount(conn: PoolConnection, table: string): Promise<void> {
+    if (!Number.isFinite(this.maxTables)) return;
+    const [[row]] = await conn.query<RowDataPacket[]>(
+      "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'd$%'",
+    );
+    if (Number(row.n) >= this.maxTables) {
+      throw new Error(`data type ${table.slice(2)} would need a new table, but the installation already has ${row.n} d$ tables (limit --max-data-tables ${this.maxTables})`);
+    }
+  }
 
   private satisfies(known: KnownTable, owner: string, type: DataTypeSpec, table: string): boolean {
     if (known.owner !== owner) {

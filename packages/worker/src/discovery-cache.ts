@@ -16,6 +16,13 @@ export interface DiscoveryCacheOptions {
    * ~1-2 KB per agent once interned.
    */
   maxAgents?: number;
+  /** Estimated bytes of all catalogs kept (entryBytes); default 64 MiB, part of the worker's base memory. */
+  maxBytes?: number;
+}
+
+/** What one kept catalog costs once interned: its maps, and per resource a map entry and a shared spec (~160 B). */
+function entryBytes(entry: Entry): number {
+  return 512 + entry.catalog.resources.size * 160 + entry.catalog.types.size * 64;
 }
 
 /**
@@ -31,7 +38,8 @@ export class DiscoveryCache {
 
   constructor(options: DiscoveryCacheOptions) {
     this.refreshMs = options.discoveryRefreshMs;
-    this.entries = new LRUCache({ max: options.maxAgents ?? 100_000 });
+    // Bounded by count and by size: agents declaring thousands of resources cannot grow it past maxBytes.
+    this.entries = new LRUCache({ max: options.maxAgents ?? 100_000, maxSize: options.maxBytes ?? 64 * 1024 * 1024, sizeCalculation: entryBytes });
   }
 
   get(agentId: number, now = Date.now()): AgentCatalog | undefined {

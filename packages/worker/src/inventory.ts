@@ -3,9 +3,6 @@ import type { ResourceSpec } from './ingest/catalog.js';
 import { LRUCache } from 'lru-cache';
 import { insertBatched } from './sql-batch.js';
 
-/** Widest value of the inventory's VARCHAR(256) name columns. */
-export const NAME_COLUMN_CHARS = 256;
-
 /**
  * Ids kept per kind (hosts, services, types, resources, links): the least
  * recently used beyond it are read again on their next use. Per entry
@@ -14,6 +11,16 @@ export const NAME_COLUMN_CHARS = 256;
  */
 export const DEFAULT_INVENTORY_ENTRIES = 500_000;
 
+/**
+ * Bytes each cache may hold, estimated per entry from its key (names are at
+ * most 256 characters, agent-value-checks): 16 MiB x 5 caches is part of the
+ * worker's base memory (docs/agent-limits.md), whatever names agents invent.
+ */
+export const INVENTORY_CACHE_BYTES = 16 * 1024 * 1024;
+
+function entryBytes(_value: unknown, key: string): number {
+  return 64 + key.length * 2;
+}
 /** How to create missing inventory rows (INSERT IGNORE) and read their ids back (a SELECT returning `id` and `k`). */
 type InventoryStatements = (missing: string[]) => {
   insert: { table: string; columns: string[]; rows: Array<Array<string | number>> };
@@ -38,11 +45,12 @@ export class Inventory {
     private readonly pool: Pool,
     maxEntries = DEFAULT_INVENTORY_ENTRIES,
   ) {
-    this.hosts = new LRUCache({ max: maxEntries });
-    this.types = new LRUCache({ max: maxEntries });
-    this.services = new LRUCache({ max: maxEntries });
-    this.resources = new LRUCache({ max: maxEntries });
-    this.links = new LRUCache({ max: maxEntries });
+    const bounds = { max: maxEntries, maxSize: INVENTORY_CACHE_BYTES, sizeCalculation: entryBytes };
+    this.hosts = new LRUCache<string, number>(bounds);
+    this.types = new LRUCache<string, number>(bounds);
+    this.services = new LRUCache<string, number>(bounds);
+    this.resources = new LRUCache<string, number>(bounds);
+    this.links = new LRUCache<string, true>(bounds);
   }
 
   /** Forgets every cached id (after an admin deleted rows, or in tests). */
@@ -150,7 +158,10 @@ export class Inventory {
     }
     for (const created of await Promise.all(waits)) for (const [key, id] of created) found.set(key, id);
     const unresolved = keys.filter((k) => !found.has(k));
-    if (unresolved.length > 0) throw new Error(`could not create inventory rows for ${unresolved.slice(0, 3).join(', ')}`);
+    if (unresolved.length > 0) {
+      // A row exists under the column's collation (h$hosts, s$types, s$services compare without case and accents) but spelt otherwise.
+      throw new Error(`no inventory row matches ${unresolved.slice(0, 3).map((k) => JSON.stringify(k.slice(0, 80))).join(', ')} exactly: a stored name differs only in case or accents`);
+    }
     return new Map(keys.map((k) => [k, found.get(k)!]));
   }
 

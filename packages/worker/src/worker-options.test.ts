@@ -19,4 +19,29 @@ describe('worker options', () => {
     expect(() => parseWorkerOptions({ writeMethod: 'copy' as never })).toThrow(/writeMethod/);
     expect(() => parseWorkerOptions({ heapGrowthPercent: -1 })).toThrow(/heapGrowthPercent/);
   });
+
+  it('derives the per-agent limits from --worker-memory and the concurrency, and keeps what is set', () => {
+    // (1 GiB - 256 MiB base) / (4 jobs x 16 agents) = 12 MiB per agent in flight: response S/6, parsed 2S/3, prepared S/3.
+    const defaults = parseWorkerOptions();
+    expect(defaults.agentMaxResponseBytes).toBe(2 * 1024 * 1024);
+    expect(defaults.agentLimits).toEqual({
+      maxResources: 2048,
+      maxValues: 131_072,
+      maxRows: 43_690,
+      maxLogLines: 16_384,
+      maxNames: 2048,
+      maxParsedBytes: 8 * 1024 * 1024,
+      maxPreparedBytes: 4 * 1024 * 1024,
+      maxNewDataTables: 20,
+    });
+    // Twice the agents in flight: half of each.
+    expect(parseWorkerOptions({ agentConcurrency: 32 }).agentLimits.maxResources).toBe(1024);
+    const set = parseWorkerOptions({ agentMaxResources: 50_000, agentMaxResponseBytes: 32 * 1024 * 1024 });
+    expect(set.agentLimits.maxResources).toBe(50_000);
+    // Raised limits raise the memory bounds they imply, so a raised limit is the one that applies.
+    expect(set.agentLimits.maxPreparedBytes).toBe(50_000 * 2048);
+    expect(set.agentLimits.maxParsedBytes).toBe(96 * 1024 * 1024);
+    expect(() => parseWorkerOptions({ agentMaxValues: 0 })).toThrow(/agentMaxValues/);
+    expect(() => parseWorkerOptions({ workerMemory: 1000 })).toThrow(/workerMemory/);
+  });
 });

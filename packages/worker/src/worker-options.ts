@@ -2,6 +2,12 @@ import type { SecureVersion } from 'node:tls';
 import { z } from 'zod';
 import type { WriteMethod } from './row-writer.js';
 import { alertLogLevelOption, boolean, ConfigError, duration, filePath, integer, parseOptions, roleOptionsShape, stripUndefined, TLS_VERSIONS } from '@watched/core';
+import { agentShareBytes, COST_BYTES, defaultAgentLimits, type AgentLimits } from './ingest/limits.js';
+
+/** A count limit whose default follows from --worker-memory and the concurrency (docs/agent-limits.md). */
+function derivedLimit(min: number, what: string) {
+  return z.coerce.number().int().min(min).max(Number.MAX_SAFE_INTEGER).optional().describe(`${what} (default: derived from --worker-memory and the concurrency)`);
+}
 
 /**
  * Raw options of the worker role, keyed by flag name (`--worker-concurrency`,
@@ -28,7 +34,16 @@ export const workerOptionsShape = {
   agentBackoffMax: duration('10m').describe('longest wait between retries of an agent that keeps timing out (backed off from its interval, with jitter)'),
   slowLaneConcurrency: integer(256, 1, 100_000).describe('calls to slow or backed-off agents in flight at once per worker, outside the jobs'),
   // Larger responses are cut off and count as an error for that agent.
-  agentMaxResponseBytes: integer(32 * 1024 * 1024, 1024).describe('largest agent response accepted, in bytes'),
+  agentMaxResponseBytes: derivedLimit(1024, 'largest agent response accepted, in bytes'),
+  // The pod's memory limit (deploy/kubernetes/worker.yaml): every per-agent default is a share of it.
+  workerMemory: integer(1024 * 1024 * 1024, 64 * 1024 * 1024).describe('memory one worker may use, in bytes (its pod limit); the agent limits derive from it'),
+  agentMaxResources: derivedLimit(1, 'resources one agent discovery document may declare'),
+  agentMaxValues: derivedLimit(1, 'metric values one agent answer may carry'),
+  agentMaxRows: derivedLimit(1, 'rows (metric, log, process, socket) one agent answer may carry'),
+  agentMaxLogLines: derivedLimit(1, 'log lines one agent answer may carry'),
+  agentMaxNames: derivedLimit(1, 'distinct host, service, resource, process and socket names in one agent answer'),
+  agentMaxNewDataTables: integer(20, 1, 10_000).describe('new data types (d$ tables, each with 3 rollup tables) one poll may create; past it the poll fails, its cursor kept, and later polls create the rest'),
+  maxDataTables: integer(1000, 1, 100_000).describe('d$ tables the installation may hold; a new data type past it fails the poll of the agent sending it'),
   agentTlsCa: filePath('CA bundle (PEM) that signs the certificates of agents with use_ssl (default: system CAs)'),
   agentTlsCert: filePath('client certificate (PEM) presented to agents with use_ssl (mTLS)'),
   // A file only, so the key never sits in the environment.
@@ -82,6 +97,10 @@ export interface WorkerOptions {
   readonly agentBackoffMaxMs: number;
   readonly slowLaneConcurrency: number;
   readonly agentMaxResponseBytes: number;
+  readonly workerMemory: number;
+  /** What one agent's poll may hold or create, defaults derived from workerMemory (ingest/limits.ts). */
+  readonly agentLimits: AgentLimits;
+  readonly maxDataTables: number;
   readonly agentTlsCa?: string;
   readonly agentTlsCert?: string;
   readonly agentTlsKey?: string;
@@ -118,6 +137,15 @@ export function compileWorkerOptions(loaded: LoadedWorkerOptions): WorkerOptions
   for (const field of POSITIVE_DURATIONS) {
     if (!(o[field] > 0)) throw new ConfigError(field, 'must be more than 0');
   }
+  const derived = defaultAgentLimits(agentShareBytes(o.workerMemory, o.workerConcurrency, o.agentConcurrency));
+  const agentMaxResponseBytes = o.agentMaxResponseBytes ?? derived.maxResponseBytes;
+  const counts = {
+    maxResources: o.agentMaxResources ?? derived.maxResources,
+    maxValues: o.agentMaxValues ?? derived.maxValues,
+    maxRows: o.agentMaxRows ?? derived.maxRows,
+    maxLogLines: o.agentMaxLogLines ?? derived.maxLogLines,
+    maxNames: o.agentMaxNames ?? derived.maxNames,
+  };
   return {
     workerConcurrency: o.workerConcurrency,
     agentConcurrency: o.agentConcurrency,
@@ -128,7 +156,16 @@ export function compileWorkerOptions(loaded: LoadedWorkerOptions): WorkerOptions
     agentSlowAfterMs: o.agentSlowAfter,
     agentBackoffMaxMs: o.agentBackoffMax,
     slowLaneConcurrency: o.slowLaneConcurrency,
-    agentMaxResponseBytes: o.agentMaxResponseBytes,
+    agentMaxResponseBytes,
+    workerMemory: o.workerMemory,
+    agentLimits: {
+      ...counts,
+      // Limits raised above their derived values raise the memory bounds with them: the operator chose that cost.
+      maxParsedBytes: Math.max(derived.maxParsedBytes, agentMaxResponseBytes * 3),
+      maxPreparedBytes: Math.max(derived.maxPreparedBytes, preparedBytesOf(counts)),
+      maxNewDataTables: o.agentMaxNewDataTables,
+    },
+    maxDataTables: o.maxDataTables,
     ...stripUndefined({ agentTlsCa: o.agentTlsCa, agentTlsCert: o.agentTlsCert, agentTlsKey: o.agentTlsKey }),
     agentTlsMinVersion: o.agentTlsMinVersion,
     discoveryRefreshMs: o.discoveryRefresh,
@@ -147,6 +184,16 @@ export function compileWorkerOptions(loaded: LoadedWorkerOptions): WorkerOptions
     heartbeatIntervalMs: o.heartbeatInterval,
     heapGrowthPercent: o.heapGrowthPercent,
   };
+}
+
+/** The prepared memory the largest of the count limits alone allows (COST_BYTES). */
+function preparedBytesOf(counts: Pick<AgentLimits, 'maxResources' | 'maxValues' | 'maxRows' | 'maxLogLines'>): number {
+  return Math.max(
+    counts.maxValues * COST_BYTES.value,
+    counts.maxRows * COST_BYTES.row,
+    counts.maxResources * COST_BYTES.resource,
+    counts.maxLogLines * COST_BYTES.logLine,
+  );
 }
 
 /**

@@ -91,10 +91,11 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       const client = ctx.adopt('agent client', new AgentClient(options), (c) => c.close());
       const poller = new AgentPoller({
         client,
-        dataTables: new DataTables(pool, logger),
+        dataTables: new DataTables(pool, logger, options.maxDataTables),
         inventory: new Inventory(pool),
         discovery: new DiscoveryCache(options),
         logger,
+        limits: options.agentLimits,
       });
       const store = new PollStore({
         pool,
@@ -165,11 +166,12 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       this.stats.polls += result.agents;
       this.stats.failedPolls += result.failed;
       this.stats.rows += result.rows;
+      this.context.metrics?.groupFailedAgents.set({ group: job.data.group }, result.failed);
       ctx.logger.debug(`job ${job.id} done`, result);
     });
     bull.on('failed', (job, err) => {
       this.stats.failedJobs += 1;
-      this.context.metrics?.jobsFailed.inc();
+      this.context.metrics?.jobsFailed.inc({ group: job?.data.group ?? 'unknown' });
       ctx.logger.error(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
     });
     bull.on('error', (err) => ctx.logger.error(`worker queue error: ${err.message}`));

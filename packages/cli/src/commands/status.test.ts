@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AgentRegistry, Membership, RedisKeys } from '@watched/core';
+import { Queue, Worker as BullWorker } from 'bullmq';
+import { AgentRegistry, createRedis, Membership, POLL_QUEUE, pollJobId, RedisKeys } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment } from '@watched/core/testing';
 import { collectStatus, formatStatus } from './status.js';
 
@@ -102,5 +103,43 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
     expect(after.workers.map((m) => m.nodeId)).toEqual(['host:2:w']);
     expect(after.coordinators.map((m) => m.nodeId)).toEqual(['host:1:up']);
     await Promise.all([...up, worker].map((m) => m.stop()));
+  });
+
+  it('shows a group whose latest job failed as behind, with its failed jobs and failed agents, never on time', async () => {
+    const now = Date.now();
+    const slot = now - 1000;
+    const keys = new RedisKeys(env.prefix);
+    await new AgentRegistry(env.pool).add([{ host: '10.9.0.1', port: 9080 }, { host: '10.9.0.2', port: 9080 }]);
+    const ids = (await new AgentRegistry(env.pool).list()).filter((a) => a.host.startsWith('10.9.0.')).map((a) => a.id);
+    await env.pool.query('INSERT INTO `agt$state` (agt_id, consecutive_failures, last_error) VALUES (?, 1, ?)', [ids[0], 'host name longer than 256 characters']);
+    // On time by the schedule (its latest slot is the one due), but that slot's job failed.
+    await env.redis.hset(keys.schedule, {
+      'f60000-gfail': JSON.stringify({ frequencyMs: 60_000, offsetMs: slot % 60_000, agents: 2, agentIds: ids, slot, enqueuedSlot: slot, skipped: 0, skippedSlot: null, term: 3 }),
+    });
+    const connection = createRedis(env.redisUrl, { blocking: true });
+    const queue = new Queue(POLL_QUEUE, { connection, prefix: keys.bullPrefix });
+    const workerConnection = connection.duplicate();
+    const worker = new BullWorker(POLL_QUEUE, async () => {
+      throw new Error('MySQL went away');
+    }, { connection: workerConnection, prefix: keys.bullPrefix });
+    try {
+      const failed = new Promise((resolve) => worker.once('failed', resolve));
+      await queue.add('poll', { group: 'f60000-gfail', slot, agentIds: ids, term: 3 }, { jobId: pollJobId('f60000-gfail', slot), attempts: 1 });
+      await failed;
+      const status = await collectStatus(env.redis, env.prefix, env.pool, now);
+      const group = status.groups.find((g) => g.group === 'f60000-gfail')!;
+      expect(group).toMatchObject({ lastJobState: 'failed', behind: true, failedJobs: 1, failedAgents: 1 });
+      expect(group.lagMs).toBeGreaterThanOrEqual(1000);
+      const text = formatStatus(status);
+      expect(text).toMatch(/groups {6}\d+ \(\d+ behind; 1 failed jobs, 1 failed agents\)/);
+      expect(text).toMatch(/f60000-gfail .* lag 1\.0 s .* failed jobs 1, agents 1 {2}BEHIND/);
+    } finally {
+      await worker.close();
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      await env.redis.del(keys.schedule);
+      connection.disconnect();
+      workerConnection.disconnect();
+    }
   });
 });

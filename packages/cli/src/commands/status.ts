@@ -35,8 +35,19 @@ export interface GroupStatus {
   dueSlot: number;
   /** Latest slot enqueued (null: none yet). */
   enqueuedSlot: number | null;
-  /** How far the latest enqueued slot is behind the due one (0: on time); grows while slots are skipped or no one leads. */
+  /**
+   * How far the latest enqueued slot is behind the due one (0: on time);
+   * grows while slots are skipped or no one leads. When the latest job
+   * failed (or waits for its retry), its slot was not polled: at least the
+   * time since that slot.
+   */
   lagMs: number;
+  /** Lagging, or its latest job failed: never shown as on time while its jobs fail. */
+  behind: boolean;
+  /** Failed jobs of the group still kept in the queue. */
+  failedJobs: number;
+  /** Members whose latest poll failed (`agt$state`); null without MySQL. */
+  failedAgents: number | null;
   skipped: number;
   /** State of the latest enqueued job (`completed`, `active`, `waiting`, `failed`, `unknown` once trimmed). */
   lastJobState: string;
@@ -137,29 +148,37 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
       leader = { nodeId: leaseValue.slice(0, at), term: Number(leaseValue.slice(at + 1)), expiresInMs: leaseTtl };
     }
     const coordinators = members.filter((m) => m.role === 'coordinator');
+    const failedJobs = await failedJobsByGroup(queue);
+    const failingAgents = pool ? await failingAgentIds(pool).catch(() => null) : null;
     const groups = await Promise.all(
       Object.entries(schedule).map(async ([group, json]): Promise<GroupStatus> => {
         const entry = JSON.parse(json) as GroupSchedule;
         const due = dueSlot({ pollIntervalMs: entry.frequencyMs, offsetMs: entry.offsetMs }, now);
         const job = entry.enqueuedSlot === null ? undefined : await queue.getJob(pollJobId(group, entry.enqueuedSlot));
         const state = job ? await job.getState() : 'unknown';
+        const jobFailed = state === 'failed' || state === 'delayed';
+        const lagMs = Math.max(groupLagMs(entry, now), jobFailed && entry.enqueuedSlot !== null ? now - entry.enqueuedSlot : 0);
+        const agentIds = entry.agentIds ?? [];
         return {
           group,
           agents: entry.agents,
           frequencyMs: entry.frequencyMs,
           dueSlot: due,
           enqueuedSlot: entry.enqueuedSlot,
-          lagMs: groupLagMs(entry, now),
+          lagMs,
+          behind: lagMs > 0 || jobFailed,
+          failedJobs: failedJobs.get(group) ?? 0,
+          failedAgents: failingAgents ? agentIds.filter((id) => failingAgents.has(id)).length : null,
           skipped: entry.skipped,
           lastJobState: state,
           lastPollAt: job?.finishedOn ?? null,
           costMs: entry.costMs ?? null,
-          agentIds: entry.agentIds ?? [],
-          lanes: offPath ? groupLaneCounts(entry.agentIds ?? [], offPath, now) : null,
+          agentIds,
+          lanes: offPath ? groupLaneCounts(agentIds, offPath, now) : null,
         };
       }),
     );
-    groups.sort((a, b) => b.lagMs - a.lagMs || a.group.localeCompare(b.group, 'en', { numeric: true }));
+    groups.sort((a, b) => Number(b.behind) - Number(a.behind) || b.lagMs - a.lagMs || a.group.localeCompare(b.group, 'en', { numeric: true }));
     return {
       at: now,
       leader,
@@ -186,6 +205,22 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
     await queue.close().catch(() => undefined);
     await alertsQueue?.close().catch(() => undefined);
   }
+}
+
+/** Failed jobs kept in the poll queue, by group (the newest 1,000). */
+async function failedJobsByGroup(queue: Queue): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const job of await queue.getJobs(['failed'], 0, 999)) {
+    const group = (job?.data as { group?: unknown } | undefined)?.group;
+    if (typeof group === 'string') counts.set(group, (counts.get(group) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Agents whose latest poll failed. */
+async function failingAgentIds(pool: Pool): Promise<Set<number>> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT agt_id FROM `agt$state` WHERE consecutive_failures > 0');
+  return new Set(rows.map((r) => Number(r.agt_id)));
 }
 
 /** Members are one per role of a process: grouped back by node id, roles in name order. */
@@ -232,11 +267,14 @@ export function formatStatus(s: ClusterStatus, maxGroups = 20): string {
   lines.push(
     `queue       waiting ${q.waiting + q.prioritized}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, completed (kept) ${q.completed}; oldest waiting ${ago(s.oldestWaitingMs)}`,
   );
-  const lagging = s.groups.filter((g) => g.lagMs > 0).length;
-  lines.push(`groups      ${s.groups.length} (${lagging} behind)${formatOffPathTotal(s.groups)}`);
+  const lagging = s.groups.filter((g) => g.behind).length;
+  const failedJobs = s.groups.reduce((n, g) => n + g.failedJobs, 0);
+  const failedAgents = s.groups.reduce((n, g) => n + (g.failedAgents ?? 0), 0);
+  lines.push(`groups      ${s.groups.length} (${lagging} behind; ${failedJobs} failed jobs, ${failedAgents} failed agents)${formatOffPathTotal(s.groups)}`);
   for (const g of s.groups.slice(0, maxGroups)) {
     lines.push(
-      `  ${g.group.padEnd(18)} ${String(g.agents).padStart(5)} agents  cost ${(g.costMs === null ? '-' : ago(g.costMs)).padEnd(8)} lag ${ago(g.lagMs).padEnd(8)} skipped ${String(g.skipped).padEnd(4)} last job ${g.lastJobState.padEnd(9)} last poll ${g.lastPollAt ? `${ago(s.at - g.lastPollAt)} ago` : '-'}${formatOffPath(g.lanes)}`,
+      `  ${g.group.padEnd(18)} ${String(g.agents).padStart(5)} agents  cost ${(g.costMs === null ? '-' : ago(g.costMs)).padEnd(8)} lag ${ago(g.lagMs).padEnd(8)} skipped ${String(g.skipped).padEnd(4)} last job ${g.lastJobState.padEnd(9)} last poll ${g.lastPollAt ? `${ago(s.at - g.lastPollAt)} ago` : '-'}` +
+        `  failed jobs ${g.failedJobs}, agents ${g.failedAgents ?? '-'}${g.behind ? '  BEHIND' : ''}${formatOffPath(g.lanes)}`,
     );
   }
   if (s.groups.length > maxGroups) lines.push(`  ... ${s.groups.length - maxGroups} more (--json lists all)`);

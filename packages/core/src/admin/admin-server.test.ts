@@ -82,7 +82,8 @@ describe('AdminServer', () => {
       metrics.setLeader('coordinator', 7);
       metrics.queueDepth.set({ state: 'waiting' }, 3);
       metrics.schedulerSkippedSlots.inc();
-      metrics.jobsFailed.inc();
+      metrics.jobsFailed.inc({ group: 'g1' });
+      metrics.groupFailedAgents.set({ group: 'g1' }, 2);
       const scrape = await get(url + ADMIN_PATHS.metrics);
       expect(scrape.status).toBe(200);
       expect(scrape.type).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -96,7 +97,8 @@ describe('AdminServer', () => {
       expect(samples.get('watched_leader_term{role="coordinator"}')).toBe(7);
       expect(samples.get('watched_queue_depth{state="waiting"}')).toBe(3);
       expect(samples.get('watched_scheduler_skipped_slots_total')).toBe(1);
-      expect(samples.get('watched_jobs_failed_total')).toBe(1);
+      expect(samples.get('watched_jobs_failed_total{group="g1"}')).toBe(1);
+      expect(samples.get('watched_group_failed_agents{group="g1"}')).toBe(2);
       expect(samples.has('process_cpu_user_seconds_total')).toBe(true);
       expect(samples.has('nodejs_eventloop_lag_seconds')).toBe(true);
 

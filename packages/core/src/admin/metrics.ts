@@ -16,8 +16,10 @@ export class WatchedMetrics {
   readonly rowsWritten: Counter<'kind'>;
   /** Duration of one agent poll (fetch + store), by outcome (worker). */
   readonly pollDuration: Histogram<'outcome'>;
-  /** Poll jobs that failed (and will be retried by BullMQ or are given up) (worker). */
-  readonly jobsFailed: Counter;
+  /** Poll jobs that failed (and will be retried by BullMQ or are given up), by group (worker). */
+  readonly jobsFailed: Counter<'group'>;
+  /** Agents whose poll failed in the group's latest job this process ran (worker, after each job). */
+  readonly groupFailedAgents: Gauge<'group'>;
   /** 1 while this process holds the lease of the role, else 0 (coordinator, aggregator). */
   readonly leader: Gauge<'role'>;
   /** Term of the lease this process holds (0 when not leading) (coordinator, aggregator). */
@@ -66,7 +68,13 @@ export class WatchedMetrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.jobsFailed = new Counter({ name: 'watched_jobs_failed_total', help: 'Poll jobs that failed (retried with backoff)', registers });
+    this.jobsFailed = new Counter({ name: 'watched_jobs_failed_total', help: 'Poll jobs that failed (retried with backoff), by group', labelNames: ['group'], registers });
+    this.groupFailedAgents = new Gauge({
+      name: 'watched_group_failed_agents',
+      help: "Agents whose poll failed in the group's latest job run by this worker",
+      labelNames: ['group'],
+      registers,
+    });
     this.leader = new Gauge({ name: 'watched_leader', help: '1 while this process holds the lease of the role', labelNames: ['role'], registers });
     this.leaderTerm = new Gauge({ name: 'watched_leader_term', help: 'Term of the lease held (0: not leading)', labelNames: ['role'], registers });
     this.schedulerSkippedSlots = new Counter({

@@ -1,4 +1,5 @@
 import { isValidIdentifier } from '@watched/core';
+import { limitReason, type AgentLimits } from './limits.js';
 
 /** A data type (a `d$<name>` table) and its numeric columns. */
 export interface DataTypeSpec {
@@ -36,10 +37,10 @@ export interface AgentCatalog {
    * them: known, so they do not trigger another discovery read each poll.
    */
   undeclared: Set<string>;
+  /** The limit the document went past (reading stopped there): this agent's polls are refused for it. */
+  refused?: string;
 }
 
-/** Longest collector/resource/service name kept (they are stored as values, not identifiers). */
-const MAX_NAME = 255;
 /**
  * Bounds on what one agent can make us create: InnoDB keeps a row under about
  * 8 KB and 1,017 columns, and every data type is a table (and three rollups).
@@ -95,9 +96,10 @@ function readDataType(name: string, definition: unknown, problems: string[]): Da
 
 /**
  * Reads a Swagger document into a catalog. Never throws on content: what is
- * malformed or hostile is listed in `problems` and the rest is kept.
+ * malformed or hostile is listed in `problems` and the rest is kept; past
+ * `limits.maxResources` reading stops and `refused` says so.
  */
-export function parseCatalog(document: unknown): AgentCatalog {
+export function parseCatalog(document: unknown, limits?: Pick<AgentLimits, 'maxResources'>): AgentCatalog {
   const catalog: AgentCatalog = { types: new Map(), resources: new Map(), problems: [], undeclared: new Set() };
   if (!isObject(document)) {
     catalog.problems.push('discovery document is not a JSON object');
@@ -121,7 +123,8 @@ export function parseCatalog(document: unknown): AgentCatalog {
         name: `${segments[2]}/${segments[3]}`,
       };
     }
-    if (!spec || [spec.collector, spec.resource, spec.service ?? 'x'].some((s) => s.length > MAX_NAME)) {
+    // Names are kept whole here: whether they fit their columns is agent-value-checks' decision.
+    if (!spec) {
       catalog.problems.push(`path ${JSON.stringify(path.slice(0, 120))} is not a resource path`);
       continue;
     }
@@ -151,6 +154,13 @@ export function parseCatalog(document: unknown): AgentCatalog {
         continue;
       }
       catalog.types.set(typeName, type);
+    }
+    if (limits && catalog.resources.size >= limits.maxResources) {
+      catalog.refused = limitReason(`a discovery document with more than ${limits.maxResources} resources`, 'maxResources');
+      // Nothing of a refused document is used: keep none of it in the discovery cache.
+      catalog.resources.clear();
+      catalog.types.clear();
+      break;
     }
     const resource: ResourceSpec = { ...spec, dataType: typeName, host };
     catalog.resources.set(resourceKey(resource.scope, resource.collector, resource.resource, resource.service), resource);

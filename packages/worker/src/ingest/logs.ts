@@ -27,11 +27,7 @@ export function eventTypeOfLevel(level: string): number {
   return LEVELS[level.trim().toLowerCase()] ?? EventType.Information;
 }
 
-/** Column sizes of `s$log_events`: longer values are cut, never rejected. */
-const TEXT_CHARS = 4096;
-export const KEY_CHARS = 256;
-
-/** Log lines, stored once per (service, source, date_mark, line_no). */
+/** Log lines, stored once per (service, source, date_mark, line_no); their values already fit (agent-value-checks). */
 export function logInserts(services: Array<{ service: ServiceSnapshot; servId: number }>): BatchInsert {
   const insert: BatchInsert = {
     table: 's$log_events',
@@ -45,10 +41,10 @@ export function logInserts(services: Array<{ service: ServiceSnapshot; servId: n
         servId,
         entry.timestamp,
         eventTypeOfLevel(entry.level),
-        entry.source.slice(0, KEY_CHARS),
-        entry.dateMark.slice(0, KEY_CHARS),
+        entry.source,
+        entry.dateMark,
         entry.lineNo,
-        entry.text.slice(0, TEXT_CHARS),
+        entry.text,
       ]);
     }
   }

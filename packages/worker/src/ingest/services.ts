@@ -11,12 +11,6 @@ export function notOkItems(service: ServiceSnapshot): string[] {
   return [...service.process, ...service.sockets].filter((x) => !isOkStatus(x.status)).map((x) => x.name);
 }
 
-const NAME_CHARS = 256;
-
-function cut(value: string | null): string | null {
-  return value === null ? null : value.slice(0, NAME_CHARS);
-}
-
 /**
  * Current process and socket state (upserted, stamped with the poll time so
  * the front sees fresh rows) and one `s$history` row per service keyed by
@@ -56,12 +50,13 @@ export function serviceInserts(
       if (good) ok += 1;
       else failed += 1;
       // Upstream stores pid 0 for a process that is not running.
-      process.rows.push([servId, cut(p.name), cut(p.fullPath), cut(p.cwd), cut(p.username), good ? p.pid : 0, cut(p.status), pollTime]);
+      // Every value already fits its column (agent-value-checks).
+      process.rows.push([servId, p.name, p.fullPath, p.cwd, p.username, good ? p.pid : 0, p.status, pollTime]);
     }
     for (const s of service.sockets) {
       if (isOkStatus(s.status)) ok += 1;
       else failed += 1;
-      sockets.rows.push([servId, cut(s.name), cut(s.status), pollTime]);
+      sockets.rows.push([servId, s.name, s.status, pollTime]);
     }
     history.rows.push([servId, slot, failed, 0, ok]);
   }

@@ -1,4 +1,6 @@
 import { type AgentCatalog, type DataTypeSpec, type ResourceSpec, resourceKey } from './catalog.js';
+import { columnChars, INT_UNSIGNED_MAX } from './column-shapes.js';
+import { LimitCounter, type AgentLimits } from './limits.js';
 
 /** Rows of one resource, values aligned with `type.properties`. */
 export interface MetricSeries {
@@ -54,14 +56,21 @@ export interface AgentSnapshot {
   problems: string[];
   /** Count of values or rows that could not be read. */
   parseErrors: number;
+  /** The limit the answer went past (reading stopped there): the poll is refused for it. */
+  refused?: string;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function text(value: unknown, max = 255): string | null {
-  if (typeof value === 'string') return value.slice(0, max);
+/**
+ * A string field as sent (a number is taken as its text). Never cut here:
+ * whether it fits its column is agent-value-checks' decision, which refuses a
+ * name that does not fit rather than storing a truncated one.
+ */
+function text(value: unknown): string | null {
+  if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return null;
 }
@@ -78,7 +87,7 @@ function readValue(value: unknown): { ok: true; value: number | null } | { ok: f
 
 /** Fits MySQL's INT UNSIGNED (pids, line numbers). */
 function isUnsignedInt(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= INT_UNSIGNED_MAX;
 }
 
 /** Rows dated further ahead of the agent's own clock are refused: they would sit on top of every graph. */
@@ -91,12 +100,34 @@ function readTimestamp(value: unknown): number | undefined {
 class SnapshotReader {
   readonly snapshot: AgentSnapshot;
   private readonly unknownSeen = new Set<string>();
+  private readonly counter?: LimitCounter;
 
   constructor(
     private readonly catalog: AgentCatalog,
     timestamp: number,
+    limits?: AgentLimits,
   ) {
     this.snapshot = { timestamp, metrics: [], services: [], unknown: [], problems: [], parseErrors: 0 };
+    if (limits) this.counter = new LimitCounter(limits);
+  }
+
+  /** Counts toward the limits; false (reading stops) once one is exceeded. */
+  private within(kind: 'values' | 'rows' | 'logLines' | 'resources' | 'logChars', n = 1): boolean {
+    if (!this.counter) return true;
+    const ok = this.counter.add(kind, n);
+    if (!ok) this.snapshot.refused ??= this.counter.exceeded;
+    return ok;
+  }
+
+  private named(kind: string, name: string): boolean {
+    if (!this.counter) return true;
+    const ok = this.counter.name(kind, name);
+    if (!ok) this.snapshot.refused ??= this.counter.exceeded;
+    return ok;
+  }
+
+  get stopped(): boolean {
+    return this.snapshot.refused !== undefined;
   }
 
   problem(message: string): void {
@@ -117,9 +148,16 @@ class SnapshotReader {
         }
         const type = this.catalog.types.get(spec.dataType);
         if (!type || !Array.isArray(rows)) continue;
+        if (this.stopped) return;
         const series: MetricSeries = { resource: spec, type, rows: [] };
-        for (const row of rows) this.readRow(series, row, key);
-        if (series.rows.length) this.snapshot.metrics.push(series);
+        for (const row of rows) {
+          if (!this.within('rows') || !this.within('values', type.properties.length)) return;
+          this.readRow(series, row, key);
+        }
+        if (series.rows.length) {
+          if (!this.within('resources') || !this.named('resource', key) || !this.named('host', spec.host)) return;
+          this.snapshot.metrics.push(series);
+        }
       }
     }
   }
@@ -153,27 +191,29 @@ class SnapshotReader {
   }
 
   readService(id: string, body: unknown): void {
-    if (!isObject(body)) return;
+    if (!isObject(body) || this.stopped) return;
     const status = isObject(body.status) ? body.status : {};
     const logs = isObject(body.logs) ? body.logs : {};
     const properties = isObject(status.properties) ? status.properties : {};
     const host = text(logs.host) ?? text(status.host);
     if (!host) return this.problem(`service ${id.slice(0, 80)}: no host named`);
     const service: ServiceSnapshot = {
-      id: id.slice(0, 255),
+      id,
       host,
-      type: text(properties.type, 255) ?? 'unknown',
+      type: text(properties.type) ?? 'unknown',
       process: [],
       sockets: [],
       logs: [],
     };
+    if (!this.named('service', id) || !this.named('host', host) || !this.named('type', service.type)) return;
     for (const p of Array.isArray(status.process) ? status.process : []) {
       if (!isObject(p) || !text(p.name)) continue;
+      if (!this.within('rows') || !this.named(`process ${id}`, text(p.name)!)) return;
       const pid = isUnsignedInt(p.pid) ? p.pid : null;
       service.process.push({
         name: text(p.name)!,
-        fullPath: text(p.full_path, 1024),
-        cwd: text(p.cwd, 1024),
+        fullPath: text(p.full_path),
+        cwd: text(p.cwd),
         username: text(p.username),
         pid,
         status: text(p.status) ?? 'unknown',
@@ -181,24 +221,29 @@ class SnapshotReader {
     }
     for (const s of Array.isArray(status.sockets) ? status.sockets : []) {
       if (!isObject(s) || !text(s.name)) continue;
+      if (!this.within('rows') || !this.named(`socket ${id}`, text(s.name)!)) return;
       service.sockets.push({ name: text(s.name)!, status: text(s.status) ?? 'unknown' });
     }
     for (const e of Array.isArray(logs.entries) ? logs.entries : []) {
       if (!isObject(e)) continue;
+      if (!this.within('logLines')) return;
       const timestamp = readTimestamp(e.timestamp);
       const lineNo = isUnsignedInt(e.line_no) ? e.line_no : undefined;
-      const source = text(e.source, 1024);
+      const source = text(e.source);
       if (timestamp === undefined || lineNo === undefined || !source) {
-        this.problem(`service ${service.id}: a log entry lacks timestamp, line_no or source`);
+        this.problem(`service ${service.id.slice(0, 80)}: a log entry lacks timestamp, line_no or source`);
         continue;
       }
+      const line = typeof e.text === 'string' ? e.text : (text(e.text) ?? '');
+      // Counted as it will be held: cut to the longest text a column takes.
+      if (!this.within('logChars', Math.min(line.length, columnChars('s$log_events.text') * 2))) return;
       service.logs.push({
         timestamp,
         lineNo,
         source,
-        dateMark: text(e.date_mark, 255) ?? '',
-        text: typeof e.text === 'string' ? e.text : String(e.text ?? ''),
-        level: text(e.level, 32) ?? 'info',
+        dateMark: text(e.date_mark) ?? '',
+        text: line,
+        level: text(e.level)?.slice(0, 32) ?? 'info', // only mapped to an event type, never stored
       });
     }
     this.snapshot.services.push(service);
@@ -208,13 +253,14 @@ class SnapshotReader {
 
 /**
  * Reads an `/all` answer against the agent's catalog. Malformed parts are
- * counted and skipped; valid data in the same answer is kept.
+ * counted and skipped; valid data in the same answer is kept. Past one of
+ * `limits` reading stops and `refused` says which.
  */
-export function parseSnapshot(body: unknown, catalog: AgentCatalog): AgentSnapshot {
+export function parseSnapshot(body: unknown, catalog: AgentCatalog, limits?: AgentLimits): AgentSnapshot {
   if (!isObject(body)) throw new Error('the /all answer is not a JSON object');
   const timestamp = readTimestamp(body.timestamp);
   if (timestamp === undefined) throw new Error('the /all answer has no valid top-level timestamp');
-  const reader = new SnapshotReader(catalog, timestamp);
+  const reader = new SnapshotReader(catalog, timestamp, limits);
   reader.readCollectors(body.system, 'system');
   if (isObject(body.services)) {
     for (const [id, service] of Object.entries(body.services)) reader.readService(id, service);

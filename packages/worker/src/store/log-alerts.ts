@@ -1,5 +1,5 @@
 import { errorMessage, logAlertEvent, type EventSink, type Logger, type MonitoringEvent, type Pool, type RowDataPacket } from '@watched/core';
-import { eventTypeOfLevel, KEY_CHARS } from '../ingest/logs.js';
+import { eventTypeOfLevel } from '../ingest/logs.js';
 import type { ServiceSnapshot } from '../ingest/snapshot.js';
 
 /** Rows looked up per statement (the unique key has four columns). */
@@ -33,8 +33,8 @@ export class LogAlerts {
     for (const { service, servId } of services) {
       for (const entry of service.logs) {
         if (eventTypeOfLevel(entry.level) > this.level) continue;
-        // The same cuts as the insert (logInserts): the key must match the stored row.
-        keys.push([servId, entry.source.slice(0, KEY_CHARS), entry.dateMark.slice(0, KEY_CHARS), entry.lineNo]);
+        // The values as inserted (logInserts; fitted to their columns before): the key must match the stored row.
+        keys.push([servId, entry.source, entry.dateMark, entry.lineNo]);
       }
     }
     if (keys.length === 0) return;

@@ -95,12 +95,15 @@ describe.each(['load-data', 'insert'] as const)('PollStore (%s): several agents 
     expect(await typeNames()).toEqual(['store-a1', 'store-a2', 'store-a3', 'store-a4', 'store-b1', 'store-b2', 'store-b3']);
   });
 
-  it('isolates an agent whose rows MySQL refuses: the others are stored, the job still fails (retry)', async () => {
+  it('isolates an agent whose rows MySQL refuses: the others are stored, that agent fails with the reason, not the job', async () => {
     const refused: BatchInsert = { table: 's$types', columns: ['no_such_column'], rows: [['x']], mode: 'ignore' };
     const batch = [poll(ids[2], 333, [types('store-c1')]), poll(ids[3], 444, [refused, types('store-d1')])];
-    await expect(store.store(batch)).rejects.toThrow(/no_such_column/);
-    // Agent 3 committed alone (rows and cursor); agent 4 nothing, not even its valid rows: its cursor did not move.
-    expect(await cursors()).toEqual({ [ids[0]]: 111, [ids[1]]: 222, [ids[2]]: 333 });
+    const outcomes = await store.store(batch);
+    expect(outcomes.map((o) => [o.agentId, o.ok])).toEqual([[ids[2], true], [ids[3], false]]);
+    expect(outcomes[1].error).toMatch(/its data could not be stored: .*no_such_column/);
+    expect((await failures(ids[3])).state).toMatchObject({ consecutive_failures: 1, last_error: expect.stringMatching(/no_such_column/) });
+    // Agent 3 committed alone (rows and cursor); agent 4 only its failure, not even its valid rows: it has no cursor.
+    expect(await cursors()).toEqual({ [ids[0]]: 111, [ids[1]]: 222, [ids[2]]: 333, [ids[3]]: null });
     expect(await typeNames()).toEqual(['store-a1', 'store-a2', 'store-a3', 'store-a4', 'store-b1', 'store-b2', 'store-b3', 'store-c1']);
   });
 
@@ -170,10 +173,11 @@ describe.each(['load-data', 'insert'] as const)('PollStore (%s): several agents 
   it('writes a failed agent alone when MySQL refuses another agent of its batch', async () => {
     const [down, bad] = [ids[6], ids[3]];
     const refused: BatchInsert = { table: 's$types', columns: ['no_such_column'], rows: [['x']], mode: 'ignore' };
-    await expect(store.store([failure(down, 5000, 'timed out'), poll(bad, 888, [refused])])).rejects.toThrow(/no_such_column/);
-    // Rewritten agent by agent: the failure is recorded; the culprit's cursor did not move.
+    const outcomes = await store.store([failure(down, 5000, 'timed out'), poll(bad, 888, [refused])]);
+    expect(outcomes.map((o) => o.ok)).toEqual([false, false]);
+    // Rewritten agent by agent: the failure is recorded, the culprit's too; its cursor did not move.
     expect((await failures(down)).state).toMatchObject({ consecutive_failures: 1 });
     expect((await failures(down)).history).toEqual([[5000, 1, 0]]);
-    expect((await cursors())[bad]).toBeUndefined();
+    expect((await cursors())[bad]).toBeNull();
   });
 });

@@ -1,7 +1,6 @@
 import {
   AgentStateTable,
   errorMessage,
-  isRetryableMysqlError,
   withTransaction,
   type Logger,
   type Pool,
@@ -10,6 +9,7 @@ import {
 import type { EventSink, MonitoringEvent } from '@watched/core';
 import type { AgentPollOutcome, FailedPoll, PollResult, PreparedPoll } from '../poll-result.js';
 import type { RowWriter } from '../row-writer.js';
+import { isAgentFault } from '../agent-fault.js';
 import { mergeInserts } from '../sql-batch.js';
 import { closeAgentFailure, openAgentFailures } from './agent-failure-writer.js';
 import { writeAgentHistory } from './agent-history-writer.js';
@@ -55,15 +55,14 @@ export class PollStore {
       await this.write(polls);
       return polls.map((poll) => this.stored(poll));
     } catch (err) {
-      if (polls.length === 1 || !isAgentSpecific(err)) throw err;
-      this.deps.logger.warn(`writing ${polls.length} agents together failed (${errorMessage(err)}): writing them one by one`);
+      if (!isAgentFault(err)) throw err;
+      if (polls.length > 1) this.deps.logger.warn(`writing ${polls.length} agents together failed (${errorMessage(err)}): writing them one by one`);
     }
     const outcomes: AgentPollOutcome[] = [];
     let firstError: unknown;
     for (const poll of polls) {
       try {
-        await this.write([poll]);
-        outcomes.push(this.stored(poll));
+        outcomes.push(await this.writeAlone(poll));
       } catch (err) {
         firstError ??= err;
         this.deps.logger.error(`storing agent ${poll.record.agentId} failed: ${errorMessage(err)}`, { agent: poll.record.agentId });
@@ -71,6 +70,30 @@ export class PollStore {
     }
     if (firstError) throw firstError;
     return outcomes;
+  }
+
+  /**
+   * One agent's poll in a transaction of its own. When MySQL refuses its
+   * data (a value no check foresaw), that agent's poll is recorded as failed
+   * with MySQL's reason instead, its cursor unchanged; a server failure
+   * throws.
+   */
+  private async writeAlone(poll: PollResult): Promise<AgentPollOutcome> {
+    try {
+      await this.write([poll]);
+      return this.stored(poll);
+    } catch (err) {
+      if (poll.kind === 'failed' || !isAgentFault(err)) throw err;
+      const failed: FailedPoll = {
+        kind: 'failed',
+        record: { ...poll.record, outcome: 'failed', error: `its data could not be stored: ${errorMessage(err)}` },
+        reason: 'bad-payload',
+        durationMs: Date.now() - poll.record.pollTime,
+      };
+      this.deps.logger.warn(`agent ${poll.record.agentId}: ${failed.record.error}`, { agent: poll.record.agentId });
+      await this.write([failed]);
+      return this.stored(failed);
+    }
   }
 
   private stored(poll: PollResult): AgentPollOutcome {
@@ -167,16 +190,4 @@ export class PollStore {
       this.deps.logger.error(`could not hand ${events.length} events to alerting: ${errorMessage(err)}`);
     }
   }
-}
-
-/**
- * Whether a failed batch may be one agent's fault: MySQL refused a statement
- * (bad value, constraint), or a bug met odd data. Not when the connection is
- * gone or the server is busy: writing agent by agent would only fail N times.
- */
-function isAgentSpecific(err: unknown): boolean {
-  const e = err as { fatal?: boolean; code?: string; errno?: number } | null;
-  if (!e || e.fatal || isRetryableMysqlError(err)) return false;
-  if (typeof e.code === 'string' && /^(E[A-Z]+$|PROTOCOL_|ER_CON_COUNT|ER_SERVER_SHUTDOWN)/.test(e.code)) return false;
-  return true;
 }
