@@ -2,6 +2,7 @@ import {
   AdminServer,
   createMysqlPool,
   createRedis,
+  FailureReporter,
   mysqlReadiness,
   redisReadiness,
   runServices,
@@ -39,10 +40,10 @@ export async function runRoles<O extends BaseOptions & AdminOptions>(
   runtime: CommandRuntime<O>,
   build: (metrics: WatchedMetrics) => RoleParts<NoInfer<O>> | Promise<RoleParts<NoInfer<O>>>,
 ): Promise<void> {
-  const { options, logger, connections } = runtime;
+  const { options, logger, connections, outages } = runtime;
   const metrics = new WatchedMetrics();
-  const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
-  const redis = createRedis(connections.redis, { connectionName: 'watched-admin' });
+  const pool = new FailureReporter(logger, outages, connections).watchPool(createMysqlPool(connections.mysql, { connectionLimit: 1 }));
+  const redis = createRedis(connections.redis, { connectionName: 'watched-admin', outages });
   const parts = await build(metrics);
   const admin = new AdminServer(options, {
     logger,

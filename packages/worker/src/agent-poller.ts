@@ -39,7 +39,8 @@ export class AgentPoller {
       ({ snapshot, catalog } = await this.fetchSnapshot(agent, since));
     } catch (err) {
       if (!(err instanceof AgentCallError)) throw err;
-      this.deps.logger.warn(`poll failed: ${err.message}`, { agent: agent.id });
+      // Summed up per job (AgentFailureSummary) and recorded in agt$state: one line per agent would flood the log when a fleet is down.
+      this.deps.logger.debug(`poll failed: ${err.message}`, { agent: agent.id });
       return {
         kind: 'failed',
         record: { ...record, outcome: err.reason === 'bad-payload' ? 'parse' : 'failed', error: err.message },

@@ -1,8 +1,9 @@
 import { AgentStateTable, errorMessage, type Logger, type PollJobData, type PollJobResult, type Pool } from '@watched/core';
 import { loadAgents } from './agent-loader.js';
 import type { AgentPoller } from './agent-poller.js';
+import { AgentFailureSummary } from './agent-failure-summary.js';
 import { mapWithConcurrency } from './concurrency.js';
-import type { AgentPollOutcome, PollResult } from './poll-result.js';
+import type { AgentPollOutcome, PollRecord, PollResult } from './poll-result.js';
 import type { PollStore } from './store/poll-store.js';
 
 export interface PollProcessorDeps {
@@ -24,6 +25,12 @@ export interface PollProcessorDeps {
  * job (all its agents are retried, and rows already committed are absorbed
  * by keys and cursors).
  */
+/** The reason of a failed poll, as AgentCallError words it (`agent h:p: timeout: ...`); `bad-payload` for parse failures. */
+function failureReason(record: PollRecord): string {
+  if (record.outcome === 'parse') return 'bad-payload';
+  return /^agent [^ ]+: ([a-z-]+):/.exec(record.error ?? '')?.[1] ?? 'failed';
+}
+
 export class PollProcessor {
   constructor(private readonly deps: PollProcessorDeps) {}
 
@@ -32,6 +39,7 @@ export class PollProcessor {
     const agents = await loadAgents(this.deps.pool, job.agentIds);
     const states = await new AgentStateTable(this.deps.pool).read(agents.map((a) => a.id));
     const outcomes: AgentPollOutcome[] = [];
+    const agentFailures = new AgentFailureSummary();
     let firstError: unknown;
     let pending: PollResult[] = [];
     let pendingRows = 0;
@@ -56,6 +64,7 @@ export class PollProcessor {
         const polled = await this.deps.poller.prepare(agent, job.slot, states.get(agent.id));
         pending.push(polled);
         if (polled.kind === 'prepared') pendingRows += polled.rows;
+        if (polled.kind === 'failed') agentFailures.add(`${agent.host}:${agent.port}`, failureReason(polled.record));
       } catch (err) {
         failed(err, `polling agent ${agent.host}:${agent.port}`, { agent: agent.id });
         return;
@@ -64,6 +73,7 @@ export class PollProcessor {
       if (pendingRows >= this.deps.writeBatchRows) await flush();
     });
     await flush();
+    agentFailures.log(this.deps.logger, `group ${job.group} slot ${job.slot}`, agents.length);
     if (firstError) throw firstError;
     return {
       agents: agents.length,

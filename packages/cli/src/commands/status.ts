@@ -77,8 +77,11 @@ export interface ClusterStatus {
 export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, now = Date.now()): Promise<ClusterStatus> {
   const keys = new RedisKeys(prefix);
   const queue = new Queue(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
+  // Failures reject the reads below; without a listener BullMQ prints the raw error (AUTH arguments included).
+  queue.on('error', () => undefined);
   // The alerting backlog is read with MySQL only (its ledger): no queue handle without it.
   const alertsQueue = pool ? new Queue(ALERTS_QUEUE, { connection: redis, prefix: keys.bullPrefix }) : undefined;
+  alertsQueue?.on('error', () => undefined);
   try {
     const [leaseValue, leaseTtl, redisTerm, members, counts, oldest, schedule] = await Promise.all([
       redis.get(keys.leaderLease),

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { camelCase, envName, flagName } from './option-names.js';
 import { readSecretFile, secretFileTarget } from './option-types.js';
+import { secrets } from '../secret-registry.js';
 
 /** Where each layer of options comes from; later layers win. */
 export interface OptionSources {
@@ -100,6 +101,8 @@ export function loadTracedOptions<S extends z.ZodObject>(schema: S, sources: Opt
  * `origin` knows it, where its value came from.
  */
 export function parseOptions<S extends z.ZodObject>(schema: S, values: unknown, origin: ReadonlyMap<string, string> = new Map()): z.output<S> {
+  // Every secret of the options (passwords, tokens, keys, URL credentials, at any depth) is known to the output scrubbing from now on, errors about them included.
+  secrets.addFrom(values);
   const result = schema.safeParse(values);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -107,6 +110,7 @@ export function parseOptions<S extends z.ZodObject>(schema: S, values: unknown, 
     const from = origin.get(String(issue.path[0]));
     throw new ConfigError(field, issue.message + (from ? ` (from ${from})` : ''));
   }
+  secrets.addFrom(result.data);
   return result.data;
 }
 
