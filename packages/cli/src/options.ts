@@ -24,6 +24,7 @@ import {
   type RoleConnections,
 } from '@watched/core';
 import { ALL_OPTION_KEYS } from './all-options.js';
+import { requireServers } from './dependency-checks.js';
 
 type Shape = Record<string, z.ZodType>;
 
@@ -129,8 +130,9 @@ export function commandRuntime<S extends Shape>(argv: Record<string, unknown>, s
 
 /** For one-shot admin commands: a one-connection pool on the resolved MySQL URL, closed afterwards. */
 export async function withMysql<T>(argv: Record<string, unknown>, work: (pool: Pool) => Promise<T>): Promise<T> {
-  const { mysql } = compileConnectionOptions(resolveOptions(argv, baseOptionsShape));
-  const pool = createMysqlPool(mysql, { connectionLimit: 1 });
+  const connections = compileConnectionOptions(resolveOptions(argv, baseOptionsShape));
+  await requireServers(connections, { mysql: 'database' });
+  const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
   try {
     return await work(pool);
   } finally {

@@ -10,7 +10,7 @@ import { describeRedisTarget } from './redis.js';
 const MYSQL_POOLS = 'mysql-pools';
 
 /** mysql2 marks its errors (`fatal`, `sqlState`, `ER_`/`PROTOCOL_` codes); the rest of the connection errors we see are ioredis'. */
-function isMysqlError(err: unknown): boolean {
+export function isMysqlError(err: unknown): boolean {
   const e = err as { fatal?: unknown; sqlState?: unknown; code?: unknown; message?: unknown };
   if (e.fatal !== undefined || typeof e.sqlState === 'string') return true;
   if (typeof e.code === 'string' && /^(ER_|PROTOCOL_)/.test(e.code)) return true;

@@ -1,4 +1,4 @@
-export { ConfigError, errorMessage, IllegalStateError, InvalidIdentifierError, MigrationError, StartupError } from './errors.js';
+export { ConfigError, DependencyError, errorMessage, IllegalStateError, InvalidIdentifierError, MigrationError, StartupError } from './errors.js';
 export { assertIdentifier, isValidIdentifier, quoteIdentifier } from './identifiers.js';
 export { RedisKeys } from './keys.js';
 export {
@@ -41,7 +41,7 @@ export { REDACTED, redactSecrets, redactText, redactUrl, redactValue } from './l
 export { SecretRegistry, secrets } from './secret-registry.js';
 export { describeError, errorRecord, isConnectionError, type ErrorRecord } from './error-record.js';
 export { DependencyOutages, OutageTracker, type OutageTrackerOptions } from './outage-tracker.js';
-export { FailureReporter } from './failure-reporter.js';
+export { FailureReporter, isMysqlError } from './failure-reporter.js';
 export { monitorRedisClient } from './redis-monitor.js';
 export { scrubProcessOutput, logProcessWarnings } from './process-output.js';
 export {

@@ -8,7 +8,7 @@ import {
   compileConnectionOptions,
   createMysqlPool,
   createRedis,
-  errorMessage,
+  describeError,
   POLL_QUEUE,
   pollJobId,
   readMembers,
@@ -18,6 +18,7 @@ import {
   type Pool,
   type Redis,
 } from '@watched/core';
+import { requireServers } from '../dependency-checks.js';
 import { resolveOptions, withBaseOptions } from '../options.js';
 
 interface StatusArgs {
@@ -230,13 +231,15 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
   handler: async (argv) => {
     const options = resolveOptions(argv as unknown as Record<string, unknown>, baseOptionsShape);
     const connections = compileConnectionOptions(options);
+    // Down or refusing: one line naming which and where, exit code 1 (never a client's error dump).
+    await requireServers(connections, { mysql: 'database', redis: true });
     const redis = createRedis(connections.redis, { connectionName: 'watched-status' });
     const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
     try {
       const status = await collectStatus(redis, options.prefix, pool);
       console.log(argv.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     } catch (err) {
-      console.error(`watched: status: ${errorMessage(err)}`);
+      console.error(`watched: status: ${describeError(err)}`);
       process.exitCode = 1;
     } finally {
       await redis.quit().catch(() => undefined);
