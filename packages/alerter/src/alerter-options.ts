@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertLogLevelOption, ConfigError, duration, integer, roleOptionsShape } from '@watched/core';
+import { alertLogLevelOption, ConfigError, duration, integer, parseOptions, roleOptionsShape } from '@watched/core';
 
 /** A value that may arrive as JSON text (environment, flags) or as structured YAML/JSON (config file). */
 function structured<T extends z.ZodType>(schema: T) {
@@ -86,7 +86,8 @@ export const alerterOptionsShape = {
   alertRepeatSeverities: z
     .preprocess(
       (v) => (typeof v === 'string' && !v.trim().startsWith('[') ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-      structured(z.array(z.string().min(1))),
+      // c$event_types' names: anything else would silently never match.
+      structured(z.array(z.enum(['Critical', 'Error', 'Warning', 'Notice', 'Information']))),
     )
     .default(['Critical'])
     .describe('severities that get reminders (comma-separated or a list)'),
@@ -212,5 +213,5 @@ export function compileAlerterOptions(raw: LoadedAlerterOptions): AlerterOptions
  * compileAlerterOptions. Errors name the field.
  */
 export function parseAlerterOptions(raw: RawAlerterOptions = {}): AlerterOptions {
-  return compileAlerterOptions(AlerterOptionsSchema.parse(raw));
+  return compileAlerterOptions(parseOptions(AlerterOptionsSchema, raw));
 }

@@ -22,6 +22,15 @@ export function failureOf(err: unknown, args: readonly string[]): { line: string
 export async function main(rawArgs: string[]): Promise<void> {
   // Whatever prints from here on (a library's console.error included) passes the secret registry.
   scrubProcessOutput();
+  const exitCode = await run(rawArgs);
+  if (exitCode !== undefined) process.exit(exitCode);
+}
+
+/**
+ * Runs one command line; a failure is printed as its one line and its exit
+ * code returned (undefined: the command ended normally, its own exit code stands).
+ */
+export async function run(rawArgs: string[]): Promise<number | undefined> {
   const args = joinDashedValues(rawArgs);
   try {
     await yargs(args)
@@ -38,9 +47,10 @@ export async function main(rawArgs: string[]): Promise<void> {
       .help()
       .wrap(Math.min(120, process.stdout.columns ?? 100))
       .parseAsync();
+    return undefined;
   } catch (err) {
     const { line, exitCode } = failureOf(err, args);
     console.error(line);
-    process.exit(exitCode);
+    return exitCode;
   }
 }

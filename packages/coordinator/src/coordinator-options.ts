@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, duration, integer, roleOptionsShape } from '@watched/core';
+import { ConfigError, duration, integer, roleOptionsShape, parseOptions } from '@watched/core';
 
 /**
  * Options of the coordinator role as given (flags, config file, environment):
@@ -76,5 +76,5 @@ export function compileCoordinatorOptions(loaded: LoadedCoordinatorOptions): Coo
  * defaults, then compileCoordinatorOptions. Errors name the field.
  */
 export function parseCoordinatorOptions(raw: RawCoordinatorOptions = {}): CoordinatorOptions {
-  return compileCoordinatorOptions(CoordinatorOptionsSchema.parse(raw));
+  return compileCoordinatorOptions(parseOptions(CoordinatorOptionsSchema, raw));
 }

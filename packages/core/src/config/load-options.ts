@@ -126,9 +126,10 @@ function valueAt(values: unknown, path: readonly PropertyKey[]): unknown {
  * found in one look whether it came from a flag, the environment or a file.
  */
 function givenBy(key: string, value: unknown, from: string | undefined, message: string): string {
-  if (!from) return value === undefined ? '' : ' (the default)';
-  const shown = SECRET_KEY.test(key) && !/file$/i.test(key) ? '(hidden)' : JSON.stringify(value);
-  if (value === undefined || (shown !== undefined && message.includes(shown))) return ` (from ${from})`;
+  if (!from) return value === undefined ? ' (the default)' : '';
+  const secret = SECRET_KEY.test(key) && !/file$/i.test(key);
+  const shown = JSON.stringify(value);
+  if (secret || value === undefined || (shown !== undefined && message.includes(shown))) return ` (from ${from})`;
   return ` (given ${shown && shown.length > 120 ? `${shown.slice(0, 120)}...` : shown} by ${from})`;
 }
 
