@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertLogLevelOption, ConfigError, duration, integer, roleOptionsShape } from '@watched/core';
+import { alertLogLevelOption, ConfigError, duration, integer, parseOptions, roleOptionsShape } from '@watched/core';
 
 /** A value that may arrive as JSON text (environment, flags) or as structured YAML/JSON (config file). */
 function structured<T extends z.ZodType>(schema: T) {
@@ -82,11 +82,12 @@ export const alerterOptionsShape = {
     .describe("receiver whose plugin sends to the front's alert addresses (p$alert_hosts/p$alert_services); unset = off"),
   alertGroupWindow: duration('30s').describe('events for one receiver within this window are sent as one message'),
   /** A still-open event of a repeated severity is notified again this long after its last message. 0 = never. */
-  alertRepeatInterval: duration('0').describe('re-notify still-open events of the repeat severities this often (0 = never, e.g. 4h)'),
+  alertRepeatInterval: duration('0', { zeroMeans: 'never' }).describe('re-notify still-open events of the repeat severities this often (0 = never, e.g. 4h)'),
   alertRepeatSeverities: z
     .preprocess(
       (v) => (typeof v === 'string' && !v.trim().startsWith('[') ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-      structured(z.array(z.string().min(1))),
+      // c$event_types' names: anything else would silently never match.
+      structured(z.array(z.enum(['Critical', 'Error', 'Warning', 'Notice', 'Information']))),
     )
     .default(['Critical'])
     .describe('severities that get reminders (comma-separated or a list)'),
@@ -101,7 +102,7 @@ export const alerterOptionsShape = {
    * How often the event tables are compared with the ledger, to publish again
    * transitions whose publish was lost (Redis down right after a poll committed). 0 = never.
    */
-  alertReconcileInterval: duration('1m').describe('how often transitions missing from the alert ledger are looked for (0 = never)'),
+  alertReconcileInterval: duration('1m', { zeroMeans: 'never' }).describe('how often transitions missing from the alert ledger are looked for (0 = never)'),
   /** Log lines of this severity or worse are alerts (published by the worker; the reconciliation looks for lost ones). */
   alertLogLevel: alertLogLevelOption,
   alertReconcileLookback: duration('1h').describe('how far back (event time) missing transitions are looked for'),
@@ -112,7 +113,7 @@ export const alerterOptionsShape = {
    * (delivered, silenced, unrouted); owed and given-up rows stay. 0 = forever.
    * Longer than the reconciliation lookback, or a purged transition would be sent again.
    */
-  alertLedgerRetention: duration('30d').describe('how long delivered transitions stay in c$alert_events/c$alert_deliveries (0 = forever)'),
+  alertLedgerRetention: duration('30d', { zeroMeans: 'forever' }).describe('how long delivered transitions stay in c$alert_events/c$alert_deliveries (0 = forever)'),
   /** How long failed jobs stay visible in Redis (`watched status`); the MySQL rows stay anyway. */
   alertFailedRetention: duration('7d').describe('how long failed alert jobs stay visible'),
 };
@@ -212,5 +213,5 @@ export function compileAlerterOptions(raw: LoadedAlerterOptions): AlerterOptions
  * compileAlerterOptions. Errors name the field.
  */
 export function parseAlerterOptions(raw: RawAlerterOptions = {}): AlerterOptions {
-  return compileAlerterOptions(AlerterOptionsSchema.parse(raw));
+  return compileAlerterOptions(parseOptions(AlerterOptionsSchema, raw));
 }

@@ -92,7 +92,7 @@ export class Alerter implements Service, Reloadable<AlerterOptions> {
         const log = final ? logger.error.bind(logger) : logger.warn.bind(logger);
         log(`alert job ${job?.id} failed (attempt ${job?.attemptsMade}${final ? ', no more retries' : ', will retry'}): ${err.message}`);
       });
-      bull.on('error', (err) => logger.error(`alerter queue error: ${err.message}`));
+      bull.on('error', (err) => ctx.failures.report('alert queue consumer', err, 'error'));
       ctx.adopt('alert consumer', bull, (b) => this.drain(b));
       void bull.run().catch((err: Error) => logger.error(`alerter stopped: ${err.message}`));
       // Its tasks stop (a running pass finishes) before the consumer drains.

@@ -6,6 +6,8 @@ import {
   createLogger,
   createMysqlPool,
   defaultNodeId,
+  DependencyOutages,
+  logProcessWarnings,
   cleanUpOnStartupSignal,
   deferReloadSignals,
   envName,
@@ -22,6 +24,7 @@ import {
   type RoleConnections,
 } from '@watched/core';
 import { ALL_OPTION_KEYS } from './all-options.js';
+import { requireServers } from './dependency-checks.js';
 
 type Shape = Record<string, z.ZodType>;
 
@@ -117,6 +120,8 @@ export interface CommandRuntime<O> {
   nodeId: string;
   /** MySQL, Redis and the prefix, compiled once at start-up (not reloaded). */
   connections: RoleConnections;
+  /** The process's outage trackers: every role and connection of the process reports to these. */
+  outages: DependencyOutages;
 }
 
 /** Resolves the options of a long-running command and creates its logger. */
@@ -126,15 +131,18 @@ export function commandRuntime<S extends Shape>(argv: Record<string, unknown>, s
   const connections = compileConnectionOptions(options as BaseOptions);
   const nodeId = defaultNodeId();
   const logger = loggerFor(options as LoggingOptions, false, role ? { role, nodeId } : { nodeId });
+  logProcessWarnings(logger);
   deferReloadSignals(logger);
   cleanUpOnStartupSignal(logger);
-  return { options: options as z.output<z.ZodObject<S>>, origins, resolve, logger, nodeId, connections };
+  const outages = new DependencyOutages(logger);
+  return { options: options as z.output<z.ZodObject<S>>, origins, resolve, logger, nodeId, connections, outages };
 }
 
 /** For one-shot admin commands: a one-connection pool on the resolved MySQL URL, closed afterwards. */
 export async function withMysql<T>(argv: Record<string, unknown>, work: (pool: Pool) => Promise<T>): Promise<T> {
-  const { mysql } = compileConnectionOptions(resolveOptions(argv, baseOptionsShape));
-  const pool = createMysqlPool(mysql, { connectionLimit: 1 });
+  const connections = compileConnectionOptions(resolveOptions(argv, baseOptionsShape));
+  await requireServers(connections, { mysql: 'database' });
+  const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
   try {
     return await work(pool);
   } finally {

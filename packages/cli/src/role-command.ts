@@ -84,8 +84,8 @@ export function roleCommand<S extends Shape, C, R extends RoleService>(definitio
       const runtime = commandRuntime(argv, shape, definition.command) as unknown as CommandRuntime<RoleProcessOptions<S> & BaseOptions & AdminOptions>;
       const { options } = runtime;
       await runRoles(runtime, (metrics): RoleParts<typeof options> => {
-        const { connections, logger, nodeId } = runtime;
-        const parts = roleParts(definition, options, { connections, logger, nodeId, metrics });
+        const { connections, logger, nodeId, outages } = runtime;
+        const parts = roleParts(definition, options, { connections, logger, nodeId, metrics, outages });
         return {
           services: [parts.service],
           ready: parts.ready,

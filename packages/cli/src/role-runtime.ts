@@ -2,6 +2,7 @@ import {
   AdminServer,
   createMysqlPool,
   createRedis,
+  FailureReporter,
   mysqlReadiness,
   redisReadiness,
   runServices,
@@ -14,6 +15,7 @@ import {
   type Service,
 } from '@watched/core';
 import { ConfigReloader } from './config-reloader.js';
+import { refuseLastingConnectionFailures } from './dependency-checks.js';
 import { reloadableLogger, type CommandRuntime } from './options.js';
 
 /** A role as the process runs it: its services, and a readiness test for each. */
@@ -42,10 +44,11 @@ export async function runRoles<O extends BaseOptions & AdminOptions>(
   runtime: CommandRuntime<O>,
   build: (metrics: WatchedMetrics) => RoleParts<NoInfer<O>> | Promise<RoleParts<NoInfer<O>>>,
 ): Promise<void> {
-  const { options, logger, connections } = runtime;
+  const { options, logger, connections, outages } = runtime;
+  await refuseLastingConnectionFailures(connections);
   const metrics = new WatchedMetrics();
-  const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
-  const redis = createRedis(connections.redis, { connectionName: 'watched-admin' });
+  const pool = new FailureReporter(logger, outages, connections).watchPool(createMysqlPool(connections.mysql, { connectionLimit: 1 }));
+  const redis = createRedis(connections.redis, { connectionName: 'watched-admin', outages });
   const parts = await build(metrics);
   const admin = new AdminServer(options, {
     logger,

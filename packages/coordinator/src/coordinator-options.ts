@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, duration, integer, roleOptionsShape } from '@watched/core';
+import { ConfigError, duration, integer, roleOptionsShape, parseOptions } from '@watched/core';
 import { compileDiscoveryOptions, discoveryOptionsShape, type DiscoveryOptions } from './discovery/discovery-options.js';
 
 /**
@@ -19,7 +19,7 @@ export const coordinatorOptionsShape = {
   /** How long finished jobs (and so their ids) are kept: enqueueing a slot twice is refused meanwhile. */
   jobRetention: duration('1h').describe('how long finished poll jobs (and their ids) are kept'),
   /** How often measured poll costs are re-read and groups rebalanced by cost (a few agents per pass); 0 = by count only. */
-  rebalanceInterval: duration('5m').describe('how often groups are rebalanced by measured poll cost (0 = by count only)'),
+  rebalanceInterval: duration('5m', { zeroMeans: 'by count only' }).describe('how often groups are rebalanced by measured poll cost (0 = by count only)'),
   /** A group within this share of the mean cost of its frequency's groups counts as balanced. */
   balanceTolerance: z.coerce.number().min(0).max(10).default(0.1).describe('cost spread tolerated between groups (0.1 = ±10 %)'),
   ...discoveryOptionsShape,
@@ -81,5 +81,5 @@ export function compileCoordinatorOptions(loaded: LoadedCoordinatorOptions): Coo
  * defaults, then compileCoordinatorOptions. Errors name the field.
  */
 export function parseCoordinatorOptions(raw: RawCoordinatorOptions = {}): CoordinatorOptions {
-  return compileCoordinatorOptions(CoordinatorOptionsSchema.parse(raw));
+  return compileCoordinatorOptions(parseOptions(CoordinatorOptionsSchema, raw));
 }

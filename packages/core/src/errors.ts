@@ -40,6 +40,22 @@ export class StartupError extends Error {
   }
 }
 
+/**
+ * A server a command needs does not answer or refuses us: `MySQL at
+ * db:3306 is unreachable: connect ECONNREFUSED`. One line, exit code 1,
+ * like every StartupError.
+ */
+export class DependencyError extends StartupError {
+  constructor(
+    readonly dependency: string,
+    readonly target: string,
+    reason: string,
+  ) {
+    super(`${dependency} at ${target} is unreachable: ${reason}`);
+    this.name = 'DependencyError';
+  }
+}
+
 /** An identifier coming from an agent cannot be used as a MySQL name. */
 export class InvalidIdentifierError extends Error {
   constructor(

@@ -1,4 +1,4 @@
-export { ConfigError, errorMessage, IllegalStateError, InvalidIdentifierError, MigrationError, StartupError } from './errors.js';
+export { ConfigError, DependencyError, errorMessage, IllegalStateError, InvalidIdentifierError, MigrationError, StartupError } from './errors.js';
 export { assertIdentifier, isValidIdentifier, quoteIdentifier } from './identifiers.js';
 export { RedisKeys } from './keys.js';
 export {
@@ -35,9 +35,15 @@ export {
   withSchemaLock,
   withTransaction,
 } from './mysql.js';
-export { createRedis, Redis, type RedisClientOptions, type RedisTarget } from './redis.js';
+export { createRedis, describeRedisTarget, Redis, type RedisClientOptions, type RedisTarget } from './redis.js';
 export { describeTlsError, readTlsFiles, TLS_VERSIONS, type TlsFiles, type TlsMaterial } from './tls.js';
 export { REDACTED, redactSecrets, redactText, redactUrl, redactValue } from './log-redaction.js';
+export { SecretRegistry, secrets } from './secret-registry.js';
+export { describeError, errorRecord, isConnectionError, type ErrorRecord } from './error-record.js';
+export { DependencyOutages, OutageTracker, type OutageTrackerOptions } from './outage-tracker.js';
+export { FailureReporter, isMysqlError } from './failure-reporter.js';
+export { monitorRedisClient } from './redis-monitor.js';
+export { scrubProcessOutput, logProcessWarnings } from './process-output.js';
 export {
   cleanUpOnStartupSignal,
   deferReloadSignals,

@@ -1,4 +1,6 @@
 import winston from 'winston';
+import { errorRecord } from './error-record.js';
+import { SECRET_KEY, secrets } from './secret-registry.js';
 
 /**
  * Secrets must never reach a log line, whoever wrote the message: passwords in
@@ -9,9 +11,6 @@ import winston from 'winston';
 
 export const REDACTED = '***';
 
-/** Metadata keys whose value is a secret whatever it looks like. */
-const SECRET_KEY = /^pass$|passw(or)?d|passphrase|secret|token|api[-_]?key|private[-_]?key|^key$|authorization|credential|cookie/i;
-
 /** `scheme://user:password@` -> `scheme://user:***@` (any scheme: mysql, redis, rediss, http, smtp...). */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#]*):([^\s@/?#]+)@/gi;
 /** `Bearer abc...`, `Basic abc...` in header dumps and error texts. */
@@ -21,10 +20,11 @@ const KEY_VALUE = /(["']?\b(?:password|passwd|secret|token|api[-_]?key|access[-_
 /** A PEM private key block, complete or cut off. */
 const PEM_KEY = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g;
 
-/** Hides credentials inside free text (messages, error strings, URLs). */
+/** Hides credentials inside free text (messages, error strings, URLs): the process's known secrets by value, the rest by shape. */
 export function redactText(text: string): string {
   if (text.length === 0) return text;
-  return text
+  return secrets
+    .scrub(text)
     .replace(PEM_KEY, (_m, kind: string) => `-----BEGIN ${kind}PRIVATE KEY----- ${REDACTED}`)
     .replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`)
     .replace(AUTH_SCHEME, (_m, scheme: string) => `${scheme} ${REDACTED}`)
@@ -59,15 +59,8 @@ export function redactValue(value: unknown, depth = 0, seen = new WeakSet<object
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
   if (seen.has(value)) return value;
   seen.add(value);
-  if (value instanceof Error) {
-    const message = redactText(value.message);
-    const stack = value.stack === undefined ? undefined : redactText(value.stack);
-    if (message === value.message && stack === value.stack) return value;
-    const copy = new Error(message);
-    copy.name = value.name;
-    copy.stack = stack;
-    return copy;
-  }
+  // A library's error carries its options and commands (passwords among them): only its safe record goes on.
+  if (value instanceof Error) return redactValue(errorRecord(value), depth + 1, seen);
   if (Array.isArray(value)) {
     const items = value.map((item) => redactValue(item, depth + 1, seen));
     return items.every((item, i) => item === value[i]) ? value : items;

@@ -1,5 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { compileRedisConnection, type RedisConnectionOptions } from './config/redis-connection-options.js';
+import type { DependencyOutages } from './outage-tracker.js';
+import { monitorRedisClient } from './redis-monitor.js';
 
 export { Redis };
 
@@ -17,6 +19,8 @@ export interface RedisClientOptions {
    * server that does not answer fails the first command at once.
    */
   reconnect?: boolean;
+  /** The process's outage trackers: connection failures of this client (and its duplicates) are reported there. */
+  outages?: DependencyOutages;
 }
 
 /** A structured target, or a URL (tests, one-shot commands) read by the same parser. */
@@ -27,7 +31,8 @@ export type RedisTarget = RedisConnectionOptions | string;
  * `duplicate()`s (BullMQ makes some) connect the same way, TLS included.
  */
 export function createRedis(target: RedisTarget, options: RedisClientOptions = {}): Redis {
-  const { hosts, username, password, db, tls } = typeof target === 'string' ? compileRedisConnection(target) : target;
+  const compiled = typeof target === 'string' ? compileRedisConnection(target) : target;
+  const { hosts, username, password, db, tls } = compiled;
   const [{ host, port }] = hosts;
   const { verify, ...material } = tls ?? { verify: true };
   const redisOptions: RedisOptions = {
@@ -43,5 +48,11 @@ export function createRedis(target: RedisTarget, options: RedisClientOptions = {
     // Reconnect forever with a capped backoff: Redis holds nothing we cannot rebuild.
     retryStrategy: options.reconnect === false ? () => null : (times) => Math.min(times * 200, 2000),
   };
-  return new Redis(redisOptions);
+  const tracker = options.outages?.tracker('Redis', describeRedisTarget(compiled));
+  return monitorRedisClient(new Redis(redisOptions), tracker, options.connectionName ?? 'redis');
+}
+
+/** `host:port[,host:port]` of a Redis target, for messages: never the password. */
+export function describeRedisTarget(target: RedisConnectionOptions): string {
+  return target.hosts.map((h) => `${h.host}:${h.port}`).join(',');
 }

@@ -91,7 +91,8 @@ export class AgentPoller {
     callReason: FailedPoll['reason'] = 'bad-payload',
   ): FailedPoll {
     const error = reason.startsWith(`agent ${agent.host}:${agent.port}`) ? reason : `agent ${agent.host}:${agent.port}: ${reason}`;
-    this.deps.logger.warn(`poll failed: ${error}`, { agent: agent.id });
+    // Summed up per job (AgentFailureSummary) and recorded in agt$state: one line per agent would flood the log when a fleet is down.
+    this.deps.logger.debug(`poll failed: ${error}`, { agent: agent.id });
     return { kind: 'failed', record: { ...record, outcome, error }, reason: callReason, durationMs: Date.now() - record.pollTime };
   }
 

@@ -3,8 +3,9 @@ import type { AgentRecord } from './agent-client.js';
 import type { AgentLanes, Lane } from './agent-lanes.js';
 import { loadAgents } from './agent-loader.js';
 import type { AgentPoller } from './agent-poller.js';
+import { AgentFailureSummary } from './agent-failure-summary.js';
 import { mapWithConcurrency } from './concurrency.js';
-import type { AgentPollOutcome, PollResult } from './poll-result.js';
+import type { AgentPollOutcome, PollRecord, PollResult } from './poll-result.js';
 import type { SlowLane } from './slow-lane.js';
 import type { PollStore } from './store/poll-store.js';
 
@@ -35,6 +36,12 @@ export interface PollProcessorDeps {
  * job (all its agents are retried, and rows already committed are absorbed
  * by keys and cursors).
  */
+/** The reason of a failed poll, as AgentCallError words it (`agent h:p: timeout: ...`); `bad-payload` for parse failures. */
+function failureReason(record: PollRecord): string {
+  if (record.outcome === 'parse') return 'bad-payload';
+  return /^agent [^ ]+: ([a-z-]+):/.exec(record.error ?? '')?.[1] ?? 'failed';
+}
+
 export class PollProcessor {
   constructor(private readonly deps: PollProcessorDeps) {}
 
@@ -56,6 +63,7 @@ export class PollProcessor {
       this.deps.slowLane.offer(byLane.slow.map((agent) => ({ agent, state: states.get(agent.id) })), job.slot, intervalMs);
     }
     const outcomes: AgentPollOutcome[] = [];
+    const agentFailures = new AgentFailureSummary();
     let firstError: unknown;
     let pending: PollResult[] = [];
     let pendingRows = 0;
@@ -83,6 +91,7 @@ export class PollProcessor {
         if (backoff) polled.record.backoff = backoff;
         pending.push(polled);
         if (polled.kind === 'prepared') pendingRows += polled.rows;
+        if (polled.kind === 'failed') agentFailures.add(`${agent.host}:${agent.port}`, failureReason(polled.record));
       } catch (err) {
         failed(err, `polling agent ${agent.host}:${agent.port}`, { agent: agent.id });
         return;
@@ -91,6 +100,7 @@ export class PollProcessor {
       if (pendingRows >= this.deps.writeBatchRows) await flush();
     }, this.deps.agentSlowAfterMs);
     await flush();
+    agentFailures.log(this.deps.logger, `group ${job.group} slot ${job.slot}`, agents.length);
     if (firstError) throw firstError;
     return {
       agents: agents.length,

@@ -14,7 +14,7 @@ describe('worker options', () => {
   it('rejects conflicting and unusable values, naming the field', () => {
     // Bounded by the whole call's deadline, as --agent-timeout alone would be taken to mean.
     expect(parseWorkerOptions({ agentConnectTimeout: '10s', agentTimeout: '5s' }).agentConnectTimeoutMs).toBe(5000);
-    expect(() => parseWorkerOptions({ stalledInterval: 0 })).toThrow(/stalledInterval: must be more than 0/);
+    expect(() => parseWorkerOptions({ stalledInterval: 0 })).toThrow(/stalledInterval: expected a duration like 500ms, 10s, 5m, 1h, longer than 0, got 0/);
     expect(() => parseWorkerOptions({ workerConcurrency: 0 })).toThrow(/workerConcurrency/);
     expect(() => parseWorkerOptions({ writeMethod: 'copy' as never })).toThrow(/writeMethod/);
     expect(() => parseWorkerOptions({ heapGrowthPercent: -1 })).toThrow(/heapGrowthPercent/);

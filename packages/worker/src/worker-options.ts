@@ -49,7 +49,7 @@ export const workerOptionsShape = {
   // A file only, so the key never sits in the environment.
   agentTlsKey: filePath('key (PEM) of the agent client certificate'),
   agentTlsMinVersion: z.enum(TLS_VERSIONS).default('TLSv1.2').describe('lowest TLS version accepted from agents: TLSv1.2 or TLSv1.3'),
-  discoveryRefresh: duration('1h').describe('how long an agent discovery document is trusted (e.g. 1h)'),
+  discoveryRefresh: duration('1h', { zeroMeans: 'fetch discovery on every poll' }).describe('how long an agent discovery document is trusted (e.g. 1h)'),
   // LOAD DATA needs local_infile on the server; refused, the worker logs it once and uses INSERTs.
   writeMethod: z
     .enum(['load-data', 'insert'])
@@ -59,7 +59,7 @@ export const workerOptionsShape = {
   // One commit instead of one per agent; an agent's rows and cursor are never split.
   writeBatchRows: integer(20_000, 1, 1_000_000).describe('rows of several agents written in one transaction'),
   // So rules edited in the front apply without a restart.
-  rulesRefresh: duration('30s').describe('how often threshold rules (h$/s$event_factory) are re-read'),
+  rulesRefresh: duration('30s', { zeroMeans: 're-read before every poll' }).describe('how often threshold rules (h$/s$event_factory) are re-read'),
   agentFailureThreshold: integer(3, 1, 1000).describe('consecutive failed polls that open an agent-failed event'),
   // Without an alerter running, leave this off or the queue only grows.
   publishAlerts: boolean(true).describe('hand opened/closed events to the alerter queue (off: only log them)'),
@@ -69,7 +69,7 @@ export const workerOptionsShape = {
   // V8's default lets a busy worker's heap grow to several times its live data (heap-growth.ts).
   heapGrowthPercent: integer(30, 0, 400).describe("how far the heap may grow past its live data between full GCs, in percent (0: V8's default)"),
   // Jobs still running then fail with a retry, so another worker takes them.
-  shutdownTimeout: duration('20s').describe('on SIGTERM, how long running jobs may finish before being handed back'),
+  shutdownTimeout: duration('20s', { zeroMeans: 'hand running jobs back at once' }).describe('on SIGTERM, how long running jobs may finish before being handed back'),
   lockDuration: duration('30s').describe('job lock duration; a killed worker\'s job is retried after about this'),
   stalledInterval: duration('30s').describe('how often stalled jobs of dead workers are looked for'),
   // A job that keeps killing workers is failed instead of retried forever.

@@ -172,9 +172,9 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
     bull.on('failed', (job, err) => {
       this.stats.failedJobs += 1;
       this.context.metrics?.jobsFailed.inc({ group: job?.data.group ?? 'unknown' });
-      ctx.logger.error(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`);
+      ctx.failures.report(`job ${job?.id} (attempt ${job?.attemptsMade})`, err, 'error');
     });
-    bull.on('error', (err) => ctx.logger.error(`worker queue error: ${err.message}`));
+    bull.on('error', (err) => ctx.failures.report('poll queue consumer', err, 'error'));
     ctx.adopt('poll consumer', bull, (b) => this.drain(b));
     void bull.run().catch((err: Error) => ctx.logger.error(`worker stopped: ${err.message}`));
     return bull;

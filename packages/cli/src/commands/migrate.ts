@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { aggregatorOptionsShape } from '@watched/aggregator';
 import { baseOptionsShape, compileConnectionOptions, frontOptionsShape, Migrator, redactUrl } from '@watched/core';
+import { requireServers } from '../dependency-checks.js';
 import { printFrontAdminNotice } from '../front-admin-notice.js';
 import { loggerFor, resolveOptions, withOptions } from '../options.js';
 import { convertDataTables } from './partition-conversion.js';
@@ -36,7 +37,10 @@ export const migrateCommand: CommandModule<object, MigrateArgs> = {
   handler: async (argv) => {
     const options = resolveOptions(argv, { ...baseOptionsShape, ...frontOptionsShape, ...partitionOptionsShape });
     const logger = loggerFor(options);
-    const { mysql } = compileConnectionOptions(options);
+    const connections = compileConnectionOptions(options);
+    // Logging in is enough: migrate creates the database.
+    await requireServers(connections, { mysql: 'server' });
+    const { mysql } = connections;
     const migrator = new Migrator({ mysql, migrationsDir: options.migrationsDir, logger, frontAdminPassword: options.frontAdminPassword });
     if (argv.status) {
       const rows = await migrator.status();

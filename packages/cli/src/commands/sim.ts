@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { requireServers } from '../dependency-checks.js';
 import { AgentFleet, type AddressingMode } from '@watched/agent-sim';
 import { AgentRegistry, baseOptionsShape, compileConnectionOptions, createMysqlPool, runServices, type Service } from '@watched/core';
 import { loggerFor, resolveOptions, withBaseOptions } from '../options.js';
@@ -61,7 +62,9 @@ export const simCommand: CommandModule<object, SimArgs> = {
         const agents = fleet.agents();
         logger.info(`fleet of ${agents.length} hosts: ${agents[0]?.host}:${agents[0]?.port} ... ${agents.at(-1)?.host}:${agents.at(-1)?.port}`);
         if (!argv.register) return;
-        const pool = createMysqlPool(compileConnectionOptions(options).mysql, { connectionLimit: 1 });
+        const connections = compileConnectionOptions(options);
+        await requireServers(connections, { mysql: 'database' });
+        const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
         try {
           const added = await new AgentRegistry(pool).add(agents.map((a) => ({ host: a.host, port: a.port, pollIntervalS: argv.freq })));
           logger.info(`registered ${added} new agents in c$agents`);

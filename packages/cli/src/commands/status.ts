@@ -9,7 +9,7 @@ import {
   compileConnectionOptions,
   createMysqlPool,
   createRedis,
-  errorMessage,
+  describeError,
   POLL_QUEUE,
   pollJobId,
   readMembers,
@@ -21,6 +21,7 @@ import {
   type RowDataPacket,
 } from '@watched/core';
 import { groupLaneCounts, type GroupLaneCounts } from '../agent-lane-view.js';
+import { requireServers } from '../dependency-checks.js';
 import { resolveOptions, withBaseOptions } from '../options.js';
 
 interface StatusArgs {
@@ -125,8 +126,11 @@ async function readDiscoveryStatus(pool: Pool, leader: MemberInfo | undefined): 
 export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, now = Date.now()): Promise<ClusterStatus> {
   const keys = new RedisKeys(prefix);
   const queue = new Queue(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
+  // Failures reject the reads below; without a listener BullMQ prints the raw error (AUTH arguments included).
+  queue.on('error', () => undefined);
   // The alerting backlog is read with MySQL only (its ledger): no queue handle without it.
   const alertsQueue = pool ? new Queue(ALERTS_QUEUE, { connection: redis, prefix: keys.bullPrefix }) : undefined;
+  alertsQueue?.on('error', () => undefined);
   try {
     const [leaseValue, leaseTtl, redisTerm, members, counts, oldest, schedule] = await Promise.all([
       redis.get(keys.leaderLease),
@@ -331,13 +335,15 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
   handler: async (argv) => {
     const options = resolveOptions(argv as unknown as Record<string, unknown>, baseOptionsShape);
     const connections = compileConnectionOptions(options);
+    // Down or refusing: one line naming which and where, exit code 1 (never a client's error dump).
+    await requireServers(connections, { mysql: 'database', redis: true });
     const redis = createRedis(connections.redis, { connectionName: 'watched-status' });
     const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
     try {
       const status = await collectStatus(redis, options.prefix, pool);
       console.log(argv.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     } catch (err) {
-      console.error(`watched: status: ${errorMessage(err)}`);
+      console.error(`watched: status: ${describeError(err)}`);
       process.exitCode = 1;
     } finally {
       await redis.quit().catch(() => undefined);

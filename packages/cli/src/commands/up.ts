@@ -64,7 +64,7 @@ export const upCommand: CommandModule = {
     withOptions(yargs, baseOptionsShape, upAdminOptionsShape, coordinatorOptionsShape, workerOptionsShape, aggregatorOptionsShape, alerterOptionsShape, upOptionsShape, frontOptionsShape),
   // Private MariaDB/Redis stand in for default ones that do not answer (--embedded), stopped after the roles.
   handler: (argv) => withEmbeddedServices(commandRuntime(argv, UpSchema.shape), async (runtime) => {
-    const { options, logger, nodeId, connections } = runtime;
+    const { options, logger, nodeId, connections, outages } = runtime;
     const result = await new Migrator({
       mysql: connections.mysql, migrationsDir: options.migrationsDir, logger, frontAdminPassword: options.frontAdminPassword,
     }).migrate();
@@ -75,7 +75,7 @@ export const upCommand: CommandModule = {
     await runRoles(runtime, (metrics) => {
       // `up`'s options hold every role's (allOptionsShape), so each role reads its own from them.
       const part = <S extends Record<string, z.ZodType>, C, R extends RoleService>(role: RoleDefinition<S, C, R>) =>
-        roleParts(role, options as unknown as RoleProcessOptions<S>, { connections, logger: logger.child({ role: role.command }), nodeId, metrics });
+        roleParts(role, options as unknown as RoleProcessOptions<S>, { connections, logger: logger.child({ role: role.command }), nodeId, metrics, outages });
       const coordinator = part(ROLES.coordinator);
       const worker = part(ROLES.worker);
       const aggregator = part(ROLES.aggregator);

@@ -1,14 +1,14 @@
 import {
   createMysqlConnection,
   createRedis,
-  errorMessage,
+  describeError,
   withDatabase,
   type MysqlConnectionOptions,
   type RedisConnectionOptions,
 } from '@watched/core';
 
 /** Whether a server took a real connection (logged in, answered), and if not why. */
-export type ProbeResult = { answers: true } | { answers: false; reason: string };
+export type ProbeResult = { answers: true } | { answers: false; reason: string; error?: unknown };
 
 /** `work`'s result, or "no answer" after `timeoutMs` (`work` then finishes, and cleans up, on its own). */
 async function bounded(work: Promise<ProbeResult>, timeoutMs: number): Promise<ProbeResult> {
@@ -23,15 +23,15 @@ async function bounded(work: Promise<ProbeResult>, timeoutMs: number): Promise<P
   }
 }
 
-/** Logs in to the MySQL server of `target` (without its database: migrate creates it). */
-export function probeMysql(target: MysqlConnectionOptions, timeoutMs: number): Promise<ProbeResult> {
+/** Logs in to the MySQL server of `target` (without its database unless `database`: migrate creates it). */
+export function probeMysql(target: MysqlConnectionOptions, timeoutMs: number, { database = false } = {}): Promise<ProbeResult> {
   const attempt = (async (): Promise<ProbeResult> => {
     try {
-      const conn = await createMysqlConnection(withDatabase(target, undefined));
+      const conn = await createMysqlConnection(database ? target : withDatabase(target, undefined));
       await conn.end().catch(() => undefined);
       return { answers: true };
     } catch (err) {
-      return { answers: false, reason: errorMessage(err) };
+      return { answers: false, reason: describeError(err), error: err };
     }
   })();
   return bounded(attempt, timeoutMs);
@@ -40,12 +40,12 @@ export function probeMysql(target: MysqlConnectionOptions, timeoutMs: number): P
 /** Connects once (no reconnect, so nothing floods the log) to the Redis of `target` and sends PING. */
 export async function probeRedis(target: RedisConnectionOptions, timeoutMs: number): Promise<ProbeResult> {
   const client = createRedis(target, { connectionName: 'watched-probe', reconnect: false });
-  let connectError: string | undefined;
-  client.on('error', (err: Error) => (connectError ??= err.message));
+  let connectError: unknown;
+  client.on('error', (err: Error) => (connectError ??= err));
   try {
     const attempt = client.ping().then(
       (): ProbeResult => ({ answers: true }),
-      (err: unknown): ProbeResult => ({ answers: false, reason: connectError ?? errorMessage(err) }),
+      (err: unknown): ProbeResult => ({ answers: false, reason: describeError(connectError ?? err), error: connectError ?? err }),
     );
     return await bounded(attempt, timeoutMs);
   } finally {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConfigError, errorMessage, IllegalStateError } from '../errors.js';
+import { describeError } from '../error-record.js';
 import type { Service, ServiceState } from '../lifecycle.js';
 import type { Logger } from '../logger.js';
 import { ADMIN_PATHS, parseAdminListen, type AdminOptions } from './admin-options.js';
@@ -148,7 +149,8 @@ export class AdminServer implements Service {
           ]);
           return [c.name, outcome === false ? 'not ready' : 'ok'];
         } catch (err) {
-          return [c.name, errorMessage(err) || 'failed'];
+          // describeError: the message alone, scrubbed of the process's secrets (this body leaves the process).
+          return [c.name, describeError(err) || 'failed'];
         } finally {
           clearTimeout(timer);
         }
@@ -226,7 +228,7 @@ export class AdminServer implements Service {
       return send(res, 404, { error: `no such path ${path}` });
     } catch (err) {
       this.logger.error(`admin server: ${req.method} ${path}: ${errorMessage(err)}`);
-      if (!res.headersSent) send(res, 500, { error: errorMessage(err) });
+      if (!res.headersSent) send(res, 500, { error: describeError(err) });
       else res.destroy();
     }
   }

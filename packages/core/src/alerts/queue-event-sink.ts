@@ -41,6 +41,8 @@ export class QueueEventSink implements EventSink {
       failedRetentionMs: options.failedRetentionMs ?? DEFAULTS.failedRetentionMs,
     });
     this.queue = new Queue<MonitoringEvent>(ALERTS_QUEUE, { connection, prefix: new RedisKeys(prefix).bullPrefix });
+    // Its errors are the connection's, which the caller's client reports (and BullMQ prints raw errors, AUTH arguments included, when no listener takes them); publish rejects to its caller.
+    (this.queue as Queue).on('error', () => undefined);
   }
 
   async publish(events: MonitoringEvent[]): Promise<void> {

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { secrets } from '../secret-registry.js';
 
 /** One server of a connection: where to connect. */
 export interface HostPort {
@@ -61,6 +62,8 @@ export function splitConnectionUrl(url: string, field: string): ConnectionUrl {
     const colon = userinfo.indexOf(':');
     username = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, field, 'user name') || undefined;
     password = colon >= 0 ? decode(userinfo.slice(colon + 1), field, 'password') || undefined : undefined;
+    // Known from here on, in every spelling, to everything that prints (secret-registry.ts).
+    secrets.add(password);
   }
   return {
     scheme: scheme.toLowerCase(),

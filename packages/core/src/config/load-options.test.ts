@@ -133,7 +133,7 @@ describe('loadOptions', () => {
       expect(redis).toMatchObject({ hosts: [{ host: 'cache', port: 6380 }], db: 0, tls: { verify: false } });
       expect(redis.tls?.ca?.toString()).toBe(readFileSync(caFile, 'utf8'));
       expect(loadOptions(Schema, {}).mysqlUrl).toBe('mysql://root@127.0.0.1:3306/watched');
-      expect(() => loadOptions(Schema, { env: { WATCHED_MYSQL_SSL_CA: '/nonexistent/ca.pem' } })).toThrow(/mysqlSslCa: cannot read \/nonexistent\/ca\.pem: ENOENT \(from WATCHED_MYSQL_SSL_CA\)/);
+      expect(() => loadOptions(Schema, { env: { WATCHED_MYSQL_SSL_CA: '/nonexistent/ca.pem' } })).toThrow(/mysqlSslCa: cannot read \/nonexistent\/ca\.pem: ENOENT \(given "\/nonexistent\/ca\.pem" by WATCHED_MYSQL_SSL_CA\)/);
     });
   });
 });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { camelCase, envName, flagName } from './option-names.js';
 import { readSecretFile, secretFileTarget } from './option-types.js';
+import { SECRET_KEY, secrets } from '../secret-registry.js';
 
 /** Where each layer of options comes from; later layers win. */
 export interface OptionSources {
@@ -72,7 +73,7 @@ export function loadTracedOptions<S extends z.ZodObject>(schema: S, sources: Opt
       if (!keys.includes(key) && others.has(key)) continue;
       if (!keys.includes(key)) throw new ConfigError(key, `unknown option in ${sources.configFile}`);
       merged[key] = value;
-      origin.set(key, sources.configFile);
+      origin.set(key, `${sources.configFile}:${key}`);
     }
   }
   const env = sources.env ?? {};
@@ -100,14 +101,36 @@ export function loadTracedOptions<S extends z.ZodObject>(schema: S, sources: Opt
  * `origin` knows it, where its value came from.
  */
 export function parseOptions<S extends z.ZodObject>(schema: S, values: unknown, origin: ReadonlyMap<string, string> = new Map()): z.output<S> {
+  // Every secret of the options (passwords, tokens, keys, URL credentials, at any depth) is known to the output scrubbing from now on, errors about them included.
+  secrets.addFrom(values);
   const result = schema.safeParse(values);
   if (!result.success) {
     const issue = result.error.issues[0];
+    const key = String(issue.path[0] ?? '');
     const field = issue.path.map(String).join('.') || 'options';
-    const from = origin.get(String(issue.path[0]));
-    throw new ConfigError(field, issue.message + (from ? ` (from ${from})` : ''));
+    throw new ConfigError(field, `${issue.message}${givenBy(key, valueAt(values, issue.path), origin.get(key), issue.message)}`);
   }
+  secrets.addFrom(result.data);
   return result.data;
+}
+
+function valueAt(values: unknown, path: readonly PropertyKey[]): unknown {
+  let value = values;
+  for (const step of path) value = value != null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[step] : undefined;
+  return value;
+}
+
+/**
+ * ` (given "-5s" by --agent-timeout)`: the value the user gave (never a
+ * secret's: scrubbed anyway, hidden here) and where, so a wrong option is
+ * found in one look whether it came from a flag, the environment or a file.
+ */
+function givenBy(key: string, value: unknown, from: string | undefined, message: string): string {
+  if (!from) return value === undefined ? ' (the default)' : '';
+  const secret = SECRET_KEY.test(key) && !/file$/i.test(key);
+  const shown = JSON.stringify(value);
+  if (secret || value === undefined || (shown !== undefined && message.includes(shown))) return ` (from ${from})`;
+  return ` (given ${shown && shown.length > 120 ? `${shown.slice(0, 120)}...` : shown} by ${from})`;
 }
 
 /**

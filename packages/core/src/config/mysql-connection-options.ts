@@ -50,9 +50,21 @@ export function compileMysqlConnection(url: string, overrides: ConnectionOverrid
     hosts: singleHost(parts, field, { host: '127.0.0.1', port: 3306 }),
     user: parts.username ?? 'root',
     password: overrides.password ?? parts.password ?? '',
-    ...(parts.path ? { database: parts.path } : {}),
+    ...(parts.path ? { database: databaseName(parts.path, field) } : {}),
     ...(enabled ? { tls: readClientTls(files, verify) } : {}),
   };
+}
+
+/**
+ * The database of the URL, refused by name when no database can be called
+ * so (the migrator backquotes it as quoteIdentifier does), rather than
+ * accepted and then retried forever as `Unknown database`.
+ */
+function databaseName(name: string, field: string): string {
+  if (!/^[A-Za-z0-9_$]{1,64}$/.test(name)) {
+    throw new ConfigError(field, `database name ${JSON.stringify(name.slice(0, 80))} is not allowed: letters, digits, _ and $ only (1-64)`);
+  }
+  return name;
 }
 
 /** The same connection to another database (undefined: the server alone). */

@@ -15,15 +15,24 @@ export function parseDurationMs(value: string | number): number {
   return Number(match[1]) * UNIT_MS[match[2] ?? 's'];
 }
 
-/** A duration option, returned in milliseconds. */
-export function duration(defaultValue: string) {
+export interface DurationOptions {
+  /**
+   * What 0 means where it is allowed ("never", "off", "forever"); without
+   * it 0 is refused: a period of 0 spins a loop, a timeout of 0 fails every call.
+   */
+  zeroMeans?: string;
+}
+
+/** A duration option, returned in milliseconds: longer than 0 unless `zeroMeans` says what 0 does. */
+export function duration(defaultValue: string, { zeroMeans }: DurationOptions = {}) {
+  const allowed = `a duration like 500ms, 10s, 5m, 1h${zeroMeans ? ` or 0 (${zeroMeans})` : ', longer than 0'}`;
   return z
     .union([z.string(), z.number()])
     .default(defaultValue)
     .transform((value, ctx) => {
       const ms = parseDurationMs(value);
-      if (!Number.isFinite(ms) || ms < 0) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration like 500ms, 10s, 5m, 1h, got ${JSON.stringify(value)}` });
+      if (!Number.isFinite(ms) || ms < 0 || (ms === 0 && !zeroMeans)) {
+        ctx.addIssue({ code: 'custom', message: `expected ${allowed}, got ${JSON.stringify(value)}` });
         return z.NEVER;
       }
       return ms;
@@ -32,7 +41,18 @@ export function duration(defaultValue: string) {
 
 /** An integer option with bounds, accepting numeric strings. */
 export function integer(defaultValue: number, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return z.coerce.number().int().min(min).max(max).default(defaultValue);
+  const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+  return z
+    .union([z.string(), z.number()])
+    .default(defaultValue)
+    .transform((value, ctx) => {
+      const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer ${range}, got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
 }
 
 const BOOLEAN_WORDS = new Map<string, boolean>([

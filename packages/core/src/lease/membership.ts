@@ -31,6 +31,8 @@ export interface MembershipOptions {
   logger: Logger;
   /** Called on each heartbeat for role-specific state. */
   details?: () => Record<string, unknown>;
+  /** Reports a failed heartbeat or removal instead of the default line (the role context counts connection failures into their outage). */
+  onFailure?: (what: string, err: unknown) => void;
 }
 
 const VERSION: string = (() => {
@@ -112,7 +114,7 @@ export class Membership {
         .zremrangebyscore(this.keys.members, '-inf', now)
         .exec();
     } catch (err) {
-      this.options.logger.warn(`membership heartbeat failed: ${errorMessage(err)}`);
+      this.failed('membership heartbeat', err);
     }
   }
 
@@ -125,8 +127,13 @@ export class Membership {
     try {
       await this.options.redis.multi().del(this.keys.member(this.id)).zrem(this.keys.members, this.id).exec();
     } catch (err) {
-      this.options.logger.warn(`membership removal failed: ${errorMessage(err)}`);
+      this.failed('membership removal', err);
     }
+  }
+
+  private failed(what: string, err: unknown): void {
+    if (this.options.onFailure) this.options.onFailure(what, err);
+    else this.options.logger.warn(`${what} failed: ${errorMessage(err)}`);
   }
 }
 

@@ -23,6 +23,8 @@ export interface PeriodicTaskOptions {
   jitterMs?: number;
   /** Log level of a failed run (default warn). */
   failureLevel?: 'warn' | 'error';
+  /** Reports a failed run instead of the default line (the role context counts connection failures into their outage). */
+  onFailure?: (err: unknown) => void;
   /** Let the process exit while only this task waits (background upkeep); default false, like a role's main loop. */
   unref?: boolean;
 }
@@ -90,7 +92,8 @@ export class PeriodicTask {
     try {
       next = await this.options.run(this.stopped.signal);
     } catch (err) {
-      this.options.logger[this.options.failureLevel ?? 'warn'](`${this.options.name} failed: ${errorMessage(err)}`);
+      if (this.options.onFailure) this.options.onFailure(err);
+      else this.options.logger[this.options.failureLevel ?? 'warn'](`${this.options.name} failed: ${errorMessage(err)}`);
     }
     this.running = undefined;
     if (!this.active) return;

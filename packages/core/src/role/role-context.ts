@@ -12,6 +12,8 @@ import { RoleState } from './role-state.js';
 import type { ServiceState } from '../lifecycle.js';
 import type { WatchedMetrics } from '../admin/metrics.js';
 import { defaultNodeId } from '../lease/node-id.js';
+import { DependencyOutages } from '../outage-tracker.js';
+import { FailureReporter } from '../failure-reporter.js';
 
 export interface MembershipSpec {
   /** Heartbeat period; a member missing three is gone. */
@@ -29,6 +31,8 @@ export interface RoleContextOptions {
   nodeId?: string;
   /** The process's Prometheus metrics, which the role updates; none in code that does not serve /metrics. */
   metrics?: WatchedMetrics;
+  /** The process's outage trackers, shared by its roles (default: the context's own). */
+  outages?: DependencyOutages;
 }
 
 /** The work only the leader does: every interval while it leads, and at once when it becomes leader. */
@@ -64,6 +68,9 @@ export class RoleContext {
   readonly nodeId: string;
   readonly metrics?: WatchedMetrics;
   readonly keys: RedisKeys;
+  readonly outages: DependencyOutages;
+  /** Logs a failed operation, or counts it into its dependency's outage when it is one (see FailureReporter). */
+  readonly failures: FailureReporter;
   private readonly state: RoleState;
   private readonly stack: CloseStack;
   private commandRedis?: Redis;
@@ -78,6 +85,8 @@ export class RoleContext {
     this.nodeId = options.nodeId ?? defaultNodeId();
     this.metrics = options.metrics;
     this.keys = new RedisKeys(options.connections.prefix);
+    this.outages = options.outages ?? new DependencyOutages(options.logger);
+    this.failures = new FailureReporter(options.logger, this.outages, options.connections);
     this.state = new RoleState(options.role, options.logger);
     this.stack = new CloseStack(options.logger);
   }
@@ -102,7 +111,8 @@ export class RoleContext {
 
   /** A MySQL pool, ended when the role closes. */
   mysql(options: MysqlPoolOptions): Pool {
-    return this.stack.push('MySQL pool', createMysqlPool(this.connections.mysql, options), (pool) => pool.end());
+    const pool = this.failures.watchPool(createMysqlPool(this.connections.mysql, options));
+    return this.stack.push('MySQL pool', pool, (p) => p.end());
   }
 
   /**
@@ -117,15 +127,18 @@ export class RoleContext {
 
   /** A Redis connection of its own, named `watched-<role>-<purpose>@<nodeId>` in CLIENT LIST (which process holds it), quit when the role closes. */
   openRedis(purpose: string, options: Omit<RedisClientOptions, 'connectionName'> = {}): Redis {
-    const redis = createRedis(this.connections.redis, { ...options, connectionName: `watched-${this.role}-${purpose}@${this.nodeId}` });
-    redis.on('error', (err: Error) => this.logger.debug(`redis (${purpose}): ${err.message}`));
+    const redis = createRedis(this.connections.redis, {
+      ...options,
+      connectionName: `watched-${this.role}-${purpose}@${this.nodeId}`,
+      outages: this.outages,
+    });
     return this.stack.push(`Redis connection ${purpose}`, redis, (r) => r.quit().catch(() => r.disconnect()));
   }
 
   /** A BullMQ queue handle (producer side) under the installation's prefix, on the command connection. */
   queue<T = unknown>(name: string): Queue<T> {
     const queue = new Queue<T>(name, { connection: this.redis, prefix: this.keys.bullPrefix });
-    (queue as Queue).on('error', (err: Error) => this.logger.error(`${name} queue error: ${err.message}`));
+    (queue as Queue).on('error', (err: Error) => this.failures.report(`${name} queue`, err, 'error'));
     return this.stack.push(`${name} queue`, queue, (q) => q.close());
   }
 
@@ -139,6 +152,7 @@ export class RoleContext {
       intervalMs: spec.intervalMs,
       logger: this.logger,
       details: spec.details,
+      onFailure: (what, err) => this.failures.report(what, err, 'warn'),
     });
     membership.start();
     this.member = membership;
@@ -186,7 +200,11 @@ export class RoleContext {
 
   /** A periodic task, started now and stopped (waiting for a run in progress) on close. */
   task(options: Omit<PeriodicTaskOptions, 'logger'>): PeriodicTask {
-    const task = new PeriodicTask({ ...options, logger: this.logger });
+    const task = new PeriodicTask({
+      ...options,
+      logger: this.logger,
+      onFailure: (err) => this.failures.report(options.name, err, options.failureLevel ?? 'warn'),
+    });
     task.start();
     return this.stack.push(options.name, task, (t) => t.stop());
   }
