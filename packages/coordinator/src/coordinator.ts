@@ -62,7 +62,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
       this.leadership = await ctx.leader({
         key: ctx.keys.leaderLease,
         ttlMs: options.leaseTtlMs,
-        terms: new TermStore(pool, ctx.keys.leaderLease),
+        terms: new TermStore(pool, ctx.keys.leaderTermRecord),
         standbyRetryMs: () => this.options.tickIntervalMs,
         onChange: () => this.context.metrics?.groupLag.reset(), // lag is the leader's to report
         work: { name: 'scheduling tick', intervalMs: () => this.options.tickIntervalMs, run: () => this.tick() },

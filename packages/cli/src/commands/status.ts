@@ -74,8 +74,7 @@ export interface ClusterStatus {
 }
 
 /** Everything `watched status` shows, read from Redis (lease, members, queue, schedule) and MySQL (terms). */
-export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, now = Date.now()): Promise<ClusterStatus> {
-  const keys = new RedisKeys(prefix);
+export async function collectStatus(redis: Redis, keys: RedisKeys, pool?: Pool, now = Date.now()): Promise<ClusterStatus> {
   const queue = new Queue(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
   // The alerting backlog is read with MySQL only (its ledger): no queue handle without it.
   const alertsQueue = pool ? new Queue(ALERTS_QUEUE, { connection: redis, prefix: keys.bullPrefix }) : undefined;
@@ -84,13 +83,13 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
       redis.get(keys.leaderLease),
       redis.pttl(keys.leaderLease),
       redis.get(`${keys.leaderLease}:term`),
-      readMembers(redis, prefix, now),
+      readMembers(redis, keys, now),
       queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
       queue.getJobs(['waiting'], 0, 0, true),
       redis.hgetall(keys.schedule),
     ]);
     let mysqlTerm: number | null = null;
-    if (pool) mysqlTerm = await new TermStore(pool, keys.leaderLease).highest().catch(() => null);
+    if (pool) mysqlTerm = await new TermStore(pool, keys.leaderTermRecord).highest().catch(() => null);
     const alerts = pool ? await readAlertStatus(pool, alertsQueue).catch(() => null) : null;
 
     let leader: ClusterStatus['leader'] = null;
@@ -230,7 +229,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
     const redis = createRedis(connections.redis, { connectionName: 'watched-status' });
     const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
     try {
-      const status = await collectStatus(redis, options.prefix, pool);
+      const status = await collectStatus(redis, RedisKeys.of(options.prefix, connections.redis), pool);
       console.log(argv.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     } catch (err) {
       console.error(`watched: status: ${errorMessage(err)}`);

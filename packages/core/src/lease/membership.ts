@@ -1,4 +1,4 @@
-import { RedisKeys } from '../keys.js';
+import type { RedisKeys } from '../keys.js';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { errorMessage } from '../errors.js';
@@ -22,8 +22,8 @@ export interface MemberInfo {
 
 export interface MembershipOptions {
   redis: Redis;
-  /** The installation's Redis prefix (`RedisKeys.prefix`). */
-  prefix: string;
+  /** The installation's Redis keys. */
+  keys: RedisKeys;
   role: string;
   nodeId: string;
   /** Heartbeat period; a member missing three heartbeats is gone. */
@@ -41,16 +41,13 @@ const VERSION: string = (() => {
   }
 })();
 
-/**
+/*
  * Membership keys: `<prefix>:members` (sorted set, member id scored by the
  * epoch ms its heartbeat expires) and `<prefix>:member:<memberId>` (its JSON
  * info, with the same expiry). A member is one role of one process: `watched
  * up` runs every role under one node id, and each must be counted. Kept in
  * Redis: it is rebuilt within one heartbeat after Redis restarts.
  */
-function membershipKeys(prefix: string): Pick<RedisKeys, 'members' | 'member'> {
-  return new RedisKeys(prefix);
-}
 
 /** A member's id: one per role of a process (`<nodeId>/<role>`). */
 export function memberId(nodeId: string, role: string): string {
@@ -61,14 +58,14 @@ export function memberId(nodeId: string, role: string): string {
 export class Membership {
   private timer?: NodeJS.Timeout;
   private readonly startedAt = Date.now();
-  private readonly keys: ReturnType<typeof membershipKeys>;
+  private readonly keys: Pick<RedisKeys, 'members' | 'member'>;
   private readonly id: string;
   private beating?: Promise<void>;
   /** After stop(), a late beat (a leadership change while closing) must not register the process again. */
   private stopped = false;
 
   constructor(private readonly options: MembershipOptions) {
-    this.keys = membershipKeys(options.prefix);
+    this.keys = options.keys;
     this.id = memberId(options.nodeId, options.role);
   }
 
@@ -131,8 +128,7 @@ export class Membership {
 }
 
 /** Every live member (heartbeat not expired): one per role of each process, sorted by role then node id. */
-export async function readMembers(redis: Redis, prefix: string, now = Date.now()): Promise<MemberInfo[]> {
-  const keys = membershipKeys(prefix);
+export async function readMembers(redis: Redis, keys: Pick<RedisKeys, 'members' | 'member'>, now = Date.now()): Promise<MemberInfo[]> {
   const ids = await redis.zrangebyscore(keys.members, now, '+inf');
   if (ids.length === 0) return [];
   const values = await redis.mget(...ids.map((id) => keys.member(id)));

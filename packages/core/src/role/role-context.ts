@@ -77,7 +77,7 @@ export class RoleContext {
     this.logger = options.logger;
     this.nodeId = options.nodeId ?? defaultNodeId();
     this.metrics = options.metrics;
-    this.keys = new RedisKeys(options.connections.prefix);
+    this.keys = RedisKeys.of(options.connections.prefix, options.connections.redis);
     this.state = new RoleState(options.role, options.logger);
     this.stack = new CloseStack(options.logger);
   }
@@ -133,7 +133,7 @@ export class RoleContext {
   membership(spec: MembershipSpec): Membership {
     const membership = new Membership({
       redis: this.redis,
-      prefix: this.keys.prefix,
+      keys: this.keys,
       role: this.role,
       nodeId: this.nodeId,
       intervalMs: spec.intervalMs,
