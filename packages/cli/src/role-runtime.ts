@@ -3,6 +3,7 @@ import {
   createMysqlPool,
   createRedis,
   mysqlReadiness,
+  redisMasterReadiness,
   redisReadiness,
   runServices,
   stateReadiness,
@@ -50,6 +51,7 @@ export async function runRoles<O extends BaseOptions & AdminOptions>(
     readiness: [
       mysqlReadiness(pool),
       redisReadiness(redis),
+      redisMasterReadiness(redis),
       ...Object.entries(parts.ready ?? {}).map(([name, isReady]) => stateReadiness(name, isReady)),
     ],
   });

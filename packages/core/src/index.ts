@@ -36,6 +36,7 @@ export {
   withTransaction,
 } from './mysql.js';
 export { createRedis, type Redis, type RedisClientOptions, type RedisTarget } from './redis.js';
+export { RedisMasterWatch, type RedisMasterView } from './redis-master-watch.js';
 export { describeTlsError, readTlsFiles, TLS_VERSIONS, type TlsFiles, type TlsMaterial } from './tls.js';
 export { REDACTED, redactSecrets, redactText, redactUrl, redactValue } from './log-redaction.js';
 export {
@@ -130,6 +131,7 @@ export {
   type PollOutcome,
   type ReadinessCheck,
   type ReadinessReport,
+  redisMasterReadiness,
   redisReadiness,
   stateReadiness,
   WatchedMetrics,

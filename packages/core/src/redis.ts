@@ -107,8 +107,13 @@ export function createRedis(target: RedisTarget, options: RedisClientOptions = {
         connection.hosts.map(({ host, port }) => ({ host, port })),
         clusterOptions(connection, options),
       );
-    case 'sentinel':
-      return new StandaloneRedis(sentinelOptions(connection, options));
+    case 'sentinel': {
+      const client = new StandaloneRedis(sentinelOptions(connection, options));
+      // quit() ends the data connection but leaves the failover detector's sentinel subscriptions open (the process
+      // would never exit): disconnect() once the client is over closes them too.
+      client.once('end', () => client.disconnect());
+      return client;
+    }
     default: {
       const [{ host, port }] = connection.hosts;
       return new StandaloneRedis({ ...commonOptions(connection, options), host, port, db: connection.db, retryStrategy: retryStrategy(options) });

@@ -15,6 +15,7 @@ import {
   RedisKeys,
   TermStore,
   type MemberInfo,
+  type RedisMasterView,
   type Pool,
   type Redis,
 } from '@watched/core';
@@ -51,6 +52,8 @@ export interface ProcessStatus {
   host: string;
   pid: number;
   roles: string[];
+  /** The Redis master its roles use and the failovers they saw (the role that saw most); absent from older versions. */
+  redis?: RedisMasterView;
 }
 
 export interface ClusterStatus {
@@ -153,6 +156,7 @@ function processesOf(members: readonly MemberInfo[]): ProcessStatus[] {
   for (const m of members) {
     const entry = byNode.get(m.nodeId) ?? { nodeId: m.nodeId, host: m.host, pid: m.pid, roles: [] };
     entry.roles.push(m.role);
+    if (m.redis && (!entry.redis || m.redis.failovers > entry.redis.failovers)) entry.redis = m.redis;
     byNode.set(m.nodeId, entry);
   }
   return [...byNode.values()].map((p) => ({ ...p, roles: p.roles.sort() })).sort((a, b) => a.nodeId.localeCompare(b.nodeId));
@@ -200,7 +204,25 @@ export function formatStatus(s: ClusterStatus, maxGroups = 20): string {
   }
   if (s.groups.length > maxGroups) lines.push(`  ... ${s.groups.length - maxGroups} more (--json lists all)`);
   lines.push(...formatAlerts(s));
+  lines.push(...formatRedisMasters(s));
   return lines.join('\n');
+}
+
+/** Which Redis master the processes use (several: a failover still being followed) and the failovers each saw. */
+function formatRedisMasters(s: ClusterStatus): string[] {
+  const reporting = s.processes.filter((p) => p.redis);
+  if (reporting.length === 0) return [];
+  const masters = new Map<string, number>();
+  for (const p of reporting) masters.set(p.redis!.master ?? 'none', (masters.get(p.redis!.master ?? 'none') ?? 0) + 1);
+  const seen = reporting.filter((p) => p.redis!.failovers > 0);
+  const lines = [
+    `redis       master ${[...masters].map(([m, n]) => `${m} (${n} process${n === 1 ? '' : 'es'})`).join(', ')}; ${seen.length ? `failovers seen by ${seen.length}` : 'no failover seen'}`,
+  ];
+  for (const p of seen) {
+    const r = p.redis!;
+    lines.push(`  ${p.nodeId}  ${r.failovers} failover${r.failovers === 1 ? '' : 's'}, latest ${r.lastFailoverAt ? `${ago(s.at - r.lastFailoverAt)} ago` : '-'}, now on ${r.master ?? 'none'}`);
+  }
+  return lines;
 }
 
 function formatAlerts(s: ClusterStatus): string[] {

@@ -9,4 +9,4 @@ export {
   type AdminOptionsShape,
 } from './admin-options.js';
 export { WatchedMetrics, type PollOutcome } from './metrics.js';
-export { mysqlReadiness, redisReadiness, stateReadiness, type ReadinessCheck } from './readiness.js';
+export { mysqlReadiness, redisMasterReadiness, redisReadiness, stateReadiness, type ReadinessCheck } from './readiness.js';

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Redis } from '../redis.js';
+import type { RedisMasterView } from '../redis-master-watch.js';
 
 /** What a live process says about itself (`watched status` lists these). */
 export interface MemberInfo {
@@ -18,6 +19,8 @@ export interface MemberInfo {
   heartbeatAt: number;
   /** Role-specific state (leader and term, jobs running...). */
   details: Record<string, unknown>;
+  /** The Redis master this process uses and the failovers it saw (absent in records of older versions). */
+  redis?: RedisMasterView;
 }
 
 export interface MembershipOptions {
@@ -31,6 +34,8 @@ export interface MembershipOptions {
   logger: Logger;
   /** Called on each heartbeat for role-specific state. */
   details?: () => Record<string, unknown>;
+  /** Called on each heartbeat: the Redis master in use (RedisMasterWatch). */
+  redisMaster?: () => RedisMasterView;
 }
 
 const VERSION: string = (() => {
@@ -100,6 +105,7 @@ export class Membership {
       startedAt: this.startedAt,
       heartbeatAt: now,
       details: this.options.details?.() ?? {},
+      ...(this.options.redisMaster ? { redis: this.options.redisMaster() } : {}),
     };
     try {
       await redis

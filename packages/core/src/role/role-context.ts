@@ -4,6 +4,7 @@ import { RedisKeys } from '../keys.js';
 import { Membership } from '../lease/membership.js';
 import { createMysqlPool, type MysqlPoolOptions, type Pool } from '../mysql.js';
 import { createRedis, type Redis, type RedisClientOptions } from '../redis.js';
+import { RedisMasterWatch } from '../redis-master-watch.js';
 import type { RoleConnections } from '../config/connection-options.js';
 import { CloseStack } from './close-stack.js';
 import { LeaderLoop, type LeaderLoopOptions } from './leader-loop.js';
@@ -131,6 +132,7 @@ export class RoleContext {
 
   /** Registers this process in `watched status` until the role closes. */
   membership(spec: MembershipSpec): Membership {
+    const redisMaster = new RedisMasterWatch(this.redis, this.keys.leaderLease);
     const membership = new Membership({
       redis: this.redis,
       keys: this.keys,
@@ -139,6 +141,7 @@ export class RoleContext {
       intervalMs: spec.intervalMs,
       logger: this.logger,
       details: spec.details,
+      redisMaster: () => redisMaster.view(),
     });
     membership.start();
     this.member = membership;

@@ -5,3 +5,6 @@ export { TcpProxy } from './tcp-proxy.js';
 export { parseExposition } from './exposition.js';
 export { waitFor } from './wait-for.js';
 export { frontLogin, frontLoginWithPhp, type FrontLoginOutcome } from './front-login.js';
+export { RedisProcess } from './redis-process.js';
+export { RedisSentinelSet, type RedisSentinelSetOptions } from './redis-sentinel-set.js';
+export { RedisClusterSet, type ClusterKey } from './redis-cluster.js';
