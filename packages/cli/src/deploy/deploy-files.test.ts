@@ -35,6 +35,7 @@ import {
   adminOptionsShapeFor,
   baseOptionsShape,
   camelCase,
+  compileRedisConnection,
   createRedis,
   DEFAULT_ADMIN_PORT,
   defaultAdminListen,
@@ -44,6 +45,7 @@ import {
   parseDurationMs,
   POLL_QUEUE,
   RedisKeys,
+  splitConnectionUrl,
   stateReadiness,
   WatchedMetrics,
 } from '@watched/core';
@@ -181,10 +183,10 @@ async function composeProblems(compose: Compose): Promise<string[]> {
     const command = COMMANDS.has(args[0]) ? args[0] : '?';
     byCommand.set(command, [...(byCommand.get(command) ?? []), name]);
 
-    // connection URLs point at services of this file
+    // connection URLs point at services of this file (every host of a host list: sentinels, cluster nodes)
     for (const key of ['WATCHED_MYSQL_URL', 'WATCHED_REDIS_URL']) {
-      const host = env[key] ? new URL(env[key]).hostname : undefined;
-      if (!host || !names.has(host)) problems.push(`compose ${name}: ${key} host ${host} is not a compose service`);
+      const hosts = env[key] ? splitConnectionUrl(env[key], key).hosts.map((h) => h.host) : [undefined];
+      for (const host of hosts) if (!host || !names.has(host)) problems.push(`compose ${name}: ${key} host ${host} is not a compose service`);
     }
     const deps = (s.depends_on ?? {}) as Record<string, { condition?: string }>;
     for (const dep of Object.keys(deps)) if (!names.has(dep)) problems.push(`compose ${name}: depends on unknown service ${dep}`);
@@ -240,6 +242,43 @@ async function composeProblems(compose: Compose): Promise<string[]> {
   if (migrate && mariadb) {
     const deps = (services[migrate].depends_on ?? {}) as Record<string, { condition?: string }>;
     if (deps[mariadb[0]]?.condition !== 'service_healthy') problems.push('compose: migrate must wait for a healthy MariaDB');
+  }
+  return problems;
+}
+
+/**
+ * What makes docker-compose.ha.yml highly available: watched reaches Redis
+ * through at least three sentinels that watch a master with replicas (each
+ * a service of the file), and MySQL through one address in front of three
+ * Galera nodes on volumes of their own.
+ */
+function haComposeProblems(compose: Compose): string[] {
+  const problems: string[] = [];
+  const services = compose.services ?? {};
+  const env = envOf(services.coordinator ?? {});
+  const redis = compileRedisConnection(env.WATCHED_REDIS_URL ?? '');
+  if (redis.mode !== 'sentinel') problems.push(`compose ha: WATCHED_REDIS_URL must be a redis+sentinel:// URL, got ${redis.mode}`);
+  if (redis.hosts.length < 3) problems.push('compose ha: fewer than three sentinels in WATCHED_REDIS_URL');
+  for (const { host } of redis.hosts) {
+    const text = JSON.stringify(services[host]?.command ?? '');
+    if (!text.includes('--sentinel') || !text.includes(`sentinel monitor ${redis.masterName} `)) problems.push(`compose ha: ${host} is not a sentinel monitoring ${redis.masterName}`);
+  }
+  const replicas = Object.entries(services).filter(([, s]) => /^redis(:|$)/.test(s.image ?? '') && JSON.stringify(s.command ?? '').includes('--replicaof'));
+  if (replicas.length < 2) problems.push('compose ha: fewer than two Redis replicas');
+  const galera = Object.entries(services).filter(([, s]) => /^mariadb(:|$)/.test(s.image ?? '') && JSON.stringify(s.command ?? '').includes('--wsrep-on=ON'));
+  if (galera.length !== 3) problems.push(`compose ha: ${galera.length} Galera nodes, expected 3`);
+  for (const [name, s] of galera) {
+    if (!(s.volumes ?? []).some((v) => String(v).endsWith(':/var/lib/mysql'))) problems.push(`compose ha: ${name} data is not on a volume`);
+    if (!JSON.stringify(s.command).includes('gcomm://galera-1,galera-2,galera-3')) problems.push(`compose ha: ${name} does not list every node in wsrep-cluster-address`);
+  }
+  const writer = splitConnectionUrl(env.WATCHED_MYSQL_URL ?? '', 'WATCHED_MYSQL_URL').hosts.map((h) => h.host);
+  const proxied = writer.length === 1 && /^haproxy(:|$)/.test(services[writer[0]]?.image ?? '');
+  if (!proxied && !writer.every((h) => galera.some(([name]) => name === h))) problems.push(`compose ha: WATCHED_MYSQL_URL must name haproxy or the Galera nodes, got ${writer.join(',')}`);
+  if (proxied) {
+    const cfg = read('deploy/haproxy/galera.cfg');
+    for (const [name] of galera) if (!new RegExp(`server ${name} ${name}:3306 check`).test(cfg)) problems.push(`compose ha: haproxy does not check ${name}`);
+    if ((cfg.match(/ backup$/gm) ?? []).length !== galera.length - 1) problems.push('compose ha: haproxy must have one active Galera node and the others as backup (one writer)');
+    if (!/stick on int\(1\)/.test(cfg)) problems.push('compose ha: haproxy needs the one-entry stick table (a recovered node would become a second writer)');
   }
   return problems;
 }
@@ -553,6 +592,20 @@ describe('deployment files', () => {
   it('docker-compose.yml matches the code', async () => {
     const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as Compose;
     expect(await composeProblems(compose)).toEqual([]);
+  });
+
+  it('docker-compose.ha.yml follows the compose specification and matches the code', async () => {
+    const compose = parseYaml(read('docker-compose.ha.yml'), { merge: true }) as Compose;
+    expect(composeSchemaProblems(compose)).toEqual([]);
+    expect(await composeProblems(compose)).toEqual([]);
+    expect(haComposeProblems(compose)).toEqual([]);
+    // and the HA checks fail on a single Redis and a missing Galera node
+    const broken = structuredClone(compose);
+    (broken.services.coordinator.environment as Record<string, string>).WATCHED_REDIS_URL = 'redis://redis-1:6379';
+    delete broken.services['galera-3'];
+    expect(haComposeProblems(broken)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/redis\+sentinel/), expect.stringMatching(/2 Galera nodes, expected 3/)]),
+    );
   });
 
   it('deploy/kubernetes validates and matches the code', async () => {
