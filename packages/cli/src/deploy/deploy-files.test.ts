@@ -643,6 +643,29 @@ describe('deployment files', () => {
     expect(readFileSync(join(K8S_DIR, 'README.md'), 'utf8')).toContain('watched:bull:poll:delayed');
   });
 
+  it('the high-availability component points every role at Sentinel and at the Galera primary of its MariaDB resource', () => {
+    const dir = join(K8S_DIR, 'components/high-availability');
+    const component = readManifests(dir);
+    expect(component.problems).toEqual([]);
+    expect(component.kustomization.kind).toBe('Component');
+    const base = readManifests(K8S_DIR);
+    const patches = (component.kustomization.patches as { patch: string }[]).map((p) => parseYaml(p.patch) as K8sDoc);
+    const secret = patches.find((p) => p.kind === 'Secret')!;
+    expect(base.docs.some((d) => d.kind === 'Secret' && d.metadata.name === secret.metadata.name)).toBe(true);
+    const env = secret.stringData as Record<string, string>;
+    expect(() => loadOptions(z.object(allOptionsShape), { env })).not.toThrow();
+    const redis = compileRedisConnection(env.WATCHED_REDIS_URL);
+    expect(redis.mode).toBe('sentinel');
+    expect(redis.hosts.length).toBeGreaterThanOrEqual(3);
+    const mariadb = component.docs.find((d) => d.kind === 'MariaDB')!;
+    expect(mariadb.apiVersion).toBe('k8s.mariadb.com/v1alpha1');
+    const spec = mariadb.spec as { replicas: number; galera: { enabled: boolean }; database: string };
+    expect(spec).toMatchObject({ replicas: 3, galera: { enabled: true } });
+    const mysql = splitConnectionUrl(env.WATCHED_MYSQL_URL, 'WATCHED_MYSQL_URL');
+    expect(mysql.hosts.map((h) => h.host)).toEqual([`${mariadb.metadata.name}-primary`]);
+    expect(mysql.path).toBe(spec.database);
+  });
+
   // kubectl's built-in kustomize renders offline; where kubectl is missing this test says so and passes.
   it('kubectl kustomize renders the base, and an overlay with the KEDA component drops the HPA', async () => {
     const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
