@@ -9,7 +9,7 @@ const SCENARIOS = {
   workers: { script: 'bench/workers.mjs', about: 'ingest throughput with 1 and with 2 worker processes [--counts=1,2]' },
   schedule: { script: 'bench/schedule.mjs', about: "the leader's tick for 10k/100k/1M agents: time, Redis commands, memory [--agents=10000,100000,1000000]" },
   fleet: { script: 'bench/fleet.mjs', about: '10,000 hosts at 60 s in real time: lag percentiles, worker RSS [--hosts=10000] [--minutes=3]' },
-  failover: { script: 'bench/failover.mjs', about: 'kill -9 / SIGTERM the leader, kill -9 a worker: takeover times [--crashes=5]' },
+  failover: { script: 'bench/failover.mjs', about: 'kill -9 / SIGTERM the leader, kill -9 a worker, kill -9 the Redis master (Sentinel, Cluster): takeover times [--crashes=5] [--redisKills=2]' },
   rollup: { script: 'bench/rollup.mjs', about: 'one day of 5-second data rolled up to minute/hour/day [--hosts=1000]' },
   upgrade: { script: 'bench/upgrade.mjs', about: 'watched migrate on a watched.back database: conversion time per million rows, reads/writes meanwhile [--rows=1000000]' },
 };
