@@ -3,6 +3,7 @@ import { Queue, type Job } from 'bullmq';
 import type { AgentFleet } from '@watched/agent-sim';
 import { compileRedisConnection, createRedis, POLL_QUEUE, readMembers, RedisKeys, TermStore, type PollJobData, type Redis } from '@watched/core';
 import { createTestEnvironment, waitFor, type TestEnvironment } from '@watched/core/testing';
+import { collectStatus, formatStatus } from '../commands/status.js';
 import { servedUpToCursors, storedRows } from './fleet-expectations.js';
 import { spawnWatched, startCursorFleet, type RoleProcess } from './processes.js';
 
@@ -93,6 +94,22 @@ export class RedisHaHarness {
       await new Promise((r) => setTimeout(r, 100));
     }
     return seen;
+  }
+
+  /** `watched status` as printed, once `ready` holds for it (the processes' heartbeats carry what it shows). */
+  statusWhen(ready: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
+    let last = '';
+    return waitFor(
+      'watched status to show it',
+      async () => {
+        last = formatStatus(await collectStatus(this.redis, this.keys, this.env.pool));
+        return ready(last) ? last : undefined;
+      },
+      timeoutMs,
+      200,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last status:\n${last}`);
+    });
   }
 
   /** The highest term MySQL recorded for the coordinators' lease. */

@@ -31,6 +31,9 @@ describe('Redis Sentinel failover under running processes', () => {
     const resumedAt = await harness.polledSince(promotedAt);
     console.info(`Sentinel master kill: promoted after ${promotedAt - killedAt} ms, polling again ${resumedAt - promotedAt} ms after the promotion (${resumedAt - killedAt} ms after the kill)`);
     expect(resumedAt - promotedAt).toBeLessThan(RESUME_BOUND_MS);
+    // `watched status` says where every process went and that it saw the failover.
+    const text = await harness.statusWhen((s) => s.includes(`master 127.0.0.1:${promoted} (4 processes)`) && s.includes('failovers seen by 4'));
+    expect(text).toMatch(/1 failover, latest .* ago, now on 127\.0\.0\.1:\d+/);
     // The killed master comes back (empty, no persistence) and is turned into a replica of the new one.
     await set.node(master).start();
     await set.settled();
