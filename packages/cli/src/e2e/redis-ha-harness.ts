@@ -49,6 +49,13 @@ export class RedisHaHarness {
     for (const label of ['c1', 'c2']) harness.processes.push(spawnWatched(label, COORDINATOR_ARGS, connections));
     for (const label of ['w1', 'w2']) harness.processes.push(spawnWatched(label, WORKER_ARGS, connections));
     await harness.polledSince(Date.now(), 90_000);
+    // Every process connected to the master before any fault (a process still starting would see none).
+    await waitFor(
+      'every process to report its Redis master',
+      async () => (await readMembers(harness.redis, harness.keys)).filter((m) => m.redis?.master).length === harness.processes.length,
+      60_000,
+      100,
+    );
     return harness;
   }
 

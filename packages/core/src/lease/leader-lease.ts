@@ -66,7 +66,7 @@ export class LeaderLease {
           this.validUntil = sent + ttlMs - this.marginMs;
           // A Redis that renews our lease may still be a master cut off from the others, or a replica promoted without our lease
           // may have given a successor a higher term: MySQL says which term is current.
-          return (await this.superseded()) ? false : true;
+          return !(await this.superseded());
         }
         logger.warn(`lost leadership of term ${this.currentTerm}`);
         this.value = undefined;
