@@ -6,20 +6,23 @@
 //   - kill -9 the leader: time until the standby holds the lease, and until
 //     its first enqueue (the job's own timestamp);
 //   - SIGTERM the leader: the same (graceful handover), and the old leader's exit;
-//   - kill -9 a worker mid-job: time until that job completes on the other worker.
+//   - kill -9 a worker mid-job: time until that job completes on the other worker;
+//   - kill -9 the Redis master, with Sentinel and on a Redis Cluster (bench/lib/failover-redis.mjs):
+//     time until the first poll after the kill is committed.
 // Two coordinators and two workers run throughout; each killed process is
 // replaced by a fresh one before the next repetition.
-// Usage: npm run bench -- failover [--crashes=5] [--handovers=5] [--workerKills=3] [--leaseTtlSeconds=10]
+// Usage: npm run bench -- failover [--crashes=5] [--handovers=5] [--workerKills=3] [--leaseTtlSeconds=10] [--redisKills=2]
 // Needs: npm run build, redis-server on PATH. Bounded: ~3-5 min (the worker kills wait for stall detection).
 import { AgentFleet } from '@watched/agent-sim';
 import { AgentRegistry } from '@watched/core';
 import { BenchCluster, pidOfNodeId, waitFor } from './lib/cluster.mjs';
 import { loadAverage, machineInfo, parseFlags, writeResult } from './lib/report.mjs';
 import { spread } from './lib/stats.mjs';
+import { measureRedisFailovers } from './lib/failover-redis.mjs';
 
-const DEFAULTS = { crashes: 5, handovers: 5, workerKills: 3, leaseTtlSeconds: 10 };
+const DEFAULTS = { crashes: 5, handovers: 5, workerKills: 3, leaseTtlSeconds: 10, redisKills: 2 };
 const usage = `usage: npm run bench -- failover ${Object.entries(DEFAULTS).map(([k, v]) => `[--${k}=${v}]`).join(' ')}`;
-const { crashes, handovers, workerKills, leaseTtlSeconds } = parseFlags(process.argv.slice(2), DEFAULTS, usage);
+const { crashes, handovers, workerKills, leaseTtlSeconds, redisKills } = parseFlags(process.argv.slice(2), DEFAULTS, usage);
 const leaseTtl = `${leaseTtlSeconds}s`;
 const leaseTtlMs = leaseTtlSeconds * 1000;
 const HOSTS = 20;
@@ -33,6 +36,7 @@ const fleet = new AgentFleet({ hosts: HOSTS, port: 0, seed: 7, bufferMs: 10 * 60
 const results = { leaderCrash: [], leaderHandover: [], workerCrash: [] };
 const machine = await machineInfo(cluster.pool);
 let error;
+let redisPart;
 try {
   await fleet.start();
   await new AgentRegistry(cluster.pool).add(fleet.agents().map((a) => ({ host: a.host, port: a.port, pollIntervalS: 1 })));
@@ -114,6 +118,8 @@ try {
   await cluster.close();
   await fleet.close();
 }
+// Redis failovers: installations of their own, once the processes above are gone.
+if (redisKills > 0) redisPart = await measureRedisFailovers(redisKills).catch((err) => void (error ??= `redis: ${err.message}`));
 
 const summary = [
   { fault: 'leader kill -9', measure: 'new leader holds the lease', ...spread(results.leaderCrash.map((r) => r.leaseTakenMs)) },
@@ -122,13 +128,14 @@ const summary = [
   { fault: 'leader SIGTERM', measure: "new leader's first enqueue", ...spread(results.leaderHandover.map((r) => r.firstEnqueueMs)) },
   { fault: 'leader SIGTERM', measure: 'old leader exited', ...spread(results.leaderHandover.map((r) => r.oldLeaderExitMs)) },
   { fault: 'worker kill -9 mid-job', measure: 'its job completed elsewhere', ...spread(results.workerCrash.map((r) => r.completedElsewhereMs)) },
+  ...(redisPart?.summary ?? []),
 ];
 console.log(`\nfailover (ms; lease TTL ${leaseTtlMs} ms, targets: crash <= TTL + 2 s = ${leaseTtlMs + 2000}, handover < 1000)\n`);
 console.table(summary);
 const file = writeResult('failover', {
   machine,
   parameters: { crashes, handovers, workerKills, hosts: HOSTS, pollIntervalSeconds: 1, groupSize: 2, leaseTtlMs, tickIntervalMs: 1000, workerLockDurationMs: 30_000, workerStalledIntervalMs: 30_000, slowPollMsDuringWorkerKills: SLOW_POLL_MS },
-  results: { summary, ...results, ...(error ? { error } : {}) },
+  results: { summary, ...results, ...redisPart?.results, ...(error ? { error } : {}) },
   notes:
     'Times from the signal. First enqueue: the BullMQ timestamp of the earliest job stamped with the new term. ' +
     'A killed worker\'s job waits for its lock to expire and a stalled-job check (30 s each by default).',

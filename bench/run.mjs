@@ -11,7 +11,7 @@ const SCENARIOS = {
   schedule: { script: 'bench/schedule.mjs', about: "the leader's tick for 10k/100k/1M agents: time, Redis commands, memory [--agents=10000,100000,1000000]" },
   fleet: { script: 'bench/fleet.mjs', about: '10,000 hosts at 60 s in real time: lag percentiles, worker RSS [--hosts=10000] [--minutes=3]' },
   hanging: { script: 'bench/hanging.mjs', about: 'N agents, a share hanging (accept, never answer) in the same groups: healthy poll spacing p50/p99/max, queue depth [--agents=1000] [--shares=0,0.8] [--intervalSeconds=30] [--minutes=3]' },
-  failover: { script: 'bench/failover.mjs', about: 'kill -9 / SIGTERM the leader, kill -9 a worker: takeover times [--crashes=5]' },
+  failover: { script: 'bench/failover.mjs', about: 'kill -9 / SIGTERM the leader, kill -9 a worker, kill -9 the Redis master (Sentinel, Cluster): takeover times [--crashes=5] [--redisKills=2]' },
   steady: { script: 'bench/steady.mjs', about: 'ingest with rollups and retention (partition drops) running, vs insert-only ingest in the same run [--hosts=2000] [--durationSeconds=60]' },
   retention: { script: 'bench/retention.mjs', about: 'retention of one day of N hosts: DELETE batches vs partition drop [--hosts=1000]' },
   rollup: { script: 'bench/rollup.mjs', about: 'one day of 5-second data rolled up to minute/hour/day [--hosts=1000]' },

@@ -1,10 +1,11 @@
 // A scratch installation for scenarios that run real `watched` processes and
-// kill them: a scratch MySQL database, a redis-server of its own, and roles
+// kill them: a scratch MySQL database, a redis-server of its own (or a Redis
+// the scenario runs, given as `redisUrl`: Sentinel, Cluster), and roles
 // spawned from the built CLI with the fault tests' process helpers
 // (packages/cli/src/e2e/processes.ts, built to dist: signals, output, waitFor).
 // Everything is removed by close().
 import { Queue } from 'bullmq';
-import { createRedis, POLL_QUEUE, RedisKeys } from '@watched/core';
+import { compileRedisConnection, createRedis, POLL_QUEUE, RedisKeys } from '@watched/core';
 import { waitFor } from '@watched/core/testing';
 import { pidOfNodeId, spawnWatched } from '../../packages/cli/dist/e2e/processes.js';
 import { scratchDatabase } from './mysql-data.mjs';
@@ -13,10 +14,11 @@ import { PrivateRedis } from './private-redis.mjs';
 export { pidOfNodeId, waitFor };
 
 export class BenchCluster {
-  constructor(name) {
+  constructor(name, { redisUrl } = {}) {
     this.name = name;
     this.prefix = `wbench-${name}`;
-    this.keys = new RedisKeys(this.prefix);
+    this.externalRedisUrl = redisUrl;
+    this.keys = RedisKeys.of(this.prefix, compileRedisConnection(redisUrl ?? 'redis://127.0.0.1'));
     this.processes = [];
   }
 
@@ -24,10 +26,15 @@ export class BenchCluster {
     this.database = await scratchDatabase(this.name);
     this.pool = this.database.pool;
     this.mysqlUrl = this.database.mysqlUrl;
-    this.redisServer = await new PrivateRedis().start();
-    this.redisUrl = this.redisServer.url;
+    if (this.externalRedisUrl) this.redisUrl = this.externalRedisUrl;
+    else {
+      this.redisServer = await new PrivateRedis().start();
+      this.redisUrl = this.redisServer.url;
+    }
     this.redis = createRedis(this.redisUrl, { blocking: true, connectionName: 'watched-bench' });
+    this.redis.on('error', () => undefined); // a failover the scenario causes: followed, not fatal
     this.queue = new Queue(POLL_QUEUE, { connection: this.redis, prefix: this.keys.bullPrefix });
+    this.queue.on('error', () => undefined);
     await this.queue.waitUntilReady();
     return this;
   }

@@ -69,7 +69,7 @@ export class Alerter implements Service, Reloadable<AlerterOptions> {
       const events = new EventHandler({ ...context, silences, scheduler });
       const deliveries = new DeliveryHandler({ ...context, receivers, metrics: this.context.metrics });
       const sink =
-        this.options.alertReconcileIntervalMs > 0 ? ctx.adopt('alert publisher', new QueueEventSink(ctx.redis, ctx.keys.prefix), (s) => s.close()) : undefined;
+        this.options.alertReconcileIntervalMs > 0 ? ctx.adopt('alert publisher', new QueueEventSink(ctx.redis, ctx.keys), (s) => s.close()) : undefined;
       ctx.membership({ intervalMs: this.options.heartbeatIntervalMs, details: () => ({ ...this.stats }) });
       const bull = new BullWorker(
         ALERTS_QUEUE,

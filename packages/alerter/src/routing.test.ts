@@ -20,7 +20,7 @@ let dir: string;
 beforeAll(async () => {
   env = await createTestEnvironment('alert_routing');
   sinkRedis = createRedis(env.redisUrl);
-  sink = new QueueEventSink(sinkRedis, env.prefix, { backoffMs: 100 });
+  sink = new QueueEventSink(sinkRedis, env.keys, { backoffMs: 100 });
   dir = mkdtempSync(join(tmpdir(), 'watched-alert-'));
 });
 

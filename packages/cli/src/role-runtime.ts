@@ -4,6 +4,7 @@ import {
   createRedis,
   FailureReporter,
   mysqlReadiness,
+  redisMasterReadiness,
   redisReadiness,
   runServices,
   stateReadiness,
@@ -56,6 +57,7 @@ export async function runRoles<O extends BaseOptions & AdminOptions>(
     readiness: [
       mysqlReadiness(pool),
       redisReadiness(redis),
+      redisMasterReadiness(redis),
       ...Object.entries(parts.ready ?? {}).map(([name, isReady]) => stateReadiness(name, isReady)),
     ],
     routes: parts.routes,

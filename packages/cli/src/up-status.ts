@@ -46,7 +46,7 @@ export class UpStatus {
 
   open(): void {
     this.redis ??= createRedis(this.options.redis, { connectionName: 'watched-status' });
-    this.queue ??= new Queue(POLL_QUEUE, { connection: this.redis, prefix: new RedisKeys(this.options.prefix).bullPrefix });
+    this.queue ??= new Queue(POLL_QUEUE, { connection: this.redis, prefix: RedisKeys.of(this.options.prefix, this.options.redis).bullPrefix });
     // Connection errors are the client's to report; a failed sample rejects to the display.
     this.queue.on('error', () => undefined);
   }

@@ -88,7 +88,7 @@ export class Coordinator implements Service, Reloadable<CoordinatorOptions> {
       this.leadership = await ctx.leader({
         key: ctx.keys.leaderLease,
         ttlMs: options.leaseTtlMs,
-        terms: new TermStore(pool, ctx.keys.leaderLease),
+        terms: new TermStore(pool, ctx.keys.leaderTermRecord),
         standbyRetryMs: () => this.options.tickIntervalMs,
         onChange: (leading) => {
           this.context.metrics?.groupLag.reset(); // lag (and discovery's gauges) are the leader's to report

@@ -28,6 +28,8 @@ export interface LeaseView {
   /** `<nodeId>:<term>` while held. */
   readonly token: string | undefined;
   isLeader(): boolean;
+  /** Still leader, asked of MySQL's term record too (`LeaderLease.confirm`); absent: `isLeader()` alone. */
+  confirm?(): Promise<boolean>;
 }
 
 /** How far a group's latest enqueued slot is behind the slot due at `now` (0: on time). */
@@ -109,7 +111,7 @@ export class ScheduleHash {
   /**
    * Writes `next` under the lease and deletes the removed entries not planned
    * again meanwhile (`planned`). False, with nothing written or changed here,
-   * when the lease is no longer ours, on our clock or in Redis.
+   * when the lease is no longer ours, on our clock, in MySQL's term record or in Redis.
    */
   async publish(next: ReadonlyMap<string, GroupSchedule>, lease: LeaseView, planned: readonly PollGroup[]): Promise<boolean> {
     const token = lease.token;
@@ -118,6 +120,7 @@ export class ScheduleHash {
     const written =
       token !== undefined &&
       lease.isLeader() &&
+      (lease.confirm ? await lease.confirm() : true) &&
       Number(await this.redis.eval(FENCED_HSET, 2, this.keys.leaderLease, this.keys.schedule, token, JSON.stringify(fields))) === 1;
     if (!written) return false;
     if (this.removed.size > 0) {

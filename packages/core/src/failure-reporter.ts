@@ -4,7 +4,7 @@ import { describeError, errorRecord, isConnectionError } from './error-record.js
 import type { Logger } from './logger.js';
 import type { Pool } from './mysql.js';
 import type { DependencyOutages, OutageTracker } from './outage-tracker.js';
-import { describeRedisTarget } from './redis.js';
+import { describeRedisTarget } from './config/redis-connection-options.js';
 
 /** The outage member standing for the process's MySQL pools: failing until a pool connects again. */
 const MYSQL_POOLS = 'mysql-pools';

@@ -35,7 +35,8 @@ export {
   withSchemaLock,
   withTransaction,
 } from './mysql.js';
-export { createRedis, describeRedisTarget, Redis, type RedisClientOptions, type RedisTarget } from './redis.js';
+export { createRedis, type Redis, type RedisClientOptions, type RedisTarget } from './redis.js';
+export { RedisMasterWatch, type RedisMasterView } from './redis-master-watch.js';
 export { describeTlsError, readTlsFiles, TLS_VERSIONS, type TlsFiles, type TlsMaterial } from './tls.js';
 export { REDACTED, redactSecrets, redactText, redactUrl, redactValue } from './log-redaction.js';
 export { SecretRegistry, secrets } from './secret-registry.js';
@@ -88,7 +89,7 @@ export {
   type ConnectionOverrides,
   type MysqlConnectionOptions,
 } from './config/mysql-connection-options.js';
-export { compileRedisConnection, REDIS_TLS_PARAMS, type RedisConnectionOptions } from './config/redis-connection-options.js';
+export { compileRedisConnection, describeRedisTarget, REDIS_SCHEMES, REDIS_TLS_PARAMS, type RedisConnectionOptions, type RedisMode } from './config/redis-connection-options.js';
 export { checksumOf, defaultMigrationsDir, type MigrationFile, readMigrationFiles } from './schema/migration-files.js';
 export { type MigrateResult, MIGRATION_LEDGER, type MigrationStatus, Migrator, type MigratorOptions } from './schema/migrator.js';
 export {
@@ -158,6 +159,7 @@ export {
   type PollOutcome,
   type ReadinessCheck,
   type ReadinessReport,
+  redisMasterReadiness,
   redisReadiness,
   stateReadiness,
   WatchedMetrics,

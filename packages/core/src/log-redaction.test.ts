@@ -59,7 +59,7 @@ describe('log redaction', () => {
     const key = Buffer.from(PEM);
     const connections: RoleConnections = {
       mysql: { hosts: [{ host: 'db', port: 3306 }], user: 'app', password: 's3cr3t-pw', database: 'watched', tls: { verify: true, key, cert: Buffer.from('CERT') } },
-      redis: { hosts: [{ host: 'cache', port: 6380 }], username: 'watched', password: 's3cr3t-pw', db: 0, tls: { verify: false, key } },
+      redis: { mode: 'sentinel', hosts: [{ host: 'cache', port: 26380 }], masterName: 'm', sentinelPassword: 's3cr3t-pw', username: 'watched', password: 's3cr3t-pw', db: 0, tls: { verify: false, key } },
       prefix: 'watched',
     };
     const out = capture('json', (logger) => logger.info('connections', { connections }));

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from './redis.js';
 import type { OutageTracker } from './outage-tracker.js';
 
 let clientSequence = 0;
@@ -13,13 +13,14 @@ let clientSequence = 0;
  * Commands still fail to their callers; the connection's state is said by
  * the tracker, once per outage.
  */
-export function monitorRedisClient(client: Redis, tracker: OutageTracker | undefined, name: string): Redis {
+export function monitorRedisClient<C extends Redis>(client: C, tracker: OutageTracker | undefined, name: string): C {
   const id = `${name}#${++clientSequence}`;
   client.on('error', (err: unknown) => tracker?.failure(id, err));
   client.on('ready', () => tracker?.recovered(id));
   // Closed (by us, or given up): its failures no longer keep an outage open.
   client.on('end', () => tracker?.forget(id));
-  const duplicate = client.duplicate.bind(client);
-  client.duplicate = (override?: Parameters<Redis['duplicate']>[0]) => monitorRedisClient(duplicate(override), tracker, name);
+  // A Cluster's duplicate() takes other arguments than a single server's: pass them through as they are.
+  const duplicate = (client.duplicate as (...args: unknown[]) => C).bind(client);
+  (client as unknown as { duplicate: (...args: unknown[]) => C }).duplicate = (...args: unknown[]) => monitorRedisClient(duplicate(...args), tracker, name);
   return client;
 }

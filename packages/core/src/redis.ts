@@ -1,15 +1,21 @@
-import { Redis, type RedisOptions } from 'ioredis';
-import { compileRedisConnection, type RedisConnectionOptions } from './config/redis-connection-options.js';
+import { Cluster, Redis as StandaloneRedis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { compileRedisConnection, describeRedisTarget, type RedisConnectionOptions } from './config/redis-connection-options.js';
 import type { DependencyOutages } from './outage-tracker.js';
 import { monitorRedisClient } from './redis-monitor.js';
 
-export { Redis };
+/**
+ * A Redis client of any mode: one server or a Sentinel-managed master (an
+ * ioredis `Redis`), or a Redis Cluster (an ioredis `Cluster`). Both speak
+ * the same commands, MULTI, Lua and pub/sub, and BullMQ takes either.
+ */
+export type Redis = StandaloneRedis | Cluster;
 
 /** How one client behaves, apart from where it connects. */
 export interface RedisClientOptions {
   /**
    * BullMQ workers and blocking clients need `maxRetriesPerRequest: null` so a
-   * Redis restart pauses them instead of failing every command.
+   * Redis restart or failover pauses them instead of failing every command.
    */
   blocking?: boolean;
   /** A name shown in CLIENT LIST, handy when debugging a cluster. */
@@ -27,32 +33,99 @@ export interface RedisClientOptions {
 export type RedisTarget = RedisConnectionOptions | string;
 
 /**
- * An ioredis client. Everything it needs is in its options (no URL), so its
- * `duplicate()`s (BullMQ makes some) connect the same way, TLS included.
+ * While a Redis Cluster promotes a replica (~3-4 s with cluster-node-timeout
+ * 2000), commands meet MOVED/TRYAGAIN/CLUSTERDOWN: ioredis's 100 ms default
+ * retry delays exhaust their redirections ("Too many Cluster redirections")
+ * before the promotion; 500 ms lets them wait it out.
  */
-export function createRedis(target: RedisTarget, options: RedisClientOptions = {}): Redis {
-  const compiled = typeof target === 'string' ? compileRedisConnection(target) : target;
-  const { hosts, username, password, db, tls } = compiled;
-  const [{ host, port }] = hosts;
-  const { verify, ...material } = tls ?? { verify: true };
-  const redisOptions: RedisOptions = {
-    host,
-    port,
-    db,
-    ...(username !== undefined ? { username } : {}),
-    ...(password !== undefined ? { password } : {}),
-    ...(tls ? { tls: { ...material, minVersion: 'TLSv1.2', rejectUnauthorized: verify } } : {}),
+const CLUSTER_FAILOVER_RETRY_MS = 500;
+
+/** Reconnect forever with a capped backoff: Redis holds nothing we cannot rebuild. */
+function retryStrategy(options: RedisClientOptions): (times: number) => number | null {
+  return options.reconnect === false ? () => null : (times) => Math.min(times * 200, 2000);
+}
+
+function tlsOptions(target: RedisConnectionOptions): TlsConnectionOptions | undefined {
+  if (!target.tls) return undefined;
+  const { verify, ...material } = target.tls;
+  return { ...material, minVersion: 'TLSv1.2', rejectUnauthorized: verify };
+}
+
+/** What every client of every mode shares: credentials, TLS, retries, its name. */
+function commonOptions(target: RedisConnectionOptions, options: RedisClientOptions): RedisOptions {
+  const tls = tlsOptions(target);
+  return {
+    ...(target.username !== undefined ? { username: target.username } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+    ...(tls ? { tls } : {}),
     maxRetriesPerRequest: options.blocking ? null : 3,
     enableReadyCheck: true,
     connectionName: options.connectionName,
-    // Reconnect forever with a capped backoff: Redis holds nothing we cannot rebuild.
-    retryStrategy: options.reconnect === false ? () => null : (times) => Math.min(times * 200, 2000),
   };
-  const tracker = options.outages?.tracker('Redis', describeRedisTarget(compiled));
-  return monitorRedisClient(new Redis(redisOptions), tracker, options.connectionName ?? 'redis');
 }
 
-/** `host:port[,host:port]` of a Redis target, for messages: never the password. */
-export function describeRedisTarget(target: RedisConnectionOptions): string {
-  return target.hosts.map((h) => `${h.host}:${h.port}`).join(',');
+function sentinelOptions(target: RedisConnectionOptions, options: RedisClientOptions): RedisOptions {
+  const tls = tlsOptions(target);
+  const retry = retryStrategy(options);
+  return {
+    ...commonOptions(target, options),
+    sentinels: target.hosts.map(({ host, port }) => ({ host, port })),
+    name: target.masterName,
+    db: target.db,
+    ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
+    ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+    // Subscribes to the sentinels' +switch-master: without it a client kept
+    // writing to a demoted master for ~11 s in a manual failover (writes lost).
+    failoverDetector: true,
+    // All sentinels unreachable: try them again like a lost server.
+    sentinelRetryStrategy: retry,
+    retryStrategy: retry,
+  };
+}
+
+function clusterOptions(target: RedisConnectionOptions, options: RedisClientOptions): ClusterOptions {
+  const { maxRetriesPerRequest, ...redisOptions } = commonOptions(target, options);
+  return {
+    // maxRetriesPerRequest inside redisOptions: where BullMQ looks for it on a Cluster.
+    redisOptions: { ...redisOptions, maxRetriesPerRequest },
+    retryDelayOnFailover: CLUSTER_FAILOVER_RETRY_MS,
+    retryDelayOnClusterDown: CLUSTER_FAILOVER_RETRY_MS,
+    retryDelayOnTryAgain: CLUSTER_FAILOVER_RETRY_MS,
+    enableReadyCheck: true,
+    clusterRetryStrategy: retryStrategy(options),
+    // TLS certificates name the nodes as announced: keep the names, do not resolve to IPs.
+    ...(target.tls ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
+  };
+}
+
+/**
+ * An ioredis client of the target's mode. Everything it needs is in its
+ * options (no URL), so its `duplicate()`s (BullMQ makes some) connect the
+ * same way, TLS and Sentinel included.
+ */
+export function createRedis(target: RedisTarget, options: RedisClientOptions = {}): Redis {
+  const connection = typeof target === 'string' ? compileRedisConnection(target) : target;
+  const tracker = options.outages?.tracker('Redis', describeRedisTarget(connection));
+  return monitorRedisClient(clientOf(connection, options), tracker, options.connectionName ?? 'redis');
+}
+
+function clientOf(connection: RedisConnectionOptions, options: RedisClientOptions): Redis {
+  switch (connection.mode) {
+    case 'cluster':
+      return new Cluster(
+        connection.hosts.map(({ host, port }) => ({ host, port })),
+        clusterOptions(connection, options),
+      );
+    case 'sentinel': {
+      const client = new StandaloneRedis(sentinelOptions(connection, options));
+      // quit() ends the data connection but leaves the failover detector's sentinel subscriptions open (the process
+      // would never exit): disconnect() once the client is over closes them too.
+      client.once('end', () => client.disconnect());
+      return client;
+    }
+    default: {
+      const [{ host, port }] = connection.hosts;
+      return new StandaloneRedis({ ...commonOptions(connection, options), host, port, db: connection.db, retryStrategy: retryStrategy(options) });
+    }
+  }
 }

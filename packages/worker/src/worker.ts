@@ -184,7 +184,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
   private defaultEventSink(): EventSink {
     if (!this.options.publishAlerts) return new LoggingEventSink(this.context.logger);
     // On the command connection, which fails fast (the consumer's is blocking and would wait forever).
-    const sink = new QueueEventSink(this.context.redis, this.context.keys.prefix);
+    const sink = new QueueEventSink(this.context.redis, this.context.keys);
     return this.context.adopt('alert publisher', sink, (s) => s.close());
   }
 

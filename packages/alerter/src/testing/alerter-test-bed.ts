@@ -28,7 +28,7 @@ export class AlerterTestBed {
   static async create(name: string): Promise<AlerterTestBed> {
     const env = await createTestEnvironment(name);
     const sinkRedis = createRedis(env.redisUrl);
-    return new AlerterTestBed(env, sinkRedis, new QueueEventSink(sinkRedis, env.prefix, { backoffMs: 100 }));
+    return new AlerterTestBed(env, sinkRedis, new QueueEventSink(sinkRedis, env.keys, { backoffMs: 100 }));
   }
 
   async startSmtp(port = 0): Promise<SmtpPeer> {
@@ -55,7 +55,7 @@ export class AlerterTestBed {
 
   /** The alerts queue, for inspection; the caller closes it. */
   alertsQueue(): Queue {
-    return new Queue(ALERTS_QUEUE, { connection: this.env.redis, prefix: new RedisKeys(this.env.prefix).bullPrefix });
+    return new Queue(ALERTS_QUEUE, { connection: this.env.redis, prefix: this.env.keys.bullPrefix });
   }
 
   /** Stops what the test started and empties the queue. */

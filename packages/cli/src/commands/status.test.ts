@@ -30,7 +30,7 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
       [now - 5000, now - 1000],
     );
 
-    const status = await collectStatus(env.redis, env.prefix, env.pool, now);
+    const status = await collectStatus(env.redis, env.keys, env.pool, now);
     expect(status.groups.map((g) => [g.group, g.agents, g.costMs, g.lagMs])).toEqual([
       ['f60000-g1', 2, 4200, 120_000],
       ['f60000-g0', 3, 150, 0],
@@ -63,7 +63,7 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
         [ids[2], 0, null],
       ],
     ]);
-    const status = await collectStatus(env.redis, env.prefix, env.pool, now);
+    const status = await collectStatus(env.redis, env.keys, env.pool, now);
     const lanes = Object.fromEntries(status.groups.map((g) => [g.group, g.lanes]));
     expect(lanes).toEqual({ 'f60000-g0': { slow: 1, backedOff: 1 }, 'f60000-g1': { slow: 0, backedOff: 0 } });
     const text = formatStatus(status);
@@ -75,11 +75,11 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
 
   it('counts every role of a process that runs several (watched up): one member per role, grouped back by process', async () => {
     const roles = ['coordinator', 'worker', 'aggregator', 'alerter'];
-    const up = roles.map((role) => new Membership({ redis: env.redis, prefix: env.prefix, role, nodeId: 'host:1:up', intervalMs: 1000, logger: env.logger, details: () => ({ role }) }));
-    const worker = new Membership({ redis: env.redis, prefix: env.prefix, role: 'worker', nodeId: 'host:2:w', intervalMs: 1000, logger: env.logger });
+    const up = roles.map((role) => new Membership({ redis: env.redis, keys: env.keys, role, nodeId: 'host:1:up', intervalMs: 1000, logger: env.logger, details: () => ({ role }) }));
+    const worker = new Membership({ redis: env.redis, keys: env.keys, role: 'worker', nodeId: 'host:2:w', intervalMs: 1000, logger: env.logger });
     await Promise.all([...up, worker].map((m) => m.beat()));
 
-    const status = await collectStatus(env.redis, env.prefix, env.pool);
+    const status = await collectStatus(env.redis, env.keys, env.pool);
     expect(status.coordinators.map((m) => m.nodeId)).toEqual(['host:1:up']);
     expect(status.workers.map((m) => m.nodeId)).toEqual(['host:1:up', 'host:2:w']);
     expect(status.others.map((m) => [m.role, m.nodeId])).toEqual([
@@ -99,7 +99,7 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
 
     // One role stopping leaves the process's other roles listed.
     await up[1].stop();
-    const after = await collectStatus(env.redis, env.prefix, env.pool);
+    const after = await collectStatus(env.redis, env.keys, env.pool);
     expect(after.workers.map((m) => m.nodeId)).toEqual(['host:2:w']);
     expect(after.coordinators.map((m) => m.nodeId)).toEqual(['host:1:up']);
     await Promise.all([...up, worker].map((m) => m.stop()));
@@ -118,7 +118,7 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
     });
     const connection = createRedis(env.redisUrl, { blocking: true });
     const queue = new Queue(POLL_QUEUE, { connection, prefix: keys.bullPrefix });
-    const workerConnection = connection.duplicate();
+    const workerConnection = createRedis(env.redisUrl, { blocking: true });
     const worker = new BullWorker(POLL_QUEUE, async () => {
       throw new Error('MySQL went away');
     }, { connection: workerConnection, prefix: keys.bullPrefix });
@@ -126,7 +126,7 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
       const failed = new Promise((resolve) => worker.once('failed', resolve));
       await queue.add('poll', { group: 'f60000-gfail', slot, agentIds: ids, term: 3 }, { jobId: pollJobId('f60000-gfail', slot), attempts: 1 });
       await failed;
-      const status = await collectStatus(env.redis, env.prefix, env.pool, now);
+      const status = await collectStatus(env.redis, env.keys, env.pool, now);
       const group = status.groups.find((g) => g.group === 'f60000-gfail')!;
       expect(group).toMatchObject({ lastJobState: 'failed', behind: true, failedJobs: 1, failedAgents: 1 });
       expect(group.lagMs).toBeGreaterThanOrEqual(1000);

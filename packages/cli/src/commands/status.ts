@@ -16,6 +16,7 @@ import {
   RedisKeys,
   TermStore,
   type MemberInfo,
+  type RedisMasterView,
   type Pool,
   type Redis,
   type RowDataPacket,
@@ -68,6 +69,8 @@ export interface ProcessStatus {
   host: string;
   pid: number;
   roles: string[];
+  /** The Redis master its roles use and the failovers they saw (the role that saw most); absent from older versions. */
+  redis?: RedisMasterView;
 }
 
 export interface ClusterStatus {
@@ -123,8 +126,7 @@ async function readDiscoveryStatus(pool: Pool, leader: MemberInfo | undefined): 
 }
 
 /** Everything `watched status` shows, read from Redis (lease, members, queue, schedule) and MySQL (terms). */
-export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, now = Date.now()): Promise<ClusterStatus> {
-  const keys = new RedisKeys(prefix);
+export async function collectStatus(redis: Redis, keys: RedisKeys, pool?: Pool, now = Date.now()): Promise<ClusterStatus> {
   const queue = new Queue(POLL_QUEUE, { connection: redis, prefix: keys.bullPrefix });
   // Failures reject the reads below; without a listener BullMQ prints the raw error (AUTH arguments included).
   queue.on('error', () => undefined);
@@ -136,13 +138,13 @@ export async function collectStatus(redis: Redis, prefix: string, pool?: Pool, n
       redis.get(keys.leaderLease),
       redis.pttl(keys.leaderLease),
       redis.get(`${keys.leaderLease}:term`),
-      readMembers(redis, prefix, now),
+      readMembers(redis, keys, now),
       queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
       queue.getJobs(['waiting'], 0, 0, true),
       redis.hgetall(keys.schedule),
     ]);
     let mysqlTerm: number | null = null;
-    if (pool) mysqlTerm = await new TermStore(pool, keys.leaderLease).highest().catch(() => null);
+    if (pool) mysqlTerm = await new TermStore(pool, keys.leaderTermRecord).highest().catch(() => null);
     const alerts = pool ? await readAlertStatus(pool, alertsQueue).catch(() => null) : null;
     const offPath = pool ? await new AgentStateTable(pool).slowAgents().catch(() => null) : null;
 
@@ -233,6 +235,7 @@ function processesOf(members: readonly MemberInfo[]): ProcessStatus[] {
   for (const m of members) {
     const entry = byNode.get(m.nodeId) ?? { nodeId: m.nodeId, host: m.host, pid: m.pid, roles: [] };
     entry.roles.push(m.role);
+    if (m.redis && (!entry.redis || m.redis.failovers > entry.redis.failovers)) entry.redis = m.redis;
     byNode.set(m.nodeId, entry);
   }
   return [...byNode.values()].map((p) => ({ ...p, roles: p.roles.sort() })).sort((a, b) => a.nodeId.localeCompare(b.nodeId));
@@ -284,6 +287,7 @@ export function formatStatus(s: ClusterStatus, maxGroups = 20): string {
   if (s.groups.length > maxGroups) lines.push(`  ... ${s.groups.length - maxGroups} more (--json lists all)`);
   lines.push(...formatAlerts(s));
   lines.push(...formatDiscovery(s));
+  lines.push(...formatRedisMasters(s));
   return lines.join('\n');
 }
 
@@ -297,6 +301,23 @@ function formatOffPathTotal(groups: readonly GroupStatus[]): string {
   const slow = groups.reduce((n, g) => n + (g.lanes?.slow ?? 0), 0);
   const backedOff = groups.reduce((n, g) => n + (g.lanes?.backedOff ?? 0), 0);
   return slow + backedOff > 0 ? `; agents off the hot path: ${slow} slow, ${backedOff} backed off` : '';
+}
+
+/** Which Redis master the processes use (several: a failover still being followed) and the failovers each saw. */
+function formatRedisMasters(s: ClusterStatus): string[] {
+  const reporting = s.processes.filter((p) => p.redis);
+  if (reporting.length === 0) return [];
+  const masters = new Map<string, number>();
+  for (const p of reporting) masters.set(p.redis!.master ?? 'none', (masters.get(p.redis!.master ?? 'none') ?? 0) + 1);
+  const seen = reporting.filter((p) => p.redis!.failovers > 0);
+  const lines = [
+    `redis       master ${[...masters].map(([m, n]) => `${m} (${n} process${n === 1 ? '' : 'es'})`).join(', ')}; ${seen.length ? `failovers seen by ${seen.length}` : 'no failover seen'}`,
+  ];
+  for (const p of seen) {
+    const r = p.redis!;
+    lines.push(`  ${p.nodeId}  ${r.failovers} failover${r.failovers === 1 ? '' : 's'}, latest ${r.lastFailoverAt ? `${ago(s.at - r.lastFailoverAt)} ago` : '-'}, now on ${r.master ?? 'none'}`);
+  }
+  return lines;
 }
 
 function formatAlerts(s: ClusterStatus): string[] {
@@ -340,7 +361,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
     const redis = createRedis(connections.redis, { connectionName: 'watched-status' });
     const pool = createMysqlPool(connections.mysql, { connectionLimit: 1 });
     try {
-      const status = await collectStatus(redis, options.prefix, pool);
+      const status = await collectStatus(redis, RedisKeys.of(options.prefix, connections.redis), pool);
       console.log(argv.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     } catch (err) {
       console.error(`watched: status: ${describeError(err)}`);

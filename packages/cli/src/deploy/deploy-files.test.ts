@@ -37,6 +37,7 @@ import {
   adminOptionsShapeFor,
   baseOptionsShape,
   camelCase,
+  compileRedisConnection,
   createRedis,
   DEFAULT_ADMIN_PORT,
   defaultAdminListen,
@@ -46,6 +47,7 @@ import {
   parseDurationMs,
   POLL_QUEUE,
   RedisKeys,
+  splitConnectionUrl,
   stateReadiness,
   WatchedMetrics,
 } from '@watched/core';
@@ -197,10 +199,10 @@ async function composeProblems(compose: Compose): Promise<string[]> {
     const command = COMMANDS.has(args[0]) ? args[0] : '?';
     byCommand.set(command, [...(byCommand.get(command) ?? []), name]);
 
-    // connection URLs point at services of this file
+    // connection URLs point at services of this file (every host of a host list: sentinels, cluster nodes)
     for (const key of ['WATCHED_MYSQL_URL', 'WATCHED_REDIS_URL']) {
-      const host = env[key] ? new URL(env[key]).hostname : undefined;
-      if (!host || !names.has(host)) problems.push(`compose ${name}: ${key} host ${host} is not a compose service`);
+      const hosts = env[key] ? splitConnectionUrl(env[key], key).hosts.map((h) => h.host) : [undefined];
+      for (const host of hosts) if (!host || !names.has(host)) problems.push(`compose ${name}: ${key} host ${host} is not a compose service`);
     }
     const deps = (s.depends_on ?? {}) as Record<string, { condition?: string }>;
     for (const dep of Object.keys(deps)) if (!names.has(dep)) problems.push(`compose ${name}: depends on unknown service ${dep}`);
@@ -262,6 +264,43 @@ async function composeProblems(compose: Compose): Promise<string[]> {
   if (migrate && mariadb) {
     const deps = (services[migrate].depends_on ?? {}) as Record<string, { condition?: string }>;
     if (deps[mariadb[0]]?.condition !== 'service_healthy') problems.push('compose: migrate must wait for a healthy MariaDB');
+  }
+  return problems;
+}
+
+/**
+ * What makes docker-compose.ha.yml highly available: watched reaches Redis
+ * through at least three sentinels that watch a master with replicas (each
+ * a service of the file), and MySQL through one address in front of three
+ * Galera nodes on volumes of their own.
+ */
+function haComposeProblems(compose: Compose): string[] {
+  const problems: string[] = [];
+  const services = compose.services ?? {};
+  const env = envOf(services.coordinator ?? {});
+  const redis = compileRedisConnection(env.WATCHED_REDIS_URL ?? '');
+  if (redis.mode !== 'sentinel') problems.push(`compose ha: WATCHED_REDIS_URL must be a redis+sentinel:// URL, got ${redis.mode}`);
+  if (redis.hosts.length < 3) problems.push('compose ha: fewer than three sentinels in WATCHED_REDIS_URL');
+  for (const { host } of redis.hosts) {
+    const text = JSON.stringify(services[host]?.command ?? '');
+    if (!text.includes('--sentinel') || !text.includes(`sentinel monitor ${redis.masterName} `)) problems.push(`compose ha: ${host} is not a sentinel monitoring ${redis.masterName}`);
+  }
+  const replicas = Object.entries(services).filter(([, s]) => /^redis(:|$)/.test(s.image ?? '') && JSON.stringify(s.command ?? '').includes('--replicaof'));
+  if (replicas.length < 2) problems.push('compose ha: fewer than two Redis replicas');
+  const galera = Object.entries(services).filter(([, s]) => /^mariadb(:|$)/.test(s.image ?? '') && JSON.stringify(s.command ?? '').includes('--wsrep-on=ON'));
+  if (galera.length !== 3) problems.push(`compose ha: ${galera.length} Galera nodes, expected 3`);
+  for (const [name, s] of galera) {
+    if (!(s.volumes ?? []).some((v) => String(v).endsWith(':/var/lib/mysql'))) problems.push(`compose ha: ${name} data is not on a volume`);
+    if (!JSON.stringify(s.command).includes('gcomm://galera-1,galera-2,galera-3')) problems.push(`compose ha: ${name} does not list every node in wsrep-cluster-address`);
+  }
+  const writer = splitConnectionUrl(env.WATCHED_MYSQL_URL ?? '', 'WATCHED_MYSQL_URL').hosts.map((h) => h.host);
+  const proxied = writer.length === 1 && /^haproxy(:|$)/.test(services[writer[0]]?.image ?? '');
+  if (!proxied && !writer.every((h) => galera.some(([name]) => name === h))) problems.push(`compose ha: WATCHED_MYSQL_URL must name haproxy or the Galera nodes, got ${writer.join(',')}`);
+  if (proxied) {
+    const cfg = read('deploy/haproxy/galera.cfg');
+    for (const [name] of galera) if (!new RegExp(`server ${name} ${name}:3306 check`).test(cfg)) problems.push(`compose ha: haproxy does not check ${name}`);
+    if ((cfg.match(/ backup$/gm) ?? []).length !== galera.length - 1) problems.push('compose ha: haproxy must have one active Galera node and the others as backup (one writer)');
+    if (!/stick on int\(1\)/.test(cfg)) problems.push('compose ha: haproxy needs the one-entry stick table (a recovered node would become a second writer)');
   }
   return problems;
 }
@@ -594,6 +633,20 @@ describe('deployment files', () => {
     expect(await composeProblems(compose)).toEqual([]);
   });
 
+  it('docker-compose.ha.yml follows the compose specification and matches the code', async () => {
+    const compose = parseYaml(read('docker-compose.ha.yml'), { merge: true }) as Compose;
+    expect(composeSchemaProblems(compose)).toEqual([]);
+    expect(await composeProblems(compose)).toEqual([]);
+    expect(haComposeProblems(compose)).toEqual([]);
+    // and the HA checks fail on a single Redis and a missing Galera node
+    const broken = structuredClone(compose);
+    (broken.services.coordinator.environment as Record<string, string>).WATCHED_REDIS_URL = 'redis://redis-1:6379';
+    delete broken.services['galera-3'];
+    expect(haComposeProblems(broken)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/redis\+sentinel/), expect.stringMatching(/2 Galera nodes, expected 3/)]),
+    );
+  });
+
   it('deploy/kubernetes validates and matches the code', async () => {
     const base = readManifests(K8S_DIR);
     expect(base.problems).toEqual([]);
@@ -678,6 +731,29 @@ describe('deployment files', () => {
     } finally {
       rmSync(overlay, { recursive: true, force: true });
     }
+  });
+
+  it('the high-availability component points every role at Sentinel and at the Galera primary of its MariaDB resource', () => {
+    const dir = join(K8S_DIR, 'components/high-availability');
+    const component = readManifests(dir);
+    expect(component.problems).toEqual([]);
+    expect(component.kustomization.kind).toBe('Component');
+    const base = readManifests(K8S_DIR);
+    const patches = (component.kustomization.patches as { patch: string }[]).map((p) => parseYaml(p.patch) as K8sDoc);
+    const secret = patches.find((p) => p.kind === 'Secret')!;
+    expect(base.docs.some((d) => d.kind === 'Secret' && d.metadata.name === secret.metadata.name)).toBe(true);
+    const env = secret.stringData as Record<string, string>;
+    expect(() => loadOptions(z.object(allOptionsShape), { env })).not.toThrow();
+    const redis = compileRedisConnection(env.WATCHED_REDIS_URL);
+    expect(redis.mode).toBe('sentinel');
+    expect(redis.hosts.length).toBeGreaterThanOrEqual(3);
+    const mariadb = component.docs.find((d) => d.kind === 'MariaDB')!;
+    expect(mariadb.apiVersion).toBe('k8s.mariadb.com/v1alpha1');
+    const spec = mariadb.spec as { replicas: number; galera: { enabled: boolean }; database: string };
+    expect(spec).toMatchObject({ replicas: 3, galera: { enabled: true } });
+    const mysql = splitConnectionUrl(env.WATCHED_MYSQL_URL, 'WATCHED_MYSQL_URL');
+    expect(mysql.hosts.map((h) => h.host)).toEqual([`${mariadb.metadata.name}-primary`]);
+    expect(mysql.path).toBe(spec.database);
   });
 
   // kubectl's built-in kustomize renders offline; where kubectl is missing this test says so and passes.

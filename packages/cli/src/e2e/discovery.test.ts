@@ -116,7 +116,7 @@ describe('discovery end to end: simulated fleets found and retired through each 
     ]);
     // `watched status` says where the agents came from, and what each of the leader's sources lists.
     const status = await waitFor('status to show the sources', async () => {
-      const s = await collectStatus(redis, env.prefix, env.pool);
+      const s = await collectStatus(redis, env.keys, env.pool);
       return s.discovery?.sources.length === 5 && s.discovery.sources.every((src) => src.agents !== null) ? s : undefined;
     }, 20_000);
     expect(status.discovery).toMatchObject({ manual: 0, retired: 0, discovered: { 'http': 1, 'srv:_agent._tcp.fleet.test': 1 } });

@@ -77,7 +77,7 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
     const status = await waitFor(
       'status to list every process',
       async () => {
-        const s = await collectStatus(redis, env.prefix, env.pool);
+        const s = await collectStatus(redis, env.keys, env.pool);
         return s.workers.length === 2 && s.standbys.length === 1 && s.leader ? s : undefined;
       },
       5000,
@@ -112,7 +112,7 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
     // The dead leader leaves the member list once it missed three heartbeats (500 ms each).
     await waitFor(
       'the killed leader to disappear from status',
-      async () => !(await collectStatus(redis, env.prefix)).coordinators.some((m) => m.pid === c1.pid),
+      async () => !(await collectStatus(redis, env.keys)).coordinators.some((m) => m.pid === c1.pid),
       3000,
     );
   });
@@ -212,7 +212,7 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
     const c3 = spawn('c3', COORDINATOR_ARGS);
     await waitFor(
       'c3 registered as standby',
-      async () => (await collectStatus(redis, env.prefix)).standbys.some((id) => pidOfNodeId(id) === c3.pid),
+      async () => (await collectStatus(redis, env.keys)).standbys.some((id) => pidOfNodeId(id) === c3.pid),
       10_000,
     );
     const pausedTerm = Number((await holder())!.split(':').at(-1));
@@ -224,7 +224,7 @@ describe('failover with real processes (SIGKILL / SIGTERM) against the simulated
     await waitFor(
       'c2 back as a standby',
       async () => {
-        const s = await collectStatus(redis, env.prefix);
+        const s = await collectStatus(redis, env.keys);
         return s.standbys.some((id) => pidOfNodeId(id) === c2.pid) && s.coordinators.every((m) => m.details.leader === (pidOfNodeId(m.nodeId) === c3.pid));
       },
       5000,

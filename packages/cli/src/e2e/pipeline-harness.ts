@@ -45,7 +45,7 @@ export async function createPipeline(
   await worker.start();
 
   const bullRedis: Redis = createRedis(env.redisUrl, { blocking: true });
-  const eventsRedis = bullRedis.duplicate();
+  const eventsRedis = createRedis(env.redisUrl, { blocking: true });
   const prefix = new RedisKeys(env.prefix).bullPrefix;
   const queue = new Queue<PollJobData>(POLL_QUEUE, { connection: bullRedis, prefix });
   const queueEvents = new QueueEvents(POLL_QUEUE, { connection: eventsRedis, prefix });

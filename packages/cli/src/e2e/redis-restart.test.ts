@@ -85,7 +85,7 @@ describe('Redis restarted empty (own redis-server): every process reconnects and
     await waitFor(
       'both processes registered again',
       async () => {
-        const roles = (await readMembers(redis, env.prefix)).map((m) => m.role).sort();
+        const roles = (await readMembers(redis, keys)).map((m) => m.role).sort();
         return roles.join(',') === 'coordinator,worker' ? roles : undefined;
       },
       5000,

@@ -40,7 +40,7 @@ describe('configuration reload (SIGHUP, SIGUSR1)', () => {
       : [];
   const logged = (pattern: RegExp, path?: string) => lines(path).find((l) => pattern.test(String(l.message)));
   const concurrency = async () => {
-    const [member] = (await readMembers(env.redis, env.prefix, Date.now())).filter((m) => m.role === 'worker');
+    const [member] = (await readMembers(env.redis, env.keys, Date.now())).filter((m) => m.role === 'worker');
     return member?.details.concurrency;
   };
 

@@ -19,7 +19,7 @@ async function expectEveryRoleCounted(env: TestEnvironment): Promise<ClusterStat
   const status = await waitFor(
     'every role of up in the membership',
     async () => {
-      const s = await collectStatus(env.redis, env.prefix, env.pool);
+      const s = await collectStatus(env.redis, env.keys, env.pool);
       return s.coordinators.length === 1 && s.workers.length === 1 && s.others.length === 2 ? s : undefined;
     },
     20_000,

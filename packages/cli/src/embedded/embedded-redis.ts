@@ -27,7 +27,7 @@ export class EmbeddedRedis extends EmbeddedServer<RedisConnectionOptions> {
   }
 
   protected connectionOn(port: number): RedisConnectionOptions {
-    return { hosts: [{ host: '127.0.0.1', port }], db: this.options.db, password: this.password() };
+    return { mode: 'standalone', hosts: [{ host: '127.0.0.1', port }], db: this.options.db, password: this.password() };
   }
 
   protected program(port: number): ServerProgram {

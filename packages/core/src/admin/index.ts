@@ -9,5 +9,5 @@ export {
   type AdminOptionsShape,
 } from './admin-options.js';
 export { WatchedMetrics, type PollOutcome } from './metrics.js';
-export { mysqlReadiness, redisReadiness, stateReadiness, type ReadinessCheck } from './readiness.js';
+export { mysqlReadiness, redisMasterReadiness, redisReadiness, stateReadiness, type ReadinessCheck } from './readiness.js';
 export { ADMIN_ROUTE_MAX_BODY, type AdminResponse, type AdminRoute } from './admin-route.js';

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { Pool } from '../mysql.js';
 import type { Redis } from '../redis.js';
 
@@ -28,6 +29,27 @@ export function redisReadiness(redis: Redis, name = 'redis'): ReadinessCheck {
     check: async () => {
       const answer = await redis.ping();
       if (answer !== 'PONG') throw new Error(`PING answered ${answer}`);
+    },
+  };
+}
+
+/**
+ * Redis has a master to write to: the server the client is connected to
+ * answers ROLE as a master (a replica answers PING too: during a Sentinel
+ * failover, or a demoted master), or on a Redis Cluster every slot has one
+ * (`cluster_state:ok`).
+ */
+export function redisMasterReadiness(redis: Redis, name = 'redis-master'): ReadinessCheck {
+  return {
+    name,
+    check: async () => {
+      if (redis instanceof Cluster) {
+        const info = String(await redis.cluster('INFO'));
+        if (!/cluster_state:ok/.test(info)) throw new Error('the Redis Cluster is down (a slot has no master)');
+        return;
+      }
+      const [role] = (await redis.call('ROLE')) as [string];
+      if (role !== 'master') throw new Error(`connected to a Redis ${role}, not a master`);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import { RedisKeys } from '../keys.js';
+import type { RedisKeys } from '../keys.js';
 import type { Redis } from '../redis.js';
 import { ALERT_EVENT_JOB, ALERTS_QUEUE, alertJobId, type EventSink, type MonitoringEvent } from '../contracts/alerts.js';
 import { retriedJobOptions, type RetriedJobOptions } from '../contracts/job-options.js';
@@ -33,14 +33,14 @@ export class QueueEventSink implements EventSink {
   private readonly jobOptions: JobsOptions;
   private closing?: Promise<void>;
 
-  constructor(connection: Redis, prefix: string, options: QueueEventSinkOptions = {}) {
+  constructor(connection: Redis, keys: Pick<RedisKeys, 'bullPrefix'>, options: QueueEventSinkOptions = {}) {
     this.jobOptions = retriedJobOptions({
       attempts: options.attempts ?? DEFAULTS.attempts,
       backoffMs: options.backoffMs ?? DEFAULTS.backoffMs,
       completedRetentionMs: options.completedRetentionMs ?? DEFAULTS.completedRetentionMs,
       failedRetentionMs: options.failedRetentionMs ?? DEFAULTS.failedRetentionMs,
     });
-    this.queue = new Queue<MonitoringEvent>(ALERTS_QUEUE, { connection, prefix: new RedisKeys(prefix).bullPrefix });
+    this.queue = new Queue<MonitoringEvent>(ALERTS_QUEUE, { connection, prefix: keys.bullPrefix });
     // Its errors are the connection's, which the caller's client reports (and BullMQ prints raw errors, AUTH arguments included, when no listener takes them); publish rejects to its caller.
     (this.queue as Queue).on('error', () => undefined);
   }

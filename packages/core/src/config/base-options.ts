@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { connectionOptionsShape } from './connection-options.js';
 import { connectionUrl } from './option-types.js';
+import { REDIS_SCHEMES } from './redis-connection-options.js';
 
 /**
  * The built-in MySQL and Redis targets. WATCHED_DEFAULT_MYSQL_URL and
@@ -15,7 +16,9 @@ export const DEFAULT_REDIS_URL = process.env.WATCHED_DEFAULT_REDIS_URL || 'redis
 export const baseOptionsShape = {
   /** MySQL/MariaDB connection URL; the database is created by `watched migrate` if missing. */
   mysqlUrl: connectionUrl(DEFAULT_MYSQL_URL, ['mysql']).describe('MySQL/MariaDB URL, mysql://user:password@host:port/database'),
-  redisUrl: connectionUrl(DEFAULT_REDIS_URL, ['redis', 'rediss']).describe('Redis URL, redis:// or rediss://'),
+  redisUrl: connectionUrl(DEFAULT_REDIS_URL, Object.keys(REDIS_SCHEMES), ['redis+sentinel', 'rediss+sentinel', 'redis+cluster', 'rediss+cluster']).describe(
+    'Redis URL: redis://, rediss://, redis+sentinel://H:P,H:P/MASTER or redis+cluster://H:P,H:P',
+  ),
   /** Passwords (or their files) and TLS of both connections; see connection-options.ts. */
   ...connectionOptionsShape,
   /** Namespace of every Redis key and BullMQ queue, so installations can share a Redis. */

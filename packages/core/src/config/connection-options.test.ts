@@ -32,7 +32,7 @@ describe('connection options', () => {
 
   it('fills the defaults of each URL', () => {
     expect(compileMysqlConnection('mysql://127.0.0.1/watched')).toEqual({ hosts: [{ host: '127.0.0.1', port: 3306 }], user: 'root', password: '', database: 'watched' });
-    expect(compileRedisConnection('redis://cache/2')).toEqual({ hosts: [{ host: 'cache', port: 6379 }], db: 2 });
+    expect(compileRedisConnection('redis://cache/2')).toEqual({ mode: 'standalone', hosts: [{ host: 'cache', port: 6379 }], db: 2 });
     const server = withDatabase(compileMysqlConnection('mysql://app:pw@db:3307/watched'), undefined);
     expect(server).toEqual({ hosts: [{ host: 'db', port: 3307 }], user: 'app', password: 'pw' });
   });

@@ -22,6 +22,7 @@ export const connectionOptionsShape = {
   redisTlsCert: filePath('client certificate (PEM) presented to Redis'),
   redisTlsKey: filePath('key (PEM) of the Redis client certificate'),
   redisTlsVerify: optionalBoolean().describe("check the Redis server's certificate and name (default true)"),
+  ...secretOption('redisSentinelPassword', z.string().min(1).optional().describe('password of the sentinels themselves (redis+sentinel:// URLs), when they have their own')),
 };
 
 /** What every role connects to: the one form roles, the admin server and one-shot commands open connections from. */
@@ -59,6 +60,7 @@ export function compileConnectionOptions(options: ConnectionSourceOptions): Role
     }),
     redis: compileRedisConnection(options.redisUrl, {
       password: typeof options.redisPassword === 'string' ? options.redisPassword : undefined,
+      sentinelPassword: typeof options.redisSentinelPassword === 'string' ? options.redisSentinelPassword : undefined,
       tls: tlsOverrides(options, { ca: 'redisTlsCa', cert: 'redisTlsCert', key: 'redisTlsKey', verify: 'redisTlsVerify' }),
     }),
     prefix: options.prefix,

@@ -96,9 +96,9 @@ export function optionalBoolean() {
 /**
  * A connection URL option restricted to some schemes, read by the same
  * splitter as the connections (so a host list is refused here, by name,
- * until it is served).
+ * unless its scheme takes one: `hostListSchemes`).
  */
-export function connectionUrl(defaultValue: string, schemes: string[]) {
+export function connectionUrl(defaultValue: string, schemes: string[], hostListSchemes: readonly string[] = []) {
   return z
     .string()
     .default(defaultValue)
@@ -110,7 +110,11 @@ export function connectionUrl(defaultValue: string, schemes: string[]) {
         ctx.addIssue({ code: 'custom', message: `expected a ${schemes.join('/')} URL` });
         return;
       }
-      const refused = schemes.includes(parts.scheme) ? hostListRefusal(parts) : `expected a ${schemes.join('/')} URL`;
+      const refused = !schemes.includes(parts.scheme)
+        ? `expected a ${schemes.join('/')} URL`
+        : hostListSchemes.includes(parts.scheme)
+          ? undefined
+          : hostListRefusal(parts);
       if (refused) ctx.addIssue({ code: 'custom', message: refused });
     });
 }

@@ -70,7 +70,7 @@ describe('LeaderLease (real Redis)', () => {
 
   it('lists live members, forgets a stopped one at once and a dead one after three heartbeats', async () => {
     const member = (nodeId: string, role: string) =>
-      new Membership({ redis, prefix: keys.prefix, role, nodeId, intervalMs: 100, logger, details: () => ({ n: 1 }) });
+      new Membership({ redis, keys, role, nodeId, intervalMs: 100, logger, details: () => ({ n: 1 }) });
     const live = member('w1', 'worker');
     const stopped = member('c1', 'coordinator');
     const dead = member('w2', 'worker');
@@ -78,14 +78,14 @@ describe('LeaderLease (real Redis)', () => {
     stopped.start();
     await dead.beat(); // beats once, then never again (as if SIGKILLed)
     await new Promise((r) => setTimeout(r, 50));
-    expect((await readMembers(redis, keys.prefix)).map((m) => m.nodeId)).toEqual(['c1', 'w1', 'w2']);
-    const [info] = await readMembers(redis, keys.prefix);
+    expect((await readMembers(redis, keys)).map((m) => m.nodeId)).toEqual(['c1', 'w1', 'w2']);
+    const [info] = await readMembers(redis, keys);
     expect(info).toMatchObject({ role: 'coordinator', pid: process.pid, details: { n: 1 } });
     await stopped.stop();
-    expect((await readMembers(redis, keys.prefix)).map((m) => m.nodeId)).toEqual(['w1', 'w2']);
+    expect((await readMembers(redis, keys)).map((m) => m.nodeId)).toEqual(['w1', 'w2']);
     await new Promise((r) => setTimeout(r, 350));
-    expect((await readMembers(redis, keys.prefix)).map((m) => m.nodeId)).toEqual(['w1']);
+    expect((await readMembers(redis, keys)).map((m) => m.nodeId)).toEqual(['w1']);
     await live.stop();
-    expect(await readMembers(redis, keys.prefix)).toEqual([]);
+    expect(await readMembers(redis, keys)).toEqual([]);
   });
 });

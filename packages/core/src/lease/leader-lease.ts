@@ -64,7 +64,9 @@ export class LeaderLease {
         const renewed = await redis.eval(RENEW, 1, key, this.value, ttlMs);
         if (renewed === 1) {
           this.validUntil = sent + ttlMs - this.marginMs;
-          return true;
+          // A Redis that renews our lease may still be a master cut off from the others, or a replica promoted without our lease
+          // may have given a successor a higher term: MySQL says which term is current.
+          return !(await this.superseded());
         }
         logger.warn(`lost leadership of term ${this.currentTerm}`);
         this.value = undefined;
@@ -97,6 +99,42 @@ export class LeaderLease {
       logger.warn(`lease refresh failed: ${errorMessage(err)}`);
       return this.isLeader();
     }
+  }
+
+  /**
+   * Whether this node still leads, asked right before a write that must not
+   * come from a deposed leader (the coordinator's enqueue): held on our
+   * clock, and no higher term recorded in MySQL. Redis replication is
+   * asynchronous: after a failover the promoted replica may lack our lease
+   * (a successor then takes term+1 and records it) while our client still
+   * reaches the old master, which renews for us. MySQL is the one record
+   * both see. MySQL unreachable: the Redis fences alone decide (scheduling
+   * goes on through a MySQL outage).
+   */
+  async confirm(): Promise<boolean> {
+    if (!this.isLeader()) return false;
+    return !(await this.superseded()) && this.isLeader();
+  }
+
+  /** True (and leadership dropped) when MySQL records a term above ours. */
+  private async superseded(): Promise<boolean> {
+    const terms = this.options.terms;
+    if (!terms || this.value === undefined) return false;
+    let highest: number;
+    try {
+      highest = await terms.highest();
+    } catch (err) {
+      this.options.logger.debug(`term check in MySQL failed (the Redis fences decide): ${errorMessage(err)}`);
+      return false;
+    }
+    if (highest <= this.currentTerm) return false;
+    this.options.logger.warn(`term ${this.currentTerm} superseded: MySQL records term ${highest} (a Redis failover lost our lease); stepping down`);
+    const value = this.value;
+    this.value = undefined;
+    this.validUntil = 0;
+    // Deletes the key only where it is still ours (the cut-off master), so no client there waits for its TTL.
+    await this.options.redis.eval(RELEASE, 1, this.options.key, value).catch(() => undefined);
+    return true;
   }
 
   /** Gives the lease up at once so a standby takes over without waiting for the TTL. */

@@ -1,9 +1,10 @@
-import { RedisKeys } from '../keys.js';
+import type { RedisKeys } from '../keys.js';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Redis } from '../redis.js';
+import type { RedisMasterView } from '../redis-master-watch.js';
 
 /** What a live process says about itself (`watched status` lists these). */
 export interface MemberInfo {
@@ -18,12 +19,14 @@ export interface MemberInfo {
   heartbeatAt: number;
   /** Role-specific state (leader and term, jobs running...). */
   details: Record<string, unknown>;
+  /** The Redis master this process uses and the failovers it saw (absent in records of older versions). */
+  redis?: RedisMasterView;
 }
 
 export interface MembershipOptions {
   redis: Redis;
-  /** The installation's Redis prefix (`RedisKeys.prefix`). */
-  prefix: string;
+  /** The installation's Redis keys. */
+  keys: RedisKeys;
   role: string;
   nodeId: string;
   /** Heartbeat period; a member missing three heartbeats is gone. */
@@ -33,6 +36,8 @@ export interface MembershipOptions {
   details?: () => Record<string, unknown>;
   /** Reports a failed heartbeat or removal instead of the default line (the role context counts connection failures into their outage). */
   onFailure?: (what: string, err: unknown) => void;
+  /** Called on each heartbeat: the Redis master in use (RedisMasterWatch). */
+  redisMaster?: () => RedisMasterView;
 }
 
 const VERSION: string = (() => {
@@ -43,16 +48,13 @@ const VERSION: string = (() => {
   }
 })();
 
-/**
+/*
  * Membership keys: `<prefix>:members` (sorted set, member id scored by the
  * epoch ms its heartbeat expires) and `<prefix>:member:<memberId>` (its JSON
  * info, with the same expiry). A member is one role of one process: `watched
  * up` runs every role under one node id, and each must be counted. Kept in
  * Redis: it is rebuilt within one heartbeat after Redis restarts.
  */
-function membershipKeys(prefix: string): Pick<RedisKeys, 'members' | 'member'> {
-  return new RedisKeys(prefix);
-}
 
 /** A member's id: one per role of a process (`<nodeId>/<role>`). */
 export function memberId(nodeId: string, role: string): string {
@@ -63,14 +65,14 @@ export function memberId(nodeId: string, role: string): string {
 export class Membership {
   private timer?: NodeJS.Timeout;
   private readonly startedAt = Date.now();
-  private readonly keys: ReturnType<typeof membershipKeys>;
+  private readonly keys: Pick<RedisKeys, 'members' | 'member'>;
   private readonly id: string;
   private beating?: Promise<void>;
   /** After stop(), a late beat (a leadership change while closing) must not register the process again. */
   private stopped = false;
 
   constructor(private readonly options: MembershipOptions) {
-    this.keys = membershipKeys(options.prefix);
+    this.keys = options.keys;
     this.id = memberId(options.nodeId, options.role);
   }
 
@@ -105,6 +107,7 @@ export class Membership {
       startedAt: this.startedAt,
       heartbeatAt: now,
       details: this.options.details?.() ?? {},
+      ...(this.options.redisMaster ? { redis: this.options.redisMaster() } : {}),
     };
     try {
       await redis
@@ -138,8 +141,7 @@ export class Membership {
 }
 
 /** Every live member (heartbeat not expired): one per role of each process, sorted by role then node id. */
-export async function readMembers(redis: Redis, prefix: string, now = Date.now()): Promise<MemberInfo[]> {
-  const keys = membershipKeys(prefix);
+export async function readMembers(redis: Redis, keys: Pick<RedisKeys, 'members' | 'member'>, now = Date.now()): Promise<MemberInfo[]> {
   const ids = await redis.zrangebyscore(keys.members, now, '+inf');
   if (ids.length === 0) return [];
   const values = await redis.mget(...ids.map((id) => keys.member(id)));

@@ -86,7 +86,7 @@ describe('RoleContext (real MariaDB and Redis)', () => {
     await waitFor('every Redis connection of the role to close', async () => (await redisClientsOf(env, ctx.nodeId)).length === 0, 5000);
     await waitFor('every MySQL connection of the role to close', async () => (await mysqlConnectionsTo(env)) === 0, 5000);
     expect(await env.redis.get(ctx.keys.leaderLease)).toBeNull(); // the lease was handed back
-    expect((await readMembers(env.redis, env.prefix)).map((m) => m.nodeId)).not.toContain(ctx.nodeId);
+    expect((await readMembers(env.redis, env.keys)).map((m) => m.nodeId)).not.toContain(ctx.nodeId);
     await expect(ctx.start(async () => undefined)).rejects.toBeInstanceOf(IllegalStateError);
     await ctx.close(); // idempotent after a failed start
   });
@@ -115,7 +115,7 @@ describe('RoleContext (real MariaDB and Redis)', () => {
     await start(second);
     expect(first.lifecycle).toBe('RUNNING');
     expect(elected).toEqual([first.nodeId]);
-    const members = await readMembers(env.redis, env.prefix);
+    const members = await readMembers(env.redis, env.keys);
     expect(members.map((m) => m.nodeId)).toEqual(expect.arrayContaining([first.nodeId, second.nodeId]));
 
     const closedAt = Date.now();
@@ -127,7 +127,7 @@ describe('RoleContext (real MariaDB and Redis)', () => {
     expect(worked.map((w) => w.nodeId)).toEqual([first.nodeId, second.nodeId]);
     expect(worked[1].term).toBeGreaterThan(worked[0].term);
     expect(Date.now() - closedAt).toBeLessThan(5000);
-    expect((await readMembers(env.redis, env.prefix)).map((m) => m.nodeId)).not.toContain(first.nodeId);
+    expect((await readMembers(env.redis, env.keys)).map((m) => m.nodeId)).not.toContain(first.nodeId);
     expect(await redisClientsOf(env, first.nodeId)).toHaveLength(0);
     await second.close();
   });

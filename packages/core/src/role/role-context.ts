@@ -4,6 +4,7 @@ import { RedisKeys } from '../keys.js';
 import { Membership } from '../lease/membership.js';
 import { createMysqlPool, type MysqlPoolOptions, type Pool } from '../mysql.js';
 import { createRedis, type Redis, type RedisClientOptions } from '../redis.js';
+import { RedisMasterWatch } from '../redis-master-watch.js';
 import type { RoleConnections } from '../config/connection-options.js';
 import { CloseStack } from './close-stack.js';
 import { LeaderLoop, type LeaderLoopOptions } from './leader-loop.js';
@@ -84,7 +85,7 @@ export class RoleContext {
     this.logger = options.logger;
     this.nodeId = options.nodeId ?? defaultNodeId();
     this.metrics = options.metrics;
-    this.keys = new RedisKeys(options.connections.prefix);
+    this.keys = RedisKeys.of(options.connections.prefix, options.connections.redis);
     this.outages = options.outages ?? new DependencyOutages(options.logger);
     this.failures = new FailureReporter(options.logger, this.outages, options.connections);
     this.state = new RoleState(options.role, options.logger);
@@ -144,15 +145,17 @@ export class RoleContext {
 
   /** Registers this process in `watched status` until the role closes. */
   membership(spec: MembershipSpec): Membership {
+    const redisMaster = new RedisMasterWatch(this.redis, this.keys.leaderLease);
     const membership = new Membership({
       redis: this.redis,
-      prefix: this.keys.prefix,
+      keys: this.keys,
       role: this.role,
       nodeId: this.nodeId,
       intervalMs: spec.intervalMs,
       logger: this.logger,
       details: spec.details,
       onFailure: (what, err) => this.failures.report(what, err, 'warn'),
+      redisMaster: () => redisMaster.view(),
     });
     membership.start();
     this.member = membership;

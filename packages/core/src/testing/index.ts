@@ -7,3 +7,6 @@ export { waitFor } from './wait-for.js';
 export { frontLogin, frontLoginWithPhp, type FrontLoginOutcome } from './front-login.js';
 export { listeningAddresses } from './listening-sockets.js';
 export { TestDnsServer, type DnsZone, type SrvTarget } from './dns-server.js';
+export { RedisProcess } from './redis-process.js';
+export { RedisSentinelSet, type RedisSentinelSetOptions } from './redis-sentinel-set.js';
+export { RedisClusterSet, type ClusterKey } from './redis-cluster.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { compileConnectionOptions, type RoleConnections } from '../config/connection-options.js';
+import { RedisKeys } from '../keys.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createMysqlConnection, createMysqlPool, type Pool } from '../mysql.js';
 import { createRedis, type Redis } from '../redis.js';
@@ -15,6 +16,8 @@ export interface TestEnvironment {
   mysqlUrl: string;
   redisUrl: string;
   prefix: string;
+  /** The Redis keys of `prefix` (roles build theirs the same way). */
+  keys: RedisKeys;
   /** The same database, Redis and prefix as roles receive them. */
   connections: RoleConnections;
   pool: Pool;
@@ -61,6 +64,7 @@ export async function createTestEnvironment(
     mysqlUrl,
     redisUrl: REDIS_URL,
     prefix,
+    keys: RedisKeys.of(prefix, connections.redis),
     connections,
     pool,
     redis,
