@@ -22,19 +22,25 @@ export {
   type Connection,
   createMysqlConnection,
   createMysqlPool,
+  createWriterSelector,
   exactDoubleTypeCast,
   isRetryableMysqlError,
+  mysqlFailureKind,
+  type MysqlFailureKind,
   mysqlDatabaseName,
   type MysqlPoolOptions,
   type MysqlTarget,
   type Pool,
   type PoolConnection,
   type ResultSetHeader,
+  readWriterVerdict,
   retryOnDeadlock,
+  type RetryOptions,
   type RowDataPacket,
   withSchemaLock,
   withTransaction,
 } from './mysql.js';
+export { hostName, MysqlWriterSelector, type MysqlWriterStatus, type WriterFailover, type WriterVerdict } from './mysql-writer.js';
 export { createRedis, Redis, type RedisClientOptions, type RedisTarget } from './redis.js';
 export { describeTlsError, readTlsFiles, TLS_VERSIONS, type TlsFiles, type TlsMaterial } from './tls.js';
 export { REDACTED, redactSecrets, redactText, redactUrl, redactValue } from './log-redaction.js';

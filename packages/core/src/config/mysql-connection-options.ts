@@ -1,10 +1,10 @@
 import { ConfigError } from '../errors.js';
 import { readClientTls, tlsFiles, urlFlag, type ClientTls, type TlsOverrides } from './client-tls.js';
-import { singleHost, splitConnectionUrl, type HostPort } from './connection-url.js';
+import { everyHost, splitConnectionUrl, type HostPort } from './connection-url.js';
 
 /** Where and as whom to connect to MySQL/MariaDB: a `mysqlUrl` and the connection options, compiled once. */
 export interface MysqlConnectionOptions {
-  /** Exactly one today; a list so that multi-host URLs can come without changing the type. */
+  /** In the order given: the first that answers and is writable is the writer (see mysql-writer.ts). */
   readonly hosts: readonly HostPort[];
   readonly user: string;
   readonly password: string;
@@ -47,7 +47,7 @@ export function compileMysqlConnection(url: string, overrides: ConnectionOverrid
   const enabled = urlFlag(parts.params, p.enable, field, REQUIRED) ?? Boolean(files.files.ca || files.files.cert);
   const verify = overrides.tls?.verify?.value ?? urlFlag(parts.params, p.verify, field, REQUIRED) ?? true;
   return {
-    hosts: singleHost(parts, field, { host: '127.0.0.1', port: 3306 }),
+    hosts: everyHost(parts, field, { host: '127.0.0.1', port: 3306 }),
     user: parts.username ?? 'root',
     password: overrides.password ?? parts.password ?? '',
     ...(parts.path ? { database: parts.path } : {}),

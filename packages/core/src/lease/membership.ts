@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { MysqlWriterStatus } from '../mysql-writer.js';
 import type { Redis } from '../redis.js';
 
 /** What a live process says about itself (`watched status` lists these). */
@@ -18,6 +19,8 @@ export interface MemberInfo {
   heartbeatAt: number;
   /** Role-specific state (leader and term, jobs running...). */
   details: Record<string, unknown>;
+  /** The MySQL host the process writes to and the failovers it saw (absent from processes before it existed). */
+  mysql?: MysqlWriterStatus;
 }
 
 export interface MembershipOptions {
@@ -31,6 +34,8 @@ export interface MembershipOptions {
   logger: Logger;
   /** Called on each heartbeat for role-specific state. */
   details?: () => Record<string, unknown>;
+  /** Called on each heartbeat: where the process writes in MySQL. */
+  mysqlWriter?: () => MysqlWriterStatus | undefined;
 }
 
 const VERSION: string = (() => {
@@ -50,6 +55,10 @@ const VERSION: string = (() => {
  */
 function membershipKeys(prefix: string): Pick<RedisKeys, 'members' | 'member'> {
   return new RedisKeys(prefix);
+}
+
+function mysqlWriterField(status: MysqlWriterStatus | undefined): Pick<MemberInfo, 'mysql'> {
+  return status ? { mysql: status } : {};
 }
 
 /** A member's id: one per role of a process (`<nodeId>/<role>`). */
@@ -103,6 +112,7 @@ export class Membership {
       startedAt: this.startedAt,
       heartbeatAt: now,
       details: this.options.details?.() ?? {},
+      ...mysqlWriterField(this.options.mysqlWriter?.()),
     };
     try {
       await redis

@@ -2,7 +2,8 @@ import { Queue } from 'bullmq';
 import type { Logger } from '../logger.js';
 import { RedisKeys } from '../keys.js';
 import { Membership } from '../lease/membership.js';
-import { createMysqlPool, type MysqlPoolOptions, type Pool } from '../mysql.js';
+import { createMysqlPool, createWriterSelector, type MysqlPoolOptions, type Pool } from '../mysql.js';
+import type { MysqlWriterSelector } from '../mysql-writer.js';
 import { createRedis, type Redis, type RedisClientOptions } from '../redis.js';
 import type { RoleConnections } from '../config/connection-options.js';
 import { CloseStack } from './close-stack.js';
@@ -29,6 +30,12 @@ export interface RoleContextOptions {
   nodeId?: string;
   /** The process's Prometheus metrics, which the role updates; none in code that does not serve /metrics. */
   metrics?: WatchedMetrics;
+  /**
+   * The process's choice of MySQL writer, shared by its roles and its
+   * readiness so they all write to one host (closed by its owner); default:
+   * the role's own.
+   */
+  mysqlWriter?: MysqlWriterSelector;
 }
 
 /** The work only the leader does: every interval while it leads, and at once when it becomes leader. */
@@ -69,6 +76,7 @@ export class RoleContext {
   private commandRedis?: Redis;
   private leaderLoop?: LeaderLoop;
   private member?: Membership;
+  private writerSelector?: MysqlWriterSelector;
   private closing?: Promise<void>;
 
   constructor(options: RoleContextOptions) {
@@ -77,6 +85,7 @@ export class RoleContext {
     this.logger = options.logger;
     this.nodeId = options.nodeId ?? defaultNodeId();
     this.metrics = options.metrics;
+    this.writerSelector = options.mysqlWriter;
     this.keys = new RedisKeys(options.connections.prefix);
     this.state = new RoleState(options.role, options.logger);
     this.stack = new CloseStack(options.logger);
@@ -100,9 +109,18 @@ export class RoleContext {
     return this.leaderLoop?.term ?? 0;
   }
 
-  /** A MySQL pool, ended when the role closes. */
+  /**
+   * A MySQL pool, ended when the role closes. Every pool of the role follows
+   * one writer choice, so the role writes to one host of a multi-host URL.
+   */
   mysql(options: MysqlPoolOptions): Pool {
-    return this.stack.push('MySQL pool', createMysqlPool(this.connections.mysql, options), (pool) => pool.end());
+    return this.stack.push('MySQL pool', createMysqlPool(this.connections.mysql, { ...options, selector: this.mysqlWriter }), (pool) => pool.end());
+  }
+
+  /** The role's choice of MySQL writer (see MysqlWriterSelector), made on first use, stopped when the role closes. */
+  get mysqlWriter(): MysqlWriterSelector {
+    this.writerSelector ??= this.stack.push('MySQL writer selector', createWriterSelector(this.connections.mysql, this.logger), (s) => s.close());
+    return this.writerSelector;
   }
 
   /**
@@ -139,6 +157,8 @@ export class RoleContext {
       intervalMs: spec.intervalMs,
       logger: this.logger,
       details: spec.details,
+      // Only once the role opened MySQL: a role without it (none today) publishes no writer.
+      mysqlWriter: () => this.writerSelector?.status(),
     });
     membership.start();
     this.member = membership;
