@@ -64,9 +64,9 @@ export interface WriterSelectorOptions {
   /**
    * How long an earlier host of the list must stay writable before the
    * writer moves back to it (every process then converges on the first
-   * writable host again). Default 30 s.
+   * writable host again). Default 30 s; null: never (only when the writer fails).
    */
-  settleMs?: number;
+  settleMs?: number | null;
   /** Period of the writer's health check and of the look for a recovered earlier host. Default 2 s. */
   checkIntervalMs?: number;
   /** How long a caller waits for some host to be writable before its statement fails. Default 30 s. */
@@ -98,7 +98,7 @@ export class MysqlWriterSelector {
   private timer?: NodeJS.Timeout;
   private checking = false;
   private closed = false;
-  private readonly settleMs: number;
+  private readonly settleMs: number | null;
   private readonly checkIntervalMs: number;
   private readonly selectTimeoutMs: number;
   readonly names: readonly string[];
@@ -106,7 +106,7 @@ export class MysqlWriterSelector {
   constructor(private readonly options: WriterSelectorOptions) {
     if (options.hosts.length === 0) throw new Error('a MySQL target needs at least one host');
     this.names = options.hosts.map(hostName);
-    this.settleMs = options.settleMs ?? 30_000;
+    this.settleMs = options.settleMs === undefined ? 30_000 : options.settleMs;
     this.checkIntervalMs = options.checkIntervalMs ?? 2_000;
     this.selectTimeoutMs = options.selectTimeoutMs ?? 30_000;
   }
@@ -208,6 +208,7 @@ export class MysqlWriterSelector {
         return;
       }
       this.missedChecks = 0;
+      if (this.settleMs === null) return;
       for (let earlier = 0; earlier < index; earlier++) {
         if (!(await this.verdict(earlier)).writable) {
           this.writableSince.delete(earlier);
@@ -216,7 +217,7 @@ export class MysqlWriterSelector {
         const since = this.writableSince.get(earlier) ?? Date.now();
         this.writableSince.set(earlier, since);
         if (Date.now() - since >= this.settleMs && this.current === index) {
-          this.adopt(earlier, `${this.names[earlier]} is writable again for ${Math.round(this.settleMs / 1000)} s (earlier in the list)`);
+          this.adopt(earlier, `${this.names[earlier]} writable again for ${Math.round(this.settleMs / 1000)} s (earlier in the list)`);
         }
         return;
       }

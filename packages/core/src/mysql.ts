@@ -131,7 +131,8 @@ function hostProbe(target: MysqlConnectionOptions): (host: HostPort) => Promise<
 /** The writer choice over a target's hosts (see MysqlWriterSelector); RoleContext shares one between its pools. */
 export function createWriterSelector(target: MysqlTarget, logger?: Logger): MysqlWriterSelector {
   const options = compiled(target);
-  return new MysqlWriterSelector({ hosts: options.hosts, probe: hostProbe(options), logger });
+  const { failbackAfterMs } = options;
+  return new MysqlWriterSelector({ hosts: options.hosts, probe: hostProbe(options), logger, settleMs: failbackAfterMs === undefined ? undefined : failbackAfterMs });
 }
 
 function openDriverPool(target: MysqlConnectionOptions, host: HostPort, options: MysqlPoolOptions): mysql.Pool {

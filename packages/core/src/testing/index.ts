@@ -5,3 +5,5 @@ export { TcpProxy } from './tcp-proxy.js';
 export { parseExposition } from './exposition.js';
 export { waitFor } from './wait-for.js';
 export { frontLogin, frontLoginWithPhp, type FrontLoginOutcome } from './front-login.js';
+export { GaleraCluster, GaleraNode, GALERA_USER } from './galera-cluster.js';
+export { GaleraHaproxy } from './haproxy.js';
