@@ -6,20 +6,22 @@
 //   - kill -9 the leader: time until the standby holds the lease, and until
 //     its first enqueue (the job's own timestamp);
 //   - SIGTERM the leader: the same (graceful handover), and the old leader's exit;
-//   - kill -9 a worker mid-job: time until that job completes on the other worker.
+//   - kill -9 a worker mid-job: time until that job completes on the other worker;
+//   - kill -9 the Galera writer node (bench/lib/failover-galera.mjs): time until the first commit after it.
 // Two coordinators and two workers run throughout; each killed process is
 // replaced by a fresh one before the next repetition.
-// Usage: npm run bench -- failover [--crashes=5] [--handovers=5] [--workerKills=3] [--leaseTtlSeconds=10]
+// Usage: npm run bench -- failover [--crashes=5] [--handovers=5] [--workerKills=3] [--leaseTtlSeconds=10] [--galeraKills=2]
 // Needs: npm run build, redis-server on PATH. Bounded: ~3-5 min (the worker kills wait for stall detection).
 import { AgentFleet } from '@watched/agent-sim';
 import { AgentRegistry } from '@watched/core';
 import { BenchCluster, pidOfNodeId, waitFor } from './lib/cluster.mjs';
+import { galeraWriterKills } from './lib/failover-galera.mjs';
 import { loadAverage, machineInfo, parseFlags, writeResult } from './lib/report.mjs';
 import { spread } from './lib/stats.mjs';
 
-const DEFAULTS = { crashes: 5, handovers: 5, workerKills: 3, leaseTtlSeconds: 10 };
+const DEFAULTS = { crashes: 5, handovers: 5, workerKills: 3, leaseTtlSeconds: 10, galeraKills: 2 };
 const usage = `usage: npm run bench -- failover ${Object.entries(DEFAULTS).map(([k, v]) => `[--${k}=${v}]`).join(' ')}`;
-const { crashes, handovers, workerKills, leaseTtlSeconds } = parseFlags(process.argv.slice(2), DEFAULTS, usage);
+const { crashes, handovers, workerKills, leaseTtlSeconds, galeraKills } = parseFlags(process.argv.slice(2), DEFAULTS, usage);
 const leaseTtl = `${leaseTtlSeconds}s`;
 const leaseTtlMs = leaseTtlSeconds * 1000;
 const HOSTS = 20;
@@ -30,7 +32,7 @@ const SLOW_POLL_MS = 3000;
 
 const cluster = await new BenchCluster('failover').start();
 const fleet = new AgentFleet({ hosts: HOSTS, port: 0, seed: 7, bufferMs: 10 * 60_000 });
-const results = { leaderCrash: [], leaderHandover: [], workerCrash: [] };
+const results = { leaderCrash: [], leaderHandover: [], workerCrash: [], galeraWriterCrash: [] };
 const machine = await machineInfo(cluster.pool);
 let error;
 try {
@@ -114,6 +116,14 @@ try {
   await cluster.close();
   await fleet.close();
 }
+if (!error) {
+  try {
+    results.galeraWriterCrash = await galeraWriterKills(galeraKills);
+  } catch (err) {
+    error = err.message;
+    console.error(`failover (galera): ${err.message}`);
+  }
+}
 
 const summary = [
   { fault: 'leader kill -9', measure: 'new leader holds the lease', ...spread(results.leaderCrash.map((r) => r.leaseTakenMs)) },
@@ -122,12 +132,13 @@ const summary = [
   { fault: 'leader SIGTERM', measure: "new leader's first enqueue", ...spread(results.leaderHandover.map((r) => r.firstEnqueueMs)) },
   { fault: 'leader SIGTERM', measure: 'old leader exited', ...spread(results.leaderHandover.map((r) => r.oldLeaderExitMs)) },
   { fault: 'worker kill -9 mid-job', measure: 'its job completed elsewhere', ...spread(results.workerCrash.map((r) => r.completedElsewhereMs)) },
+  { fault: 'Galera writer kill -9', measure: 'first commit after it', ...spread(results.galeraWriterCrash.map((r) => r.firstCommitAfterKillMs)) },
 ];
 console.log(`\nfailover (ms; lease TTL ${leaseTtlMs} ms, targets: crash <= TTL + 2 s = ${leaseTtlMs + 2000}, handover < 1000)\n`);
 console.table(summary);
 const file = writeResult('failover', {
   machine,
-  parameters: { crashes, handovers, workerKills, hosts: HOSTS, pollIntervalSeconds: 1, groupSize: 2, leaseTtlMs, tickIntervalMs: 1000, workerLockDurationMs: 30_000, workerStalledIntervalMs: 30_000, slowPollMsDuringWorkerKills: SLOW_POLL_MS },
+  parameters: { crashes, handovers, workerKills, galeraKills, hosts: HOSTS, pollIntervalSeconds: 1, groupSize: 2, leaseTtlMs, tickIntervalMs: 1000, workerLockDurationMs: 30_000, workerStalledIntervalMs: 30_000, slowPollMsDuringWorkerKills: SLOW_POLL_MS },
   results: { summary, ...results, ...(error ? { error } : {}) },
   notes:
     'Times from the signal. First enqueue: the BullMQ timestamp of the earliest job stamped with the new term. ' +

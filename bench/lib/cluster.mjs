@@ -13,15 +13,17 @@ import { PrivateRedis } from './private-redis.mjs';
 export { pidOfNodeId, waitFor };
 
 export class BenchCluster {
-  constructor(name) {
+  /** `mysqlServer`: a server URL without database (default the shared MariaDB), e.g. a Galera cluster's. */
+  constructor(name, { mysqlServer } = {}) {
     this.name = name;
+    this.mysqlServer = mysqlServer;
     this.prefix = `wbench-${name}`;
     this.keys = new RedisKeys(this.prefix);
     this.processes = [];
   }
 
   async start() {
-    this.database = await scratchDatabase(this.name);
+    this.database = await scratchDatabase(this.name, 4, this.mysqlServer);
     this.pool = this.database.pool;
     this.mysqlUrl = this.database.mysqlUrl;
     this.redisServer = await new PrivateRedis().start();

@@ -41,9 +41,9 @@ async function pollLatencies(urls) {
   return sumHistograms(await Promise.all(urls.map((u) => readHistogram(u, 'watched_poll_duration_seconds', 'outcome="ok"').catch(() => ({})))));
 }
 
-/** Runs one measurement and returns its figures; `log` reports progress. */
-export async function runIngest(p, log = console.log) {
-  const cluster = new BenchCluster(`ingest${p.workers}`);
+/** Runs one measurement and returns its figures; `log` reports progress; `mysqlServer`: another MySQL (e.g. a Galera cluster's URL). */
+export async function runIngest(p, log = console.log, { mysqlServer } = {}) {
+  const cluster = new BenchCluster(`ingest${p.workers}`, { mysqlServer });
   let fleet;
   try {
     await cluster.start();

@@ -24,6 +24,7 @@ export {
   createMysqlPool,
   createWriterSelector,
   exactDoubleTypeCast,
+  inTransaction,
   isRetryableMysqlError,
   mysqlFailureKind,
   type MysqlFailureKind,

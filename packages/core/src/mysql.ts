@@ -325,6 +325,8 @@ export interface RetryOptions {
   attempts?: number;
   /** Also retry a broken connection (transactions of upserts; default false). */
   retryLost?: boolean;
+  /** Only conflicts (work bound to one connection, which cannot move to another writer). */
+  conflictsOnly?: boolean;
 }
 
 /**
@@ -345,7 +347,7 @@ export async function retryOnDeadlock<T>(work: () => Promise<T>, options: RetryO
       if (kind === 'conflict') {
         if (attempt >= attempts) throw err;
         await sleep(10 * attempt + Math.random() * 40 * attempt);
-      } else if (kind === 'refused' || (kind === 'lost' && options.retryLost)) {
+      } else if (!options.conflictsOnly && (kind === 'refused' || (kind === 'lost' && options.retryLost))) {
         if (Date.now() >= deadline) throw err;
         await sleep(Math.min(1000, 100 * attempt));
       } else {
@@ -360,34 +362,55 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Runs `work` in a transaction on a pooled connection, rolling back on error
- * and running the whole transaction again when it was a deadlock or Galera
- * certification victim, or its host stopped being the writer (see
- * retryOnDeadlock): `work` must be safe to run again, as every write here is
- * an upsert on a natural key.
+ * Runs `work` in a transaction on `conn`, rolling back on error and running
+ * it again when it was a deadlock or Galera certification victim (the one
+ * transaction boundary of every transaction: withTransaction, migrations,
+ * front users). On one connection only conflicts are retried: a host that
+ * stopped being the writer is the caller's to leave.
+ */
+export async function inTransaction<T>(conn: Connection | PoolConnection, work: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  return retryOnDeadlock(async () => {
+    await conn.beginTransaction();
+    try {
+      const result = await work();
+      await conn.commit();
+      return result;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    }
+  }, { conflictsOnly: true, ...options });
+}
+
+/**
+ * Runs `work` in a transaction on a pooled connection of the writer, and
+ * runs the whole transaction again on a fresh connection when it was a
+ * deadlock or Galera certification victim, or its host stopped being the
+ * writer (see retryOnDeadlock): `work` must be safe to run again, as every
+ * write here is an upsert on a natural key (design.md).
  */
 export async function withTransaction<T>(
   pool: Pool,
   work: (conn: PoolConnection) => Promise<T>,
   options: { isolation?: 'READ COMMITTED' | 'REPEATABLE READ' } = {},
 ): Promise<T> {
-  return retryOnDeadlock(async () => {
-    const conn = await pool.getConnection();
-    try {
-      // Applies to the next transaction only, so the pooled connection keeps its default.
-      if (options.isolation) await conn.query(`SET TRANSACTION ISOLATION LEVEL ${options.isolation}`);
-      await conn.beginTransaction();
-      const result = await work(conn);
-      await conn.commit();
-      return result;
-    } catch (err) {
-      pool.noteFailure(conn, err);
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
-  }, { retryLost: true });
+  return retryOnDeadlock(
+    async () => {
+      const conn = await pool.getConnection();
+      try {
+        // Applies to the next transaction only, so the pooled connection keeps its default.
+        if (options.isolation) await conn.query(`SET TRANSACTION ISOLATION LEVEL ${options.isolation}`);
+        // One attempt here: the retry above takes a fresh connection, possibly on the next writer.
+        return await inTransaction(conn, () => work(conn), { attempts: 1 });
+      } catch (err) {
+        pool.noteFailure(conn, err);
+        throw err;
+      } finally {
+        conn.release();
+      }
+    },
+    { retryLost: true },
+  );
 }
 
 /**

@@ -83,15 +83,18 @@ describe('MariaDB Galera, 3 nodes: the writer killed mid-ingest', () => {
   }
 
   /** SIGKILLs node `index` once jobs complete, and returns the ms from the kill to the first job completed after it. */
-  async function killMidIngest(index: number): Promise<number> {
-    const before = (await completed()).length;
-    await waitFor('3 more completed jobs', async () => (await completed()).length >= before + 3, 30_000, 100);
+  async function killMidIngest(index: number, roles: RoleProcess[]): Promise<number> {
+    const completedSince = async (at: number) => (await completed()).filter((j) => (j.finishedOn ?? 0) > at);
+    const startedAt = Date.now();
+    await waitFor('3 completed jobs', async () => (await completedSince(startedAt)).length >= 3, 60_000, 100).catch((err: Error) => {
+      throw new Error(`${err.message}\n${roles.map((r) => `--- ${r.label}\n${r.tail(15)}`).join('\n')}`);
+    });
     const killedAt = Date.now();
     await cluster.nodes[index].kill();
     const first = await waitFor(
       'a job completed after the kill',
       async () => {
-        const after = (await completed()).filter((j) => (j.finishedOn ?? 0) > killedAt);
+        const after = await completedSince(killedAt);
         return after.length ? Math.min(...after.map((j) => j.finishedOn!)) : undefined;
       },
       30_000,
@@ -163,7 +166,7 @@ describe('MariaDB Galera, 3 nodes: the writer killed mid-ingest', () => {
     processes.push(coordinator, worker);
     await waitFor('both processes writing to node 1', async () => (await writersOf(['coordinator', 'worker'])).every((m) => m.mysql!.writer === nodeName(0)) && (await writersOf(['coordinator', 'worker'])).length === 2, 30_000, 200);
 
-    const gapMs = await killMidIngest(0);
+    const gapMs = await killMidIngest(0, [coordinator, worker]);
     console.info(`Galera writer kill (multi-host URL): first job committed ${gapMs} ms after the kill`);
     expect(gapMs).toBeLessThan(RESUME_WITHIN_MS);
     await waitFor(
@@ -202,7 +205,7 @@ describe('MariaDB Galera, 3 nodes: the writer killed mid-ingest', () => {
     const worker = spawnWatched('w2', WORKER_ARGS, connections);
     processes.push(coordinator, worker);
 
-    const gapMs = await killMidIngest(0);
+    const gapMs = await killMidIngest(0, [coordinator, worker]);
     console.info(`Galera writer kill (haproxy): first job committed ${gapMs} ms after the kill`);
     expect(gapMs).toBeLessThan(RESUME_WITHIN_MS);
     expect(await portThroughProxy()).not.toBe(cluster.nodes[0].port);
