@@ -101,6 +101,8 @@ export interface Pool {
   checkWriter(): Promise<string>;
   /** Which host is written to and the failovers seen (membership, `watched status`). */
   writerStatus(): MysqlWriterStatus;
+  /** How long a transaction refused or cut by its host is tried again (on the next writer, or through the proxy). */
+  readonly writerWaitMs: number;
 }
 
 /** How long a probe may take: a host that does not answer within it is passed over. */
@@ -169,6 +171,7 @@ class WriterPool implements Pool {
   private readonly selector: MysqlWriterSelector;
   private readonly ownSelector: boolean;
   private ending?: Promise<void>;
+  readonly writerWaitMs: number;
 
   constructor(
     private readonly target: MysqlConnectionOptions,
@@ -176,6 +179,7 @@ class WriterPool implements Pool {
   ) {
     this.ownSelector = !options.selector;
     this.selector = options.selector ?? createWriterSelector(target, options.logger);
+    this.writerWaitMs = this.selector.multiHost ? WRITER_WAIT_MS : PROXY_WAIT_MS;
   }
 
   async getConnection(): Promise<PoolConnection> {
@@ -193,7 +197,13 @@ class WriterPool implements Pool {
     }
   }
 
-  /** One statement on a connection of its own; refused or conflicting statements (nothing done) run again. */
+  /**
+   * One statement on a connection of its own; a conflicting statement runs
+   * again, and, with several hosts, one refused by a host that is no writer
+   * (nothing was done) runs again on the next. With one host a refused
+   * statement fails at once, as without failover (`watched status` says
+   * MySQL is down instead of waiting).
+   */
   query = ((...args: unknown[]) =>
     retryOnDeadlock(async () => {
       const conn = await this.getConnection();
@@ -205,7 +215,7 @@ class WriterPool implements Pool {
       } finally {
         conn.release();
       }
-    })) as Pool['query'];
+    }, { waitMs: this.selector.multiHost ? WRITER_WAIT_MS : 0 })) as Pool['query'];
 
   noteFailure(conn: PoolConnection, err: unknown): void {
     const index = this.hostOf.get(conn);
@@ -280,6 +290,12 @@ export async function createMysqlConnection(target: MysqlTarget, options: MysqlP
 
 /** How long work waits for a writer after a failover before it fails. */
 const WRITER_WAIT_MS = 30_000;
+/**
+ * The same with one host: a proxy switching to a backup (haproxy: ~3 s with
+ * Galera's fast eviction) is bridged, an outage is not hidden (the job fails
+ * and retries with backoff, as before failover existed).
+ */
+const PROXY_WAIT_MS = 5_000;
 
 /**
  * How a MySQL error may be retried:
@@ -325,8 +341,11 @@ export interface RetryOptions {
   attempts?: number;
   /** Also retry a broken connection (transactions of upserts; default false). */
   retryLost?: boolean;
-  /** Only conflicts (work bound to one connection, which cannot move to another writer). */
-  conflictsOnly?: boolean;
+  /**
+   * How long refused (and, with retryLost, lost) work is tried again; 0 (the
+   * default): only conflicts are retried, e.g. for work bound to one connection.
+   */
+  waitMs?: number;
 }
 
 /**
@@ -334,11 +353,12 @@ export interface RetryOptions {
  * and every pooled statement: conflicts (deadlocks, Galera certification)
  * run again after a short jittered pause, a bounded number of times; work
  * refused by a host that is no writer (or lost with it, for transactions)
- * runs again on the next writer for up to 30 s. Other errors pass through.
+ * runs again on the next writer for up to `waitMs` (withTransaction: the
+ * pool's writerWaitMs). Other errors pass through.
  */
 export async function retryOnDeadlock<T>(work: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 8;
-  const deadline = Date.now() + WRITER_WAIT_MS;
+  const deadline = Date.now() + (options.waitMs ?? 0);
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
@@ -347,7 +367,7 @@ export async function retryOnDeadlock<T>(work: () => Promise<T>, options: RetryO
       if (kind === 'conflict') {
         if (attempt >= attempts) throw err;
         await sleep(10 * attempt + Math.random() * 40 * attempt);
-      } else if (!options.conflictsOnly && (kind === 'refused' || (kind === 'lost' && options.retryLost))) {
+      } else if (kind === 'refused' || (kind === 'lost' && options.retryLost)) {
         if (Date.now() >= deadline) throw err;
         await sleep(Math.min(1000, 100 * attempt));
       } else {
@@ -379,7 +399,7 @@ export async function inTransaction<T>(conn: Connection | PoolConnection, work: 
       await conn.rollback().catch(() => undefined);
       throw err;
     }
-  }, { conflictsOnly: true, ...options });
+  }, options);
 }
 
 /**
@@ -409,7 +429,7 @@ export async function withTransaction<T>(
         conn.release();
       }
     },
-    { retryLost: true },
+    { retryLost: true, waitMs: pool.writerWaitMs },
   );
 }
 
