@@ -2,8 +2,8 @@
 // defaults) write through the multi-host URL of a private 3-node Galera
 // cluster (bench/lib/galera.mjs) while an in-process simulated fleet is
 // polled; the writer node is killed with SIGKILL, and the figure is the time
-// from the kill to the first job completed after it (a job completes right
-// after its transaction commits). The node then rejoins (IST) and, after the
+// from the kill to the first job started after it that completed (a job
+// completes right after its transaction commits). The node then rejoins (IST) and, after the
 // URL's failback period, the processes move back to it before the next kill.
 import { AgentFleet } from '@watched/agent-sim';
 import { AgentRegistry, readMembers } from '@watched/core';
@@ -40,8 +40,9 @@ export async function galeraWriterKills(kills, log = console.log) {
       const load = loadAverage();
       const killedAt = Date.now();
       await galera.nodes[0].kill();
-      const first = await waitFor('a job completed after the kill', async () => {
-        const after = await completedSince(killedAt);
+      // A job started after the kill committed after it (one finished just after may have committed before).
+      const first = await waitFor('a job started after the kill and completed', async () => {
+        const after = (await completedSince(killedAt)).filter((j) => (j.processedOn ?? 0) > killedAt);
         return after.length ? Math.min(...after.map((j) => j.finishedOn)) : undefined;
       }, 60_000, 50);
       const failedOverTo = (await writers()).find((w) => w && w !== writerName(0));

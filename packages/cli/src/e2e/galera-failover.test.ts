@@ -82,7 +82,7 @@ describe('MariaDB Galera, 3 nodes: the writer killed mid-ingest', () => {
     expect([...expected.keys()].filter((k) => !stored.rows.has(k)).slice(0, 5)).toEqual([]);
   }
 
-  /** SIGKILLs node `index` once jobs complete, and returns the ms from the kill to the first job completed after it. */
+  /** SIGKILLs node `index` once jobs complete, and returns the ms from the kill to the first commit after it (a job started after the kill, completed). */
   async function killMidIngest(index: number, roles: RoleProcess[]): Promise<number> {
     const completedSince = async (at: number) => (await completed()).filter((j) => (j.finishedOn ?? 0) > at);
     const startedAt = Date.now();
@@ -91,10 +91,11 @@ describe('MariaDB Galera, 3 nodes: the writer killed mid-ingest', () => {
     });
     const killedAt = Date.now();
     await cluster.nodes[index].kill();
+    // Started after the kill, so committed after it (a job finished just after the kill may have committed before).
     const first = await waitFor(
-      'a job completed after the kill',
+      'a job started after the kill and completed',
       async () => {
-        const after = await completedSince(killedAt);
+        const after = (await completedSince(killedAt)).filter((j) => (j.processedOn ?? 0) > killedAt);
         return after.length ? Math.min(...after.map((j) => j.finishedOn!)) : undefined;
       },
       30_000,
