@@ -31,7 +31,8 @@ export async function galeraWriterKills(kills, log = console.log) {
     await cluster.pool.query('INSERT INTO `agt$state` (agt_id, since) SELECT id, ? FROM `c$agents`', [fleet.now()]);
     const coordinator = cluster.spawn('galera-c1', ['coordinator', '--group-size', '2']);
     const worker = cluster.spawn('galera-w1', ['worker']);
-    await Promise.all([cluster.started(coordinator, 'coordinator started'), cluster.started(worker, 'worker started')]);
+    // Generous: the three nodes and the processes share the machine.
+    await Promise.all([cluster.started(coordinator, 'coordinator started', 90_000), cluster.started(worker, 'worker started', 90_000)]);
     const completedSince = async (at) => (await cluster.recentJobs(['completed'], 200)).filter((j) => (j.finishedOn ?? 0) > at);
     for (let i = 0; i < kills; i++) {
       await waitFor('both processes writing to node 1', async () => (await writers()).filter((w) => w === writerName(0)).length === 2, 90_000, 200);
