@@ -9,20 +9,22 @@
 //   - kill -9 a worker mid-job: time until that job completes on the other worker;
 //   - kill -9 the Redis master, with Sentinel and on a Redis Cluster (bench/lib/failover-redis.mjs):
 //     time until the first poll after the kill is committed.
+//   - kill -9 the Galera writer node (bench/lib/failover-galera.mjs): time until the first commit after it.
 // Two coordinators and two workers run throughout; each killed process is
 // replaced by a fresh one before the next repetition.
-// Usage: npm run bench -- failover [--crashes=5] [--handovers=5] [--workerKills=3] [--leaseTtlSeconds=10] [--redisKills=2]
+// Usage: npm run bench -- failover [--crashes=5] [--handovers=5] [--workerKills=3] [--leaseTtlSeconds=10] [--redisKills=2] [--galeraKills=2]
 // Needs: npm run build, redis-server on PATH. Bounded: ~3-5 min (the worker kills wait for stall detection).
 import { AgentFleet } from '@watched/agent-sim';
 import { AgentRegistry } from '@watched/core';
 import { BenchCluster, pidOfNodeId, waitFor } from './lib/cluster.mjs';
+import { galeraWriterKills } from './lib/failover-galera.mjs';
 import { loadAverage, machineInfo, parseFlags, writeResult } from './lib/report.mjs';
 import { spread } from './lib/stats.mjs';
 import { measureRedisFailovers } from './lib/failover-redis.mjs';
 
-const DEFAULTS = { crashes: 5, handovers: 5, workerKills: 3, leaseTtlSeconds: 10, redisKills: 2 };
+const DEFAULTS = { crashes: 5, handovers: 5, workerKills: 3, leaseTtlSeconds: 10, redisKills: 2, galeraKills: 2 };
 const usage = `usage: npm run bench -- failover ${Object.entries(DEFAULTS).map(([k, v]) => `[--${k}=${v}]`).join(' ')}`;
-const { crashes, handovers, workerKills, leaseTtlSeconds, redisKills } = parseFlags(process.argv.slice(2), DEFAULTS, usage);
+const { crashes, handovers, workerKills, leaseTtlSeconds, redisKills, galeraKills } = parseFlags(process.argv.slice(2), DEFAULTS, usage);
 const leaseTtl = `${leaseTtlSeconds}s`;
 const leaseTtlMs = leaseTtlSeconds * 1000;
 const HOSTS = 20;
@@ -33,7 +35,7 @@ const SLOW_POLL_MS = 3000;
 
 const cluster = await new BenchCluster('failover').start();
 const fleet = new AgentFleet({ hosts: HOSTS, port: 0, seed: 7, bufferMs: 10 * 60_000 });
-const results = { leaderCrash: [], leaderHandover: [], workerCrash: [] };
+const results = { leaderCrash: [], leaderHandover: [], workerCrash: [], galeraWriterCrash: [] };
 const machine = await machineInfo(cluster.pool);
 let error;
 let redisPart;
@@ -120,6 +122,13 @@ try {
 }
 // Redis failovers: installations of their own, once the processes above are gone.
 if (redisKills > 0) redisPart = await measureRedisFailovers(redisKills).catch((err) => void (error ??= `redis: ${err.message}`));
+// Its own servers (a private Galera cluster): measured also when the part above failed.
+try {
+  results.galeraWriterCrash = await galeraWriterKills(galeraKills);
+} catch (err) {
+  error = [error, `galera: ${err.message}`].filter(Boolean).join('; ');
+  console.error(`failover (galera): ${err.message}`);
+}
 
 const summary = [
   { fault: 'leader kill -9', measure: 'new leader holds the lease', ...spread(results.leaderCrash.map((r) => r.leaseTakenMs)) },
@@ -129,12 +138,13 @@ const summary = [
   { fault: 'leader SIGTERM', measure: 'old leader exited', ...spread(results.leaderHandover.map((r) => r.oldLeaderExitMs)) },
   { fault: 'worker kill -9 mid-job', measure: 'its job completed elsewhere', ...spread(results.workerCrash.map((r) => r.completedElsewhereMs)) },
   ...(redisPart?.summary ?? []),
+  { fault: 'Galera writer kill -9', measure: 'first commit after it', ...spread(results.galeraWriterCrash.map((r) => r.firstCommitAfterKillMs)) },
 ];
 console.log(`\nfailover (ms; lease TTL ${leaseTtlMs} ms, targets: crash <= TTL + 2 s = ${leaseTtlMs + 2000}, handover < 1000)\n`);
 console.table(summary);
 const file = writeResult('failover', {
   machine,
-  parameters: { crashes, handovers, workerKills, hosts: HOSTS, pollIntervalSeconds: 1, groupSize: 2, leaseTtlMs, tickIntervalMs: 1000, workerLockDurationMs: 30_000, workerStalledIntervalMs: 30_000, slowPollMsDuringWorkerKills: SLOW_POLL_MS },
+  parameters: { crashes, handovers, workerKills, redisKills, galeraKills, hosts: HOSTS, pollIntervalSeconds: 1, groupSize: 2, leaseTtlMs, tickIntervalMs: 1000, workerLockDurationMs: 30_000, workerStalledIntervalMs: 30_000, slowPollMsDuringWorkerKills: SLOW_POLL_MS },
   results: { summary, ...results, ...redisPart?.results, ...(error ? { error } : {}) },
   notes:
     'Times from the signal. First enqueue: the BullMQ timestamp of the earliest job stamped with the new term. ' +

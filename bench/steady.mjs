@@ -74,7 +74,7 @@ async function rollupsAndRetention(db, fleetNow) {
 
 console.log(`steady: ${params.hosts} hosts at ${params.speed}x; insert-only ingest, then ingest with rollups and retention (load ${loadAverage()})`);
 const insertOnly = await runIngest(params);
-const steady = await runIngest(params, console.log, rollupsAndRetention);
+const steady = await runIngest(params, console.log, { alongside: rollupsAndRetention });
 const a = steady.alongside;
 // Rows retention removed during the window were written in it: added back (values at the window's mean values per row).
 const valuesPerRow = steady.rowsCommitted > 0 ? steady.valuesCommitted / steady.rowsCommitted : 1;

@@ -14,8 +14,10 @@ import { PrivateRedis } from './private-redis.mjs';
 export { pidOfNodeId, waitFor };
 
 export class BenchCluster {
-  constructor(name, { redisUrl } = {}) {
+  /** `mysqlServer`: a server URL without database (default the shared MariaDB), e.g. a Galera cluster's; `redisUrl`: a Redis of its own. */
+  constructor(name, { redisUrl, mysqlServer } = {}) {
     this.name = name;
+    this.mysqlServer = mysqlServer;
     this.prefix = `wbench-${name}`;
     this.externalRedisUrl = redisUrl;
     this.keys = RedisKeys.of(this.prefix, compileRedisConnection(redisUrl ?? 'redis://127.0.0.1'));
@@ -23,7 +25,7 @@ export class BenchCluster {
   }
 
   async start() {
-    this.database = await scratchDatabase(this.name);
+    this.database = await scratchDatabase(this.name, 4, this.mysqlServer);
     this.pool = this.database.pool;
     this.mysqlUrl = this.database.mysqlUrl;
     if (this.externalRedisUrl) this.redisUrl = this.externalRedisUrl;

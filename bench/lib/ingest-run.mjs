@@ -48,12 +48,13 @@ async function pollLatencies(urls) {
 
 /**
  * Runs one measurement and returns its figures; `log` reports progress.
+ * `mysqlServer`: another MySQL (e.g. a Galera cluster's URL).
  * `alongside(db, fleetNow)`, when given, starts work that runs during the
  * measured window (the `steady` scenario's rollups and retention) on the
  * fleet's clock, and returns an async stop() whose result lands in `result.alongside`.
  */
-export async function runIngest(p, log = console.log, alongside = undefined) {
-  const cluster = new BenchCluster(`ingest${p.workers}`);
+export async function runIngest(p, log = console.log, { mysqlServer, alongside } = {}) {
+  const cluster = new BenchCluster(`ingest${p.workers}`, { mysqlServer });
   let fleet;
   try {
     await cluster.start();

@@ -3,10 +3,10 @@ import { createMysqlConnection, createMysqlPool, Migrator } from '@watched/core'
 
 const SERVER = process.env.WATCHED_BENCH_MYSQL ?? 'mysql://root@127.0.0.1:3306';
 
-/** A fresh, migrated database `wbench_<name>_<pid>`; `drop()` removes it. */
-export async function scratchDatabase(name, poolSize = 4) {
-  const database = `wbench_${name}_${process.pid}`;
-  const mysqlUrl = `${SERVER}/${database}`;
+/** A fresh, migrated database `wbench_<name>_<pid>` (on `server`, default the shared one); `drop()` removes it. */
+export async function scratchDatabase(name, poolSize = 4, server = SERVER) {
+  const database = `wbench_${name.replace(/[^a-z0-9_]/gi, '_')}_${process.pid}`;
+  const mysqlUrl = `${server.replace(/\/$/, '')}/${database}`;
   await new Migrator({ mysql: mysqlUrl }).migrate();
   const pool = createMysqlPool(mysqlUrl, { connectionLimit: poolSize });
   return {
@@ -15,7 +15,7 @@ export async function scratchDatabase(name, poolSize = 4) {
     pool,
     async drop() {
       await pool.end().catch(() => undefined);
-      const conn = await createMysqlConnection(SERVER);
+      const conn = await createMysqlConnection(server);
       await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
       await conn.end();
     },

@@ -83,9 +83,9 @@ export function roleCommand<S extends Shape, C, R extends RoleService>(definitio
       // The generic shape defeats zod's inference here; the runtime's options are the role process's, by construction.
       const runtime = commandRuntime(argv, shape, definition.command) as unknown as CommandRuntime<RoleProcessOptions<S> & BaseOptions & AdminOptions>;
       const { options } = runtime;
-      await runRoles(runtime, (metrics): RoleParts<typeof options> => {
+      await runRoles(runtime, (metrics, mysqlWriter): RoleParts<typeof options> => {
         const { connections, logger, nodeId, outages } = runtime;
-        const parts = roleParts(definition, options, { connections, logger, nodeId, metrics, outages });
+        const parts = roleParts(definition, options, { connections, logger, nodeId, metrics, outages, mysqlWriter });
         return {
           services: [parts.service],
           ready: parts.ready,

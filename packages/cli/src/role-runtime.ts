@@ -1,6 +1,8 @@
 import {
   AdminServer,
   createMysqlPool,
+  createWriterSelector,
+  type MysqlWriterSelector,
   createRedis,
   FailureReporter,
   mysqlReadiness,
@@ -43,14 +45,16 @@ export interface RoleParts<O> {
  */
 export async function runRoles<O extends BaseOptions & AdminOptions>(
   runtime: CommandRuntime<O>,
-  build: (metrics: WatchedMetrics) => RoleParts<NoInfer<O>> | Promise<RoleParts<NoInfer<O>>>,
+  build: (metrics: WatchedMetrics, mysqlWriter: MysqlWriterSelector) => RoleParts<NoInfer<O>> | Promise<RoleParts<NoInfer<O>>>,
 ): Promise<void> {
   const { options, logger, connections, outages } = runtime;
   await refuseLastingConnectionFailures(connections);
   const metrics = new WatchedMetrics();
-  const pool = new FailureReporter(logger, outages, connections).watchPool(createMysqlPool(connections.mysql, { connectionLimit: 1 }));
+  // One writer choice for the process: its roles and its readiness check write to, and judge, the same host.
+  const mysqlWriter = createWriterSelector(connections.mysql, logger);
+  const pool = new FailureReporter(logger, outages, connections).watchPool(createMysqlPool(connections.mysql, { connectionLimit: 1, selector: mysqlWriter }));
   const redis = createRedis(connections.redis, { connectionName: 'watched-admin', outages });
-  const parts = await build(metrics);
+  const parts = await build(metrics, mysqlWriter);
   const admin = new AdminServer(options, {
     logger,
     metrics,
@@ -67,6 +71,7 @@ export async function runRoles<O extends BaseOptions & AdminOptions>(
     await admin.start();
   } catch (err) {
     await pool.end().catch(() => undefined);
+    mysqlWriter.close();
     redis.disconnect();
     throw err;
   }
@@ -79,6 +84,7 @@ export async function runRoles<O extends BaseOptions & AdminOptions>(
       // Bound above, before runServices: closed here too when a stop during start-up started none of the services.
       await admin.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
+      mysqlWriter.close();
       redis.disconnect();
     },
   });

@@ -59,7 +59,7 @@ export class FailureReporter {
 
   /** A MySQL pool whose new connections end the MySQL outage (a pool connects again only once the server answers). */
   watchPool(pool: Pool): Pool {
-    pool.pool.on('connection', () => this.mysqlTracker.recovered(MYSQL_POOLS));
+    pool.onConnection(() => this.mysqlTracker.recovered(MYSQL_POOLS));
     return pool;
   }
 }

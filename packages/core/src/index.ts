@@ -22,21 +22,28 @@ export {
   type Connection,
   createMysqlConnection,
   createMysqlPool,
+  createWriterSelector,
   exactDoubleTypeCast,
+  inTransaction,
   isRetryableMysqlError,
+  mysqlFailureKind,
+  type MysqlFailureKind,
   mysqlDatabaseName,
   type MysqlPoolOptions,
   type MysqlTarget,
   type Pool,
   type PoolConnection,
   type ResultSetHeader,
+  readWriterVerdict,
   retryOnDeadlock,
+  type RetryOptions,
   type RowDataPacket,
   withSchemaLock,
   withTransaction,
 } from './mysql.js';
 export { createRedis, type Redis, type RedisClientOptions, type RedisTarget } from './redis.js';
 export { RedisMasterWatch, type RedisMasterView } from './redis-master-watch.js';
+export { hostName, MysqlWriterSelector, type MysqlWriterStatus, type WriterFailover, type WriterVerdict } from './mysql-writer.js';
 export { describeTlsError, readTlsFiles, TLS_VERSIONS, type TlsFiles, type TlsMaterial } from './tls.js';
 export { REDACTED, redactSecrets, redactText, redactUrl, redactValue } from './log-redaction.js';
 export { SecretRegistry, secrets } from './secret-registry.js';

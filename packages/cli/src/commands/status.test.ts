@@ -142,4 +142,22 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
       workerConnection.disconnect();
     }
   });
+
+  it('shows which MySQL host each process writes to and the failovers it saw', async () => {
+    const now = Date.now();
+    const hosts = ['db1:3306', 'db2:3306', 'db3:3306'];
+    const failedOver = { writer: 'db2:3306', hosts, failovers: [{ at: now - 12_000, from: 'db1:3306', to: 'db2:3306', reason: 'previous writer db1:3306 failed' }] };
+    const members = [
+      new Membership({ redis: env.redis, keys: env.keys, role: 'worker', nodeId: 'host:3:w', intervalMs: 1000, logger: env.logger, mysqlWriter: () => failedOver }),
+      new Membership({ redis: env.redis, keys: env.keys, role: 'coordinator', nodeId: 'host:4:c', intervalMs: 1000, logger: env.logger, mysqlWriter: () => ({ writer: 'db1:3306', hosts, failovers: [] }) }),
+    ];
+    await Promise.all(members.map((m) => m.beat()));
+    const status = await collectStatus(env.redis, env.keys, env.pool, now);
+    expect(status.processes.find((p) => p.nodeId === 'host:3:w')?.mysql).toEqual(failedOver);
+    const text = formatStatus(status);
+    expect(text).toContain('mysql       2 writers: db2:3306, db1:3306, 1 failovers seen');
+    expect(text).toContain('  host:3:w  writes to db2:3306 of db1:3306,db2:3306,db3:3306  1 failovers; last 12.0 s ago db1:3306 -> db2:3306 (previous writer db1:3306 failed)');
+    expect(text).toContain('  host:4:c  writes to db1:3306 of db1:3306,db2:3306,db3:3306  0 failovers');
+    await Promise.all(members.map((m) => m.stop()));
+  });
 });

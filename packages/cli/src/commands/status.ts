@@ -17,6 +17,7 @@ import {
   TermStore,
   type MemberInfo,
   type RedisMasterView,
+  type MysqlWriterStatus,
   type Pool,
   type Redis,
   type RowDataPacket,
@@ -71,6 +72,8 @@ export interface ProcessStatus {
   roles: string[];
   /** The Redis master its roles use and the failovers they saw (the role that saw most); absent from older versions. */
   redis?: RedisMasterView;
+  /** Where the process writes in MySQL (from its members' records; absent for processes that do not say). */
+  mysql?: MysqlWriterStatus;
 }
 
 export interface ClusterStatus {
@@ -236,6 +239,7 @@ function processesOf(members: readonly MemberInfo[]): ProcessStatus[] {
     const entry = byNode.get(m.nodeId) ?? { nodeId: m.nodeId, host: m.host, pid: m.pid, roles: [] };
     entry.roles.push(m.role);
     if (m.redis && (!entry.redis || m.redis.failovers > entry.redis.failovers)) entry.redis = m.redis;
+    if (m.mysql) entry.mysql ??= m.mysql;
     byNode.set(m.nodeId, entry);
   }
   return [...byNode.values()].map((p) => ({ ...p, roles: p.roles.sort() })).sort((a, b) => a.nodeId.localeCompare(b.nodeId));
@@ -246,6 +250,25 @@ function ago(ms: number | null): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.round(ms / 60_000)} min`;
+}
+
+/** Where each process writes in MySQL and the failovers it saw: one line, and one per process on a multi-host URL or after a failover. */
+function mysqlWriterLines(s: ClusterStatus): string[] {
+  const writing = s.processes.filter((p): p is ProcessStatus & { mysql: MysqlWriterStatus } => p.mysql !== undefined);
+  if (writing.length === 0) return [];
+  const writers = [...new Set(writing.map((p) => p.mysql.writer ?? 'none'))];
+  const failovers = writing.reduce((sum, p) => sum + p.mysql.failovers.length, 0);
+  const lines = [
+    `mysql       ${writers.length === 1 ? `writer ${writers[0]}` : `${writers.length} writers: ${writers.join(', ')}`}, ${failovers} failovers seen`,
+  ];
+  for (const p of writing) {
+    const { writer, hosts, failovers: seen } = p.mysql;
+    const last = seen.at(-1);
+    if (hosts.length < 2 && !last) continue;
+    const lastText = last ? `; last ${ago(s.at - last.at)} ago ${last.from} -> ${last.to} (${last.reason})` : '';
+    lines.push(`  ${p.nodeId}  writes to ${writer ?? 'none (choosing)'} of ${hosts.join(',')}  ${seen.length} failovers${lastText}`);
+  }
+  return lines;
 }
 
 /** The human-readable form. */
@@ -270,6 +293,7 @@ export function formatStatus(s: ClusterStatus, maxGroups = 20): string {
   const shared = s.processes.filter((p) => p.roles.length > 1);
   lines.push(`processes   ${s.processes.length}${shared.length ? `, ${shared.length} running several roles` : ''}`);
   for (const p of shared) lines.push(`  ${p.nodeId}  ${p.roles.join(', ')}`);
+  lines.push(...mysqlWriterLines(s));
   const q = s.queue;
   lines.push(
     `queue       waiting ${q.waiting + q.prioritized}, active ${q.active}, delayed ${q.delayed}, failed ${q.failed}, completed (kept) ${q.completed}; oldest waiting ${ago(s.oldestWaitingMs)}`,

@@ -72,10 +72,10 @@ export const upCommand: CommandModule = {
     printFrontAdminNotice(result.frontAdmin);
 
     const fleet = await simulatedFleet(options, connections.mysql, logger);
-    await runRoles(runtime, (metrics) => {
+    await runRoles(runtime, (metrics, mysqlWriter) => {
       // `up`'s options hold every role's (allOptionsShape), so each role reads its own from them.
       const part = <S extends Record<string, z.ZodType>, C, R extends RoleService>(role: RoleDefinition<S, C, R>) =>
-        roleParts(role, options as unknown as RoleProcessOptions<S>, { connections, logger: logger.child({ role: role.command }), nodeId, metrics, outages });
+        roleParts(role, options as unknown as RoleProcessOptions<S>, { connections, logger: logger.child({ role: role.command }), nodeId, metrics, outages, mysqlWriter });
       const coordinator = part(ROLES.coordinator);
       const worker = part(ROLES.worker);
       const aggregator = part(ROLES.aggregator);

@@ -12,12 +12,15 @@ export interface ReadinessCheck {
   check(): Promise<void | boolean> | void | boolean;
 }
 
-/** MySQL answers `SELECT 1` through the role's pool. */
+/**
+ * The MySQL host the role writes to answers and takes writes: not read-only,
+ * and a synced, ready member when it is a Galera node (Pool.checkWriter).
+ */
 export function mysqlReadiness(pool: Pool, name = 'mysql'): ReadinessCheck {
   return {
     name,
     check: async () => {
-      await pool.query('SELECT 1');
+      await pool.checkWriter();
     },
   };
 }

@@ -37,8 +37,17 @@ describe('connection options', () => {
     expect(server).toEqual({ hosts: [{ host: 'db', port: 3307 }], user: 'app', password: 'pw' });
   });
 
-  it('refuses a host list by the option name, at load time and at compile time', () => {
-    expect(() => loadOptions(Schema, { flags: { mysqlUrl: 'mysql://u:p@h1:3306,h2:3306/db' } })).toThrow(/mysqlUrl: several hosts \(h1, h2\) are not supported yet/);
+  it('reads a MySQL host list in order (the writer is chosen from it) and refuses a host listed twice', () => {
+    const loaded = loadOptions(Schema, { flags: { mysqlUrl: 'mysql://u:p@h1:3306,h2,h3:3307/db' } });
+    expect(compileMysqlConnection(loaded.mysqlUrl).hosts).toEqual([
+      { host: 'h1', port: 3306 },
+      { host: 'h2', port: 3306 },
+      { host: 'h3', port: 3307 },
+    ]);
+    expect(() => compileMysqlConnection('mysql://u@h1:3306,h1/db')).toThrow(/mysqlUrl: the host h1:3306 is listed twice/);
+  });
+
+  it('refuses a Redis host list by the option name, at compile time', () => {
     expect(() => compileRedisConnection('redis://a:6379,b:6379')).toThrow(/redisUrl: several hosts/);
     expect(() => compileMysqlConnection('redis://h/db')).toThrow(/mysqlUrl.*mysql:\/\//);
   });

@@ -82,12 +82,26 @@ export function splitConnectionUrl(url: string, field: string): ConnectionUrl {
 export function singleHost(url: ConnectionUrl, field: string, defaults: HostPort): HostPort[] {
   const refused = hostListRefusal(url);
   if (refused) throw new ConfigError(field, refused);
-  const [{ host, port }] = url.hosts;
-  return [{ host: host || defaults.host, port: port ?? defaults.port }];
+  return everyHost(url, field, defaults);
 }
+
+/** Every host of the URL in the order written, defaults filled in (schemes that serve host lists: `mysql://`). */
+export function everyHost(url: ConnectionUrl, field: string, defaults: HostPort): HostPort[] {
+  const hosts = url.hosts.map(({ host, port }) => ({ host: host || defaults.host, port: port ?? defaults.port }));
+  const seen = new Set<string>();
+  for (const h of hosts) {
+    const key = `${h.host}:${h.port}`;
+    if (seen.has(key)) throw new ConfigError(field, `the host ${key} is listed twice in the URL`);
+    seen.add(key);
+  }
+  return hosts;
+}
+
+/** Schemes whose URLs may list several hosts: `mysql://` (writer selection in order, see mysql-writer.ts). */
+const HOST_LIST_SCHEMES = new Set(['mysql']);
 
 /** Why the URL's hosts cannot be served today, or undefined when they can. */
 export function hostListRefusal(url: ConnectionUrl): string | undefined {
-  if (url.hosts.length <= 1) return undefined;
+  if (url.hosts.length <= 1 || HOST_LIST_SCHEMES.has(url.scheme)) return undefined;
   return `several hosts (${url.hosts.map((h) => h.host).join(', ')}) are not supported yet: give one host`;
 }

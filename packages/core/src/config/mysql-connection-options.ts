@@ -1,10 +1,11 @@
 import { ConfigError } from '../errors.js';
 import { readClientTls, tlsFiles, urlFlag, type ClientTls, type TlsOverrides } from './client-tls.js';
-import { singleHost, splitConnectionUrl, type HostPort } from './connection-url.js';
+import { parseDurationMs } from './option-types.js';
+import { everyHost, splitConnectionUrl, type HostPort } from './connection-url.js';
 
 /** Where and as whom to connect to MySQL/MariaDB: a `mysqlUrl` and the connection options, compiled once. */
 export interface MysqlConnectionOptions {
-  /** Exactly one today; a list so that multi-host URLs can come without changing the type. */
+  /** In the order given: the first that answers and is writable is the writer (see mysql-writer.ts). */
   readonly hosts: readonly HostPort[];
   readonly user: string;
   readonly password: string;
@@ -12,6 +13,24 @@ export interface MysqlConnectionOptions {
   readonly database?: string;
   /** Undefined: a plain connection. */
   readonly tls?: ClientTls;
+  /**
+   * With several hosts: how long an earlier host must stay writable before
+   * the writer moves back to it (URL `failback=30s`, the default); null
+   * (`failback=never`): only when the current writer fails.
+   */
+  readonly failbackAfterMs?: number | null;
+}
+
+/** `failback=30s` / `failback=never` in a multi-host URL's query. */
+export const MYSQL_FAILBACK_PARAM = 'failback';
+
+function failbackAfterMs(params: URLSearchParams, field: string): number | null | undefined {
+  const value = params.get(MYSQL_FAILBACK_PARAM);
+  if (value === null) return undefined;
+  if (value === 'never') return null;
+  const ms = parseDurationMs(value);
+  if (!Number.isFinite(ms) || ms < 0) throw new ConfigError(field, `${MYSQL_FAILBACK_PARAM}=${value} is neither a duration like 30s nor never`);
+  return ms;
 }
 
 /**
@@ -46,12 +65,14 @@ export function compileMysqlConnection(url: string, overrides: ConnectionOverrid
   const files = tlsFiles(parts.params, p, overrides.tls ?? {}, field);
   const enabled = urlFlag(parts.params, p.enable, field, REQUIRED) ?? Boolean(files.files.ca || files.files.cert);
   const verify = overrides.tls?.verify?.value ?? urlFlag(parts.params, p.verify, field, REQUIRED) ?? true;
+  const failback = failbackAfterMs(parts.params, field);
   return {
-    hosts: singleHost(parts, field, { host: '127.0.0.1', port: 3306 }),
+    hosts: everyHost(parts, field, { host: '127.0.0.1', port: 3306 }),
     user: parts.username ?? 'root',
     password: overrides.password ?? parts.password ?? '',
     ...(parts.path ? { database: databaseName(parts.path, field) } : {}),
     ...(enabled ? { tls: readClientTls(files, verify) } : {}),
+    ...(failback !== undefined ? { failbackAfterMs: failback } : {}),
   };
 }
 

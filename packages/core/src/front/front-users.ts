@@ -1,4 +1,4 @@
-import type { Connection, ResultSetHeader, RowDataPacket } from '../mysql.js';
+import { inTransaction, type Connection, type ResultSetHeader, type RowDataPacket } from '../mysql.js';
 import { hashFrontPassword } from './front-password.js';
 
 /** Why a change to the front's users was refused. */
@@ -141,14 +141,6 @@ export class FrontUsers {
   }
 
   private async transaction<T>(work: () => Promise<T>): Promise<T> {
-    await this.conn.beginTransaction();
-    try {
-      const result = await work();
-      await this.conn.commit();
-      return result;
-    } catch (err) {
-      await this.conn.rollback().catch(() => undefined);
-      throw err;
-    }
+    return inTransaction(this.conn, work);
   }
 }

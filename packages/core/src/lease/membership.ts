@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { MysqlWriterStatus } from '../mysql-writer.js';
 import type { Redis } from '../redis.js';
 import type { RedisMasterView } from '../redis-master-watch.js';
 
@@ -21,6 +22,8 @@ export interface MemberInfo {
   details: Record<string, unknown>;
   /** The Redis master this process uses and the failovers it saw (absent in records of older versions). */
   redis?: RedisMasterView;
+  /** The MySQL host the process writes to and the failovers it saw (absent from processes before it existed). */
+  mysql?: MysqlWriterStatus;
 }
 
 export interface MembershipOptions {
@@ -38,6 +41,8 @@ export interface MembershipOptions {
   onFailure?: (what: string, err: unknown) => void;
   /** Called on each heartbeat: the Redis master in use (RedisMasterWatch). */
   redisMaster?: () => RedisMasterView;
+  /** Called on each heartbeat: where the process writes in MySQL. */
+  mysqlWriter?: () => MysqlWriterStatus | undefined;
 }
 
 const VERSION: string = (() => {
@@ -55,6 +60,10 @@ const VERSION: string = (() => {
  * up` runs every role under one node id, and each must be counted. Kept in
  * Redis: it is rebuilt within one heartbeat after Redis restarts.
  */
+
+function mysqlWriterField(status: MysqlWriterStatus | undefined): Pick<MemberInfo, 'mysql'> {
+  return status ? { mysql: status } : {};
+}
 
 /** A member's id: one per role of a process (`<nodeId>/<role>`). */
 export function memberId(nodeId: string, role: string): string {
@@ -108,6 +117,7 @@ export class Membership {
       heartbeatAt: now,
       details: this.options.details?.() ?? {},
       ...(this.options.redisMaster ? { redis: this.options.redisMaster() } : {}),
+      ...mysqlWriterField(this.options.mysqlWriter?.()),
     };
     try {
       await redis

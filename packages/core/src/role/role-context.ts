@@ -2,7 +2,8 @@ import { Queue } from 'bullmq';
 import type { Logger } from '../logger.js';
 import { RedisKeys } from '../keys.js';
 import { Membership } from '../lease/membership.js';
-import { createMysqlPool, type MysqlPoolOptions, type Pool } from '../mysql.js';
+import { createMysqlPool, createWriterSelector, type MysqlPoolOptions, type Pool } from '../mysql.js';
+import type { MysqlWriterSelector } from '../mysql-writer.js';
 import { createRedis, type Redis, type RedisClientOptions } from '../redis.js';
 import { RedisMasterWatch } from '../redis-master-watch.js';
 import type { RoleConnections } from '../config/connection-options.js';
@@ -34,6 +35,12 @@ export interface RoleContextOptions {
   metrics?: WatchedMetrics;
   /** The process's outage trackers, shared by its roles (default: the context's own). */
   outages?: DependencyOutages;
+  /**
+   * The process's choice of MySQL writer, shared by its roles and its
+   * readiness so they all write to one host (closed by its owner); default:
+   * the role's own.
+   */
+  mysqlWriter?: MysqlWriterSelector;
 }
 
 /** The work only the leader does: every interval while it leads, and at once when it becomes leader. */
@@ -77,6 +84,7 @@ export class RoleContext {
   private commandRedis?: Redis;
   private leaderLoop?: LeaderLoop;
   private member?: Membership;
+  private writerSelector?: MysqlWriterSelector;
   private closing?: Promise<void>;
 
   constructor(options: RoleContextOptions) {
@@ -85,6 +93,7 @@ export class RoleContext {
     this.logger = options.logger;
     this.nodeId = options.nodeId ?? defaultNodeId();
     this.metrics = options.metrics;
+    this.writerSelector = options.mysqlWriter;
     this.keys = RedisKeys.of(options.connections.prefix, options.connections.redis);
     this.outages = options.outages ?? new DependencyOutages(options.logger);
     this.failures = new FailureReporter(options.logger, this.outages, options.connections);
@@ -110,10 +119,19 @@ export class RoleContext {
     return this.leaderLoop?.term ?? 0;
   }
 
-  /** A MySQL pool, ended when the role closes. */
+  /**
+   * A MySQL pool, ended when the role closes. Every pool of the role follows
+   * one writer choice, so the role writes to one host of a multi-host URL.
+   */
   mysql(options: MysqlPoolOptions): Pool {
-    const pool = this.failures.watchPool(createMysqlPool(this.connections.mysql, options));
+    const pool = this.failures.watchPool(createMysqlPool(this.connections.mysql, { ...options, selector: this.mysqlWriter }));
     return this.stack.push('MySQL pool', pool, (p) => p.end());
+  }
+
+  /** The role's choice of MySQL writer (see MysqlWriterSelector), made on first use, stopped when the role closes. */
+  get mysqlWriter(): MysqlWriterSelector {
+    this.writerSelector ??= this.stack.push('MySQL writer selector', createWriterSelector(this.connections.mysql, this.logger), (s) => s.close());
+    return this.writerSelector;
   }
 
   /**
@@ -156,6 +174,8 @@ export class RoleContext {
       details: spec.details,
       onFailure: (what, err) => this.failures.report(what, err, 'warn'),
       redisMaster: () => redisMaster.view(),
+      // Only once the role opened MySQL: a role without it (none today) publishes no writer.
+      mysqlWriter: () => this.writerSelector?.status(),
     });
     membership.start();
     this.member = membership;

@@ -1,5 +1,5 @@
 import { escape } from 'mysql2';
-import type { Connection, ResultSetHeader, RowDataPacket } from '../mysql.js';
+import { inTransaction, type Connection, type ResultSetHeader, type RowDataPacket } from '../mysql.js';
 import { quoteName, type ForeignKeyInfo, type TableInfo } from './schema-catalog.js';
 import { QUARANTINE_TABLE } from './upgrade-log.js';
 
@@ -96,13 +96,8 @@ export class RowQuarantine {
   }
 
   private async run(statements: string[]): Promise<void> {
-    await this.conn.query('START TRANSACTION');
-    try {
+    await inTransaction(this.conn, async () => {
       for (const sql of statements) await this.conn.query<ResultSetHeader>(sql);
-      await this.conn.query('COMMIT');
-    } catch (err) {
-      await this.conn.query('ROLLBACK');
-      throw err;
-    }
+    });
   }
 }

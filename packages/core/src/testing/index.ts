@@ -10,3 +10,5 @@ export { TestDnsServer, type DnsZone, type SrvTarget } from './dns-server.js';
 export { RedisProcess } from './redis-process.js';
 export { RedisSentinelSet, type RedisSentinelSetOptions } from './redis-sentinel-set.js';
 export { RedisClusterSet, type ClusterKey } from './redis-cluster.js';
+export { GaleraCluster, GaleraNode, GALERA_USER } from './galera-cluster.js';
+export { GaleraHaproxy } from './haproxy.js';

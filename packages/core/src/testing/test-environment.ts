@@ -32,6 +32,8 @@ export interface TestEnvironment {
 export interface TestEnvironmentOptions {
   /** Apply migrations/ (default true). */
   migrate?: boolean;
+  /** The server URL without a database (default: the shared MariaDB, or WATCHED_TEST_MYSQL_SERVER), e.g. a private Galera cluster's multi-host URL. */
+  mysqlServer?: string;
 }
 
 const SERVER_URL = process.env.WATCHED_TEST_MYSQL_SERVER ?? 'mysql://root@127.0.0.1:3306';
@@ -45,13 +47,14 @@ export async function createTestEnvironment(
   const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
   const database = `wt_${slug}_${suffix}`;
   const prefix = `wt-${slug}-${suffix}`;
-  const mysqlUrl = `${SERVER_URL.replace(/\/$/, '')}/${database}`;
+  const server = options.mysqlServer ?? SERVER_URL;
+  const mysqlUrl = `${server.replace(/\/$/, '')}/${database}`;
   const logger = createLogger({ level: process.env.WATCHED_TEST_LOG ? 'debug' : 'error', silent: !process.env.WATCHED_TEST_LOG });
 
   if (options.migrate ?? true) {
     await new Migrator({ mysql: mysqlUrl }).migrate();
   } else {
-    const conn = await createMysqlConnection(SERVER_URL);
+    const conn = await createMysqlConnection(server);
     await conn.query(`CREATE DATABASE \`${database}\``);
     await conn.end();
   }
@@ -74,7 +77,7 @@ export async function createTestEnvironment(
     },
     async cleanup() {
       await pool.end().catch(() => undefined);
-      const conn = await createMysqlConnection(SERVER_URL);
+      const conn = await createMysqlConnection(server);
       await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
       await conn.end();
       await deleteKeys(redis, `${prefix}:*`);

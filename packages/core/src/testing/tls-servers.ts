@@ -44,7 +44,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function findBinary(names: string[]): string | undefined {
+export function findBinary(names: string[]): string | undefined {
   for (const name of names) {
     for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']) {
       if (existsSync(join(dir, name))) return join(dir, name);
