@@ -39,8 +39,9 @@ function defaultOf(schema: z.ZodType): string | undefined {
 
 /**
  * Whether an option is a switch (the `boolean()` option type): it takes true
- * and yes and refuses other words. Such flags are declared as yargs booleans,
- * so a bare `--sim-control` means true and `--no-sim-control` false.
+ * and yes and refuses other words. A bare `--sim-control` then means true;
+ * `--sim-control=no` and the other words go to its schema like any value (a
+ * yargs boolean would turn `=yes` and `=maybe` alike into false, silently).
  */
 function isSwitch(schema: z.ZodType): boolean {
   const parsed = (v: unknown) => schema.safeParse(v);
@@ -57,7 +58,8 @@ export function withOptions<T>(yargs: Argv<T>, ...shapes: Shape[]): Argv<T> {
     for (const [key, schema] of Object.entries(shape)) {
       const def = defaultOf(schema);
       y = y.option(kebabCase(key), {
-        type: isSwitch(schema) ? 'boolean' : 'string',
+        type: 'string',
+        ...(isSwitch(schema) ? { coerce: (value: unknown) => (value === '' ? 'true' : value) } : {}),
         describe: `${schema.description ?? key} [env ${envName(key)}]${def !== undefined ? ` [default: ${def}]` : ''}`,
         group: shape === baseOptionsShape ? 'Connections and logging:' : 'Role options:',
       });

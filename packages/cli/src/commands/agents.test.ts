@@ -147,7 +147,7 @@ describe('watched agents (the real command)', () => {
     expect(agents.find((a) => a.host === 'slow-due.example.org')).toMatchObject({ pollLane: 'slow', slowPolls: 1 });
     expect(agents.find((a) => a.host === 'polled-ok.example.org')).toMatchObject({ pollLane: 'normal', slowPolls: 0, retryAt: null });
     const table = (await watched('agents', 'list')).stdout.split('\n');
-    const columns = (host: string) => table.find((l) => l.includes(host))!.split('\t').slice(9, 11);
+    const columns = (host: string) => table.find((l) => l.includes(host))!.split('\t').slice(10, 12);
     expect(columns('hanging.example.org')).toEqual(['backed off', 'in 3h']);
     expect(columns('slow-due.example.org')).toEqual(['slow', 'due']);
     expect(columns('polled-ok.example.org')).toEqual(['normal', '-']);

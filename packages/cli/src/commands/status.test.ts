@@ -67,7 +67,7 @@ describe('watched status: groups with cost and lag, failed alert deliveries (rea
     const lanes = Object.fromEntries(status.groups.map((g) => [g.group, g.lanes]));
     expect(lanes).toEqual({ 'f60000-g0': { slow: 1, backedOff: 1 }, 'f60000-g1': { slow: 0, backedOff: 0 } });
     const text = formatStatus(status);
-    expect(text).toContain('groups      2 (0 behind); agents off the hot path: 1 slow, 1 backed off');
+    expect(text).toContain('groups      2 (0 behind; 0 failed jobs, 0 failed agents); agents off the hot path: 1 slow, 1 backed off');
     expect(text).toMatch(/f60000-g0 .* slow 1 backed off 1/);
     expect(text).not.toMatch(/f60000-g1 .* slow/);
     await env.redis.del(keys.schedule);

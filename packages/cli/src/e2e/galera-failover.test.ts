@@ -121,7 +121,8 @@ describe('MariaDB Galera, 3 nodes: the writer killed mid-ingest', () => {
     const direct = createMysqlPool(cluster.urlOf([node1.port], env.database), { connectionLimit: 2 });
     const failover = createMysqlPool(`${cluster.url(env.database)}?failback=1s`, { connectionLimit: 2 });
     pools.push(direct, failover);
-    const admin = new AdminServer({ adminListen: '127.0.0.1:0' }, { logger: env.logger, readiness: [mysqlReadiness(direct)], checkTimeoutMs: 3000 });
+    // With the admin token /readyz tells why a check fails (without it, only that it does).
+    const admin = new AdminServer({ adminListen: '127.0.0.1:0', adminToken: 'galera-test-token' }, { logger: env.logger, readiness: [mysqlReadiness(direct)], checkTimeoutMs: 3000 });
     await admin.start();
     const readyz = admin.address().url + ADMIN_PATHS.ready;
     const portOf = async (conn: { query: Pool['query'] }) => Number((await conn.query<RowDataPacket[]>('SELECT @@port AS p'))[0][0].p);
@@ -129,7 +130,7 @@ describe('MariaDB Galera, 3 nodes: the writer killed mid-ingest', () => {
     try {
       expect((await fetch(readyz)).status).toBe(200);
       await node1.admin(['SET GLOBAL read_only = ON']);
-      const unready = await fetch(readyz);
+      const unready = await fetch(readyz, { headers: { authorization: 'Bearer galera-test-token' } });
       expect(unready.status).toBe(503);
       expect(await unready.text()).toMatch(/read_only is ON/);
 

@@ -34,7 +34,7 @@ export const discoveryOptionsShape = {
   discoveryDnsServer: stringList().describe('DNS servers (ADDR or ADDR:PORT) of the dns source; default the system resolver'),
   discoveryHttp: boolean(false).describe('http source: accept POST/DELETE /api/agents on the admin server (needs --admin-token)'),
   discoveryInterval: duration('30s').describe('how often sources are re-read and reconciled into c$agents'),
-  discoveryGrace: duration('10m').describe('an agent every source dropped is retired after this long'),
+  discoveryGrace: duration('10m', { zeroMeans: 'retire an agent as soon as every source dropped it' }).describe('an agent every source dropped is retired after this long'),
   discoveryFreq: integer(DEFAULT_POLL_INTERVAL_S, 1, 86_400).describe('poll interval (seconds) of discovered agents whose source gives none'),
 };
 
