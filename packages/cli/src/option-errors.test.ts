@@ -18,7 +18,11 @@ import { ROLES } from './roles.js';
 /** Values tried, in order, until the option's own schema refuses one (never run: a value that passes would start the command). */
 const CANDIDATES = ['-5s', '0', 'not a valid value!', '', 'x'.repeat(300), '{"not": "a list"}', '999999999999'];
 /** Options whose schema takes any text: nothing can be wrong with their value alone. Listed so that a new one is a decision. */
-const FREE_TEXT = new Set(['migrationsDir', 'nodeId', 'alertPlugins', 'simAdvertise', 'dataDir', 'embeddedSearchPath']);
+const FREE_TEXT = new Set([
+  'migrationsDir', 'nodeId', 'alertPlugins', 'simAdvertise', 'dataDir', 'embeddedSearchPath',
+  // Lists whose items compileDiscoveryOptions checks (DNS names, IP:PORT; globs are any text): their errors are tested below.
+  'discoveryFile', 'discoveryDns', 'discoverySrv', 'discoveryDnsServer',
+]);
 
 type Shape = Record<string, z.ZodType>;
 const shape = allOptionsShape as Shape;
@@ -94,6 +98,8 @@ describe('a wrong value of any option is one line naming it, exit code 2', () =>
     ['status', '--agent-timeout', '5s', /^watched: --agent-timeout is an option of `watched worker`, not of `watched status`/],
     ['worker', '--bogus-option', '1', /^watched: unknown option --bogus-option of `watched worker`/],
     ['worker', '--mysql-url', 'mysql://root@127.0.0.1/no-such-db!', /mysqlUrl: database name "no-such-db!" is not allowed/],
+    ['coordinator', '--discovery-dns', 'not a name!:9080', /discoveryDns: "not a name!" is not a DNS name/],
+    ['coordinator', '--discovery-dns-server', 'dns.example.org', /discoveryDnsServer: "dns.example.org": expected an IP address/],
   ])('%s %s %s: %p', async (command, flag, value, expected) => {
     lines = [];
     secrets.clear();

@@ -83,6 +83,8 @@ export function roleCommand<S extends Shape, C, R extends RoleService>(definitio
       // The generic shape defeats zod's inference here; the runtime's options are the role process's, by construction.
       const runtime = commandRuntime(argv, shape, definition.command) as unknown as CommandRuntime<RoleProcessOptions<S> & BaseOptions & AdminOptions>;
       const { options } = runtime;
+      // A bad option is said before any server is asked anything (the role compiles them again when it is built).
+      definition.compile(options);
       await runRoles(runtime, (metrics, mysqlWriter): RoleParts<typeof options> => {
         const { connections, logger, nodeId, outages } = runtime;
         const parts = roleParts(definition, options, { connections, logger, nodeId, metrics, outages, mysqlWriter });
