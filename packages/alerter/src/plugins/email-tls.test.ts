@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TestPki } from '@watched/core/testing';
 import { createLogger } from '@watched/core';
-import type { AlertEvent, Notification } from '../notification.js';
-import { htmlOf, subjectOf, summarize, textOf } from '../render.js';
+import { sampleNotification } from '../testing/sample-notification.js';
 import { SmtpPeer } from '../testing/smtp-peer.js';
 import { emailOptionsSchema, emailPlugin } from './email.js';
 
@@ -22,15 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => pki.cleanup());
 
-function notification(): Notification {
-  const base = {
-    kind: 'threshold', transition: 'opened', table: 'h$res_events', id: 1, time: 1_700_000_000_000, severity: 'Error',
-    host: 'db1', hostId: 1, service: null, serviceId: null, serviceType: null, resource: 'cpu', resourceType: 'cpu',
-    property: 'pct', oper: '>', threshold: 90, value: 99, start: 1_700_000_000_000, end: null, agent: null, reason: null,
-  } as const;
-  const events: AlertEvent[] = [{ ...base, summary: summarize(base) }];
-  return { receiver: 'ops', events, subject: subjectOf(events), text: textOf(events), html: htmlOf(events) };
-}
+const notification = () => sampleNotification('ops');
 
 async function sendThrough(peer: SmtpPeer, extra: Record<string, unknown>): Promise<void> {
   const options = emailOptionsSchema.parse({

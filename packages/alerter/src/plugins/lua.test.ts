@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLogger } from '@watched/core';
-import type { AlertEvent, Notification } from '../notification.js';
-import { htmlOf, subjectOf, summarize, textOf } from '../render.js';
+import { sampleNotification } from '../testing/sample-notification.js';
 import { luaOptionsSchema, luaPlugin } from './lua.js';
 
 const logger = createLogger({ level: 'error', silent: true });
@@ -34,15 +33,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function notification(): Notification {
-  const base = {
-    kind: 'threshold', transition: 'opened', table: 'h$res_events', id: 7, time: 1_700_000_000_000, severity: 'Error',
-    host: 'db1', hostId: 1, service: null, serviceId: null, serviceType: null, resource: 'diskusage/%2F', resourceType: 'disk_usage',
-    property: 'pctfree', oper: '<', threshold: 5, value: 2.5, start: 1_700_000_000_000, end: null, agent: null, reason: null,
-  } as const;
-  const events: AlertEvent[] = [{ ...base, summary: summarize(base) }];
-  return { receiver: 'lua', events, subject: subjectOf(events), text: textOf(events), html: htmlOf(events) };
-}
+const notification = () => sampleNotification('lua');
 
 async function plugin(script: string, extra: Record<string, unknown> = {}) {
   const path = join(dir, `s${Math.random().toString(36).slice(2)}.lua`);
