@@ -152,7 +152,15 @@ describe('MariaDB Galera, 3 nodes: the writer killed mid-ingest', () => {
       } finally {
         conn.release();
       }
-      const [rows] = await env.pool.query<RowDataPacket[]>("SELECT name FROM `galera_probe` ORDER BY name");
+      // Galera certifies a commit on every node but applies it on the others a moment later: read causally.
+      const reader = await env.pool.getConnection();
+      let rows: RowDataPacket[];
+      try {
+        await reader.query('SET SESSION wsrep_sync_wait = 1');
+        [rows] = await reader.query<RowDataPacket[]>('SELECT name FROM `galera_probe` ORDER BY name');
+      } finally {
+        reader.release();
+      }
       expect(rows.map((r) => r.name)).toEqual(['galera-failback-1', 'galera-failback-2']);
       expect(failover.writerStatus().failovers.map((f) => [f.from, f.to])).toEqual([[nodeName(1), nodeName(0)]]);
     } finally {
