@@ -1,22 +1,16 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
-import winston from 'winston';
+import type winston from 'winston';
+import { captureLogger } from './testing/log-capture.js';
 import { redactText, redactUrl, redactValue } from './log-redaction.js';
 import type { RoleConnections } from './config/connection-options.js';
-import { createLogger } from './logger.js';
 
 const PEM = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----';
 
 /** The lines a process logger (as every role creates it) writes, in the given format. */
 function capture(format: 'json' | 'pretty', log: (logger: winston.Logger) => void): string {
-  const logger = createLogger({ format, level: 'debug' });
-  const stream = new PassThrough();
-  let out = '';
-  stream.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  logger.clear();
-  logger.add(new winston.transports.Stream({ stream }));
+  const { logger, text } = captureLogger(format);
   log(logger);
-  return out;
+  return text();
 }
 
 describe('log redaction', () => {

@@ -1,18 +1,8 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
-import winston from 'winston';
-import { createLogger } from './logger.js';
+import { captureLogger } from './testing/log-capture.js';
 import { OutageTracker } from './outage-tracker.js';
 
-function recordingLogger(): { logger: winston.Logger; lines: () => Array<Record<string, unknown>> } {
-  const logger = createLogger({ format: 'json', level: 'debug' });
-  const stream = new PassThrough();
-  let out = '';
-  stream.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  logger.clear();
-  logger.add(new winston.transports.Stream({ stream }));
-  return { logger, lines: () => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
+const recordingLogger = () => captureLogger('json');
 
 describe('outage tracker', () => {
   it('says an outage once when it starts, sums it up at most every 30 s, and once when every failing client is back', () => {

@@ -1,22 +1,16 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
-import winston from 'winston';
+import type winston from 'winston';
+import { captureLogger } from './testing/log-capture.js';
 import { errorRecord } from './error-record.js';
-import { createLogger } from './logger.js';
 import { SecretRegistry, secrets } from './secret-registry.js';
 import { parseOptions } from './config/load-options.js';
 import { baseOptionsShape } from './config/base-options.js';
 import { z } from 'zod';
 
 function capture(format: 'json' | 'pretty', log: (logger: winston.Logger) => void): string {
-  const logger = createLogger({ format, level: 'debug' });
-  const stream = new PassThrough();
-  let out = '';
-  stream.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  logger.clear();
-  logger.add(new winston.transports.Stream({ stream }));
+  const { logger, text } = captureLogger(format);
   log(logger);
-  return out;
+  return text();
 }
 
 describe('secret registry', () => {

@@ -1,22 +1,15 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
-import winston from 'winston';
-import { createLogger } from '@watched/core';
+import { captureLogger } from '@watched/core/testing';
 import { AgentFailureSummary } from './agent-failure-summary.js';
 
 describe('failed agents of a job', () => {
   it('are one warning with counts by reason and a few names, however many failed', () => {
-    const logger = createLogger({ format: 'json', level: 'debug' });
-    const stream = new PassThrough();
-    let out = '';
-    stream.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    logger.clear();
-    logger.add(new winston.transports.Stream({ stream }));
+    const { logger, lines: logged } = captureLogger('json');
     const summary = new AgentFailureSummary();
     for (let i = 0; i < 5000; i++) summary.add(`host-${i}:9080`, i % 5 === 0 ? 'refused' : 'timeout');
     summary.log(logger, 'group f60-g1 slot 60000', 5000);
     new AgentFailureSummary().log(logger, 'group f60-g2 slot 60000', 10); // nothing failed: nothing said
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = logged();
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       level: 'warn',

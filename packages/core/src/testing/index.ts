@@ -12,3 +12,4 @@ export { RedisSentinelSet, type RedisSentinelSetOptions } from './redis-sentinel
 export { RedisClusterSet, type ClusterKey } from './redis-cluster.js';
 export { GaleraCluster, GaleraNode, GALERA_USER } from './galera-cluster.js';
 export { GaleraHaproxy } from './haproxy.js';
+export { captureLogger } from './log-capture.js';
