@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killAndWait } from './kill-process.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRedis, type Redis } from '../redis.js';
@@ -54,9 +55,7 @@ export class RedisProcess {
   async kill(): Promise<void> {
     const child = this.child;
     if (!child || !this.running) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    await exited;
+    await killAndWait(child);
   }
 
   /** A client of this one server (no reconnect), closed after `use`. */
