@@ -76,8 +76,9 @@ console.log(`steady: ${params.hosts} hosts at ${params.speed}x; insert-only inge
 const insertOnly = await runIngest(params);
 const steady = await runIngest(params, console.log, { alongside: rollupsAndRetention });
 const a = steady.alongside;
-// Rows retention removed during the window were written in it: added back (values at the window's mean values per row).
-const valuesPerRow = steady.rowsCommitted > 0 ? steady.valuesCommitted / steady.rowsCommitted : 1;
+// Rows retention removed during the window were written in it: added back, at the insert-only run's values per row
+// (the steady window's own count can be negative when retention removes more than the window wrote).
+const valuesPerRow = insertOnly.rowsCommitted > 0 ? insertOnly.valuesCommitted / insertOnly.rowsCommitted : 1;
 const steadyRowsPerSecond = Math.round((steady.rowsCommitted + a.rowsRemoved) / steady.seconds);
 const steadyValuesPerSecond = Math.round((steady.valuesCommitted + a.rowsRemoved * valuesPerRow) / steady.seconds);
 const ratio = +(steadyRowsPerSecond / insertOnly.rowsPerSecond).toFixed(2);
