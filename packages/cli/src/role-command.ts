@@ -56,13 +56,17 @@ export function defineRole<S extends Shape, C, R extends RoleService>(definition
   return definition;
 }
 
-/** What a role contributes to a process: its service (on a context of its own), its readiness, its reload. */
+/**
+ * What a role contributes to a process: its service (on a context of its own), its readiness, its reload.
+ * `compiled`: the options already compiled from `options` (a command compiles them before it connects anywhere).
+ */
 export function roleParts<S extends Shape, C, R extends RoleService>(
   definition: RoleDefinition<S, C, R>,
   options: RoleProcessOptions<S>,
   process: RoleProcess,
+  compiled: C = definition.compile(options),
 ): { service: R; ready: Record<string, () => boolean>; reloadable: Reloadable<RoleProcessOptions<S>>; routes: AdminRoute[] } {
-  const role = new definition.Role(new RoleContext({ role: definition.command, ...process }), definition.compile(options));
+  const role = new definition.Role(new RoleContext({ role: definition.command, ...process }), compiled);
   return {
     service: role,
     // A standby is ready too: readiness says the process works, not that it leads.
@@ -83,11 +87,11 @@ export function roleCommand<S extends Shape, C, R extends RoleService>(definitio
       // The generic shape defeats zod's inference here; the runtime's options are the role process's, by construction.
       const runtime = commandRuntime(argv, shape, definition.command) as unknown as CommandRuntime<RoleProcessOptions<S> & BaseOptions & AdminOptions>;
       const { options } = runtime;
-      // A bad option is said before any server is asked anything (the role compiles them again when it is built).
-      definition.compile(options);
+      // Compiled before any server is asked anything, so a bad option is said first; the role is built on these.
+      const compiled = definition.compile(options);
       await runRoles(runtime, (metrics, mysqlWriter): RoleParts<typeof options> => {
         const { connections, logger, nodeId, outages } = runtime;
-        const parts = roleParts(definition, options, { connections, logger, nodeId, metrics, outages, mysqlWriter });
+        const parts = roleParts(definition, options, { connections, logger, nodeId, metrics, outages, mysqlWriter }, compiled);
         return {
           services: [parts.service],
           ready: parts.ready,
