@@ -132,11 +132,16 @@ function hostProbe(target: MysqlConnectionOptions): (host: HostPort) => Promise<
   };
 }
 
-/** The writer choice over a target's hosts (see MysqlWriterSelector); RoleContext shares one between its pools. */
-export function createWriterSelector(target: MysqlTarget, logger?: Logger): MysqlWriterSelector {
+/**
+ * The writer choice over a target's hosts (see MysqlWriterSelector); RoleContext shares one between its pools.
+ * `selectTimeoutMs`: how long a caller waits for a writable host (default 30 s; 0: one walk of the list).
+ */
+export function createWriterSelector(target: MysqlTarget, logger?: Logger, selectTimeoutMs?: number): MysqlWriterSelector {
   const options = compiled(target);
   const { failbackAfterMs } = options;
-  return new MysqlWriterSelector({ hosts: options.hosts, probe: hostProbe(options), logger, settleMs: failbackAfterMs === undefined ? undefined : failbackAfterMs });
+  return new MysqlWriterSelector({
+    hosts: options.hosts, probe: hostProbe(options), logger, settleMs: failbackAfterMs === undefined ? undefined : failbackAfterMs, selectTimeoutMs,
+  });
 }
 
 function openDriverPool(target: MysqlConnectionOptions, host: HostPort, options: MysqlPoolOptions): mysql.Pool {
@@ -279,7 +284,9 @@ export function createMysqlPool(target: MysqlTarget, options: MysqlPoolOptions =
 /** Opens one connection (no pool) to the writer, e.g. to create a database before pooling, or to migrate. */
 export async function createMysqlConnection(target: MysqlTarget, options: MysqlPoolOptions = {}): Promise<Connection> {
   const compiledTarget = compiled(target);
-  const selector = options.selector ?? createWriterSelector(compiledTarget, options.logger);
+  // A connection of its own (a probe, a migration) walks the host list once: with every host down, the
+  // command says so now instead of waiting out a failover that a long-running role would wait for.
+  const selector = options.selector ?? createWriterSelector(compiledTarget, options.logger, 0);
   let index: number;
   try {
     index = await selector.writer();

@@ -236,6 +236,22 @@ describe('an outage is a few clear lines; status and migrate with a server down 
       const { code, output } = await runOnce(args.join(' '), args, noMysql);
       expect({ args, code, lines: lines(output) }).toEqual({ args, code: 1, lines: [expect.stringMatching(new RegExp(`^watched: MySQL at 127\\.0\\.0\\.1:${port} is unreachable`))] });
     }
+    // A multi-host URL with every host down: the same one line, after one walk of the list, not after the
+    // 30 s a running role waits for a failover to end (runOnce gives up after 40 s).
+    const other = new TcpProxy('127.0.0.1', 3306);
+    const otherPort = await other.start();
+    await other.cut();
+    const noWriter = { ...down, mysqlUrl: `mysql://root@127.0.0.1:${port},127.0.0.1:${otherPort}/${env.database}` };
+    for (const args of [['agents', 'list'], ['migrate']]) {
+      const startedAt = Date.now();
+      const { code, output } = await runOnce(`${args.join(' ')} (no writer)`, args, noWriter);
+      const tookMs = Date.now() - startedAt;
+      expect({ args, code, lines: lines(output) }).toEqual({ args, code: 1, lines: [expect.stringMatching(/^watched: MySQL at .* is unreachable.*no writable MySQL host/)] });
+      expect(output).toContain(`127.0.0.1:${port}`);
+      expect(output).toContain(`127.0.0.1:${otherPort}`);
+      expect(tookMs).toBeLessThan(25_000);
+    }
+    await other.close();
     await proxy.close();
   }, 300_000);
 });
