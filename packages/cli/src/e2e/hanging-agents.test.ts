@@ -23,12 +23,18 @@ const DEADLINE_SHARE = 0.5;
 const SLOW_AFTER_MS = 500;
 const AGENT_CONCURRENCY = 4;
 const TICK_MS = 200;
+/** How long a job waits for its agents (AgentLanes.hotBudgetMs). */
+const HOT_BUDGET_MS = DEADLINE_SHARE * INTERVAL_S * 1000;
 /**
- * The documented bound (README, "Slow and hanging agents"): interval + tick +
- * ceil(newly hanging / agent concurrency) x agent-slow-after, plus a second of
- * dispatch and store slack on this loaded machine.
+ * The documented bound (README, "Slow and hanging agents") on how long after
+ * its job's first call a healthy agent's call starts: ceil(H / agent
+ * concurrency) x agent-slow-after, H the agents on the hot path that hang
+ * (all of them in the first round, none later: they are in the slow lane).
+ * Plus 1.5 s for timers firing late on this loaded machine: still far below
+ * the job's deadline, where a healthy agent held back behind the hanging ones
+ * would start (and fail).
  */
-const MAX_SPACING_MS = INTERVAL_S * 1000 + TICK_MS + Math.ceil(HANGING.length / AGENT_CONCURRENCY) * SLOW_AFTER_MS + 1000;
+const startBoundMs = (hangingOnHotPath: number) => Math.ceil(hangingOnHotPath / AGENT_CONCURRENCY) * SLOW_AFTER_MS + 1500;
 
 const COORDINATOR_ARGS = [
   'coordinator', '--group-size', String(HOSTS), '--tick-interval', `${TICK_MS}ms`, '--agent-refresh', '500ms',
@@ -88,11 +94,17 @@ describe('hanging agents beside healthy ones in the same group (coordinator + wo
     const healthyIds = HEALTHY.map((i) => ids[i]);
     const hangingIds = HANGING.map((i) => ids[i]);
 
-    // Every successful poll of a healthy agent, as MySQL records it (agt$state.last_ok is the poll's start).
-    const polls = new Map<number, Set<number>>(healthyIds.map((id) => [id, new Set<number>()]));
+    // Every poll start as MySQL records it (agt$state.last_poll; last_ok for the successful ones), with when it was first seen stored.
+    const storedAt = new Map<string, number>();
+    const okStarts = new Map<number, Set<number>>(healthyIds.map((id) => [id, new Set<number>()]));
     const sample = async () => {
-      const [rows] = await env.pool.query<RowDataPacket[]>('SELECT agt_id, last_ok FROM `agt$state` WHERE agt_id IN (?) AND last_ok IS NOT NULL', [healthyIds]);
-      for (const r of rows) polls.get(Number(r.agt_id))!.add(Number(r.last_ok));
+      const [rows] = await env.pool.query<RowDataPacket[]>('SELECT agt_id, last_poll, last_ok FROM `agt$state` WHERE agt_id IN (?) AND last_poll IS NOT NULL', [ids]);
+      const now = Date.now();
+      for (const r of rows) {
+        const key = `${r.agt_id}:${r.last_poll}`;
+        if (!storedAt.has(key)) storedAt.set(key, now);
+        if (r.last_ok !== null && okStarts.has(Number(r.agt_id))) okStarts.get(Number(r.agt_id))!.add(Number(r.last_ok));
+      }
     };
     const sampleFor = async (ms: number) => {
       const until = Date.now() + ms;
@@ -104,22 +116,62 @@ describe('hanging agents beside healthy ones in the same group (coordinator + wo
     try {
       await waitFor('first polls of the healthy agents', async () => {
         await sample();
-        return [...polls.values()].every((s) => s.size > 0);
+        return [...okStarts.values()].every((s) => s.size > 0);
       }, 60_000, 100);
       // Five intervals with three quarters of the group hanging, sampled ten times a second.
       await sampleFor(5 * INTERVAL_S * 1000);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${processes.map((p) => p.tail(15)).join('\n')}`);
     }
-    const spacings = [...polls.values()].flatMap((set) => {
-      const times = [...set].sort((a, b) => a - b);
-      return times.slice(1).map((t, i) => t - times[i]);
+
+    // Slots, not wall-clock spacing: agt$history has one row per agent and slot (the job's), what a user checks.
+    const [history] = await env.pool.query<RowDataPacket[]>('SELECT agt_id, `timestamp` AS slot, ok FROM `agt$history` ORDER BY `timestamp`');
+    const slots = [...new Set(history.map((r) => Number(r.slot)))].sort((a, b) => a - b);
+    // A poll starts within its slot's job, which starts after the slot (and before the next one: else that slot is skipped, the job busy).
+    const slotOf = (t: number) => slots.filter((s) => s <= t).at(-1)!;
+    const jobStart = new Map<number, number>(); // slot -> its job's first call (hot path or slow lane)
+    const jobStored = new Map<number, number>(); // slot -> when its hot-path results were first seen stored
+    for (const [key, seenAt] of storedAt) {
+      const start = Number(key.split(':')[1]);
+      const slot = slotOf(start);
+      jobStart.set(slot, Math.min(jobStart.get(slot) ?? Infinity, start));
+      if (healthyIds.includes(Number(key.split(':')[0]))) jobStored.set(slot, Math.min(jobStored.get(slot) ?? Infinity, seenAt));
+    }
+    const firstSlot = Math.min(...[...okStarts.values()].map((set) => slotOf(Math.min(...set))));
+    // The first job (all twelve on the hot path, waiting its deadline for nine new hangers) may still be busy at the
+    // next slot, which is then skipped: picked up late (a starting coordinator catches up on the slot under way, which
+    // began up to an interval before), it ends past the next slot (README: pickup delay + job-deadline-share x
+    // interval + store). Seen stored less than a second before that slot or later: it was busy (storing and ending a
+    // job take time; a second more is lenient, and only for that one slot).
+    const firstBusy = jobStored.get(firstSlot)! > firstSlot + INTERVAL_S * 1000 - 1000;
+    const checks = healthyIds.map((id) => {
+      const host = ids.indexOf(id);
+      const okSlots = history.filter((r) => Number(r.agt_id) === id && Number(r.ok) > 0 && Number(r.slot) >= firstSlot).map((r) => Number(r.slot));
+      const gaps = okSlots.slice(1).map((s, i) => (s - okSlots[i]) / (INTERVAL_S * 1000));
+      const starts = [...okStarts.get(id)!].sort((a, b) => a - b);
+      const spacings = starts.slice(1).map((t, i) => t - starts[i]);
+      const offsets = starts.map((t) => ({ slot: slotOf(t), offset: t - jobStart.get(slotOf(t))! }));
+      const line = `host ${host}: slots ${okSlots.map((s) => (s - firstSlot) / (INTERVAL_S * 1000)).join(',')}; spacing ${spacings.join(' ')} ms; ` +
+        `start after its job's first call ${offsets.map((o) => o.offset).join(' ')} ms`;
+      return { host, okSlots, gaps, offsets, line };
     });
-    console.info(`healthy agents' poll spacing with ${HANGING.length}/${HOSTS} hanging: max ${Math.max(...spacings)} ms over ${spacings.length} polls (bound ${MAX_SPACING_MS} ms): ${spacings.join(' ')}; load ${loadavg()[0].toFixed(1)}`);
-    for (const [id, set] of polls) expect({ id, polls: set.size }).toEqual({ id, polls: expect.any(Number) });
-    // Each healthy agent was polled at about every slot of the window (5 intervals after its first poll).
-    for (const set of polls.values()) expect(set.size).toBeGreaterThanOrEqual(5);
-    expect(Math.max(...spacings)).toBeLessThanOrEqual(MAX_SPACING_MS);
+    const pickup = [...jobStart].filter(([slot]) => slot >= firstSlot).sort(([a], [b]) => a - b).map(([slot, t]) => t - slot);
+    console.info(
+      `healthy agents with ${HANGING.length}/${HOSTS} hanging: jobs' first calls +${pickup.join(' +')} ms into their slots, ` +
+        `first job stored +${jobStored.get(firstSlot)! - firstSlot} ms (busy at the next slot: ${firstBusy}); load ${loadavg()[0].toFixed(1)}\n` +
+        checks.map((c) => c.line).join('\n'),
+    );
+    for (const { host, okSlots, gaps, offsets } of checks) {
+      // Every slot polled from the first one on, compared by slot (agt$history), not by wall-clock spacing: only the one after the first may be skipped.
+      expect({ host, first: okSlots[0] === firstSlot, gaps }).toEqual({ host, first: true, gaps: gaps.map((g, i) => (i === 0 && g === 2 && firstBusy ? 2 : 1)) });
+      // Five intervals after its first poll: at least five slots (six, or five and the skipped one).
+      expect(okSlots.length).toBeGreaterThanOrEqual(5);
+      // Within each job its call starts within the documented bound after the job's first call (never held back to the deadline).
+      for (const { slot, offset } of offsets) {
+        const bound = startBoundMs(slot === firstSlot ? HANGING.length : 0);
+        expect({ host, slot, offset, bound, within: offset >= 0 && offset <= bound }).toEqual({ host, slot, offset, bound, within: true });
+      }
+    }
 
     // The hanging agents are off the hot path: slow polls counted, a retry scheduled, shown by agents list and status.
     const listed = JSON.parse(await runCli(['agents', 'list', '--json'], connections)) as ListedAgent[];
