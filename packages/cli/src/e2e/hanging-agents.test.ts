@@ -137,35 +137,49 @@ describe('hanging agents beside healthy ones in the same group (coordinator + wo
       jobStart.set(slot, Math.min(jobStart.get(slot) ?? Infinity, start));
       if (healthyIds.includes(Number(key.split(':')[0]))) jobStored.set(slot, Math.min(jobStored.get(slot) ?? Infinity, seenAt));
     }
-    const firstSlot = Math.min(...[...okStarts.values()].map((set) => slotOf(Math.min(...set))));
-    // The first job (all twelve on the hot path, waiting its deadline for nine new hangers) may still be busy at the
-    // next slot, which is then skipped: picked up late (a starting coordinator catches up on the slot under way, which
-    // began up to an interval before), it ends past the next slot (README: pickup delay + job-deadline-share x
-    // interval + store). Seen stored less than a second before that slot or later: it was busy (storing and ending a
-    // job take time; a second more is lenient, and only for that one slot).
-    const firstBusy = jobStored.get(firstSlot)! > firstSlot + INTERVAL_S * 1000 - 1000;
+    // Every poll start of a healthy agent, answered or not (last_poll).
+    const startsOf = (id: number) => [...storedAt.keys()].filter((k) => Number(k.split(':')[0]) === id).map((k) => Number(k.split(':')[1])).sort((a, b) => a - b);
+    const firstSlot = Math.min(...healthyIds.map((id) => slotOf(startsOf(id)[0])));
+    // The first job (all twelve on the hot path, waiting its deadline for nine new hangers) may still be busy
+    // (waiting or running) at the next slots, which the coordinator then skips: picked up late (a starting coordinator
+    // catches up on the slot under way, which began up to an interval before; the worker may start later still),
+    // it ends past them (README: pickup delay + job-deadline-share x interval + store). Skippable: the slots that
+    // began before its results were seen stored, plus a second (ending a job after its store takes time; lenient,
+    // and only for that job). It lasts its deadline and its store: at most twice its deadline on this loaded machine.
+    const firstStored = jobStored.get(firstSlot)!;
+    const firstJobMs = firstStored - jobStart.get(firstSlot)!;
+    const skippable = Math.max(0, Math.ceil((firstStored + 1000 - firstSlot) / (INTERVAL_S * 1000)) - 1);
     const checks = healthyIds.map((id) => {
       const host = ids.indexOf(id);
-      const okSlots = history.filter((r) => Number(r.agt_id) === id && Number(r.ok) > 0 && Number(r.slot) >= firstSlot).map((r) => Number(r.slot));
-      const gaps = okSlots.slice(1).map((s, i) => (s - okSlots[i]) / (INTERVAL_S * 1000));
-      const starts = [...okStarts.get(id)!].sort((a, b) => a - b);
-      const spacings = starts.slice(1).map((t, i) => t - starts[i]);
-      const offsets = starts.map((t) => ({ slot: slotOf(t), offset: t - jobStart.get(slotOf(t))! }));
-      const line = `host ${host}: slots ${okSlots.map((s) => (s - firstSlot) / (INTERVAL_S * 1000)).join(',')}; spacing ${spacings.join(' ')} ms; ` +
+      const rows = history.filter((r) => Number(r.agt_id) === id && Number(r.slot) >= firstSlot);
+      const polledSlots = rows.map((r) => Number(r.slot));
+      const okSlots = rows.filter((r) => Number(r.ok) > 0).map((r) => Number(r.slot));
+      const gaps = polledSlots.slice(1).map((s, i) => (s - polledSlots[i]) / (INTERVAL_S * 1000));
+      const okStartsSorted = [...okStarts.get(id)!].sort((a, b) => a - b);
+      const spacings = okStartsSorted.slice(1).map((t, i) => t - okStartsSorted[i]);
+      const offsets = startsOf(id).map((t) => ({ slot: slotOf(t), offset: t - jobStart.get(slotOf(t))! }));
+      const slotNo = (s: number) => (s - firstSlot) / (INTERVAL_S * 1000);
+      const line = `host ${host}: polled in slots ${polledSlots.map(slotNo).join(',')} (ok ${okSlots.map(slotNo).join(',')}); ok spacing ${spacings.join(' ')} ms; ` +
         `start after its job's first call ${offsets.map((o) => o.offset).join(' ')} ms`;
-      return { host, okSlots, gaps, offsets, line };
+      return { host, polledSlots, okSlots, gaps, offsets, line };
     });
     const pickup = [...jobStart].filter(([slot]) => slot >= firstSlot).sort(([a], [b]) => a - b).map(([slot, t]) => t - slot);
     console.info(
       `healthy agents with ${HANGING.length}/${HOSTS} hanging: jobs' first calls +${pickup.join(' +')} ms into their slots, ` +
-        `first job stored +${jobStored.get(firstSlot)! - firstSlot} ms (busy at the next slot: ${firstBusy}); load ${loadavg()[0].toFixed(1)}\n` +
+        `first job stored +${firstStored - firstSlot} ms (${firstJobMs} ms after its first call, up to ${skippable} slots skippable); load ${loadavg()[0].toFixed(1)}\n` +
         checks.map((c) => c.line).join('\n'),
     );
-    for (const { host, okSlots, gaps, offsets } of checks) {
-      // Every slot polled from the first one on, compared by slot (agt$history), not by wall-clock spacing: only the one after the first may be skipped.
-      expect({ host, first: okSlots[0] === firstSlot, gaps }).toEqual({ host, first: true, gaps: gaps.map((g, i) => (i === 0 && g === 2 && firstBusy ? 2 : 1)) });
-      // Five intervals after its first poll: at least five slots (six, or five and the skipped one).
-      expect(okSlots.length).toBeGreaterThanOrEqual(5);
+    expect({ firstJobMs, withinTwiceItsDeadline: firstJobMs <= 2 * HOT_BUDGET_MS }).toEqual({ firstJobMs, withinTwiceItsDeadline: true });
+    for (const { host, polledSlots, okSlots, gaps, offsets } of checks) {
+      // Polled in every slot from the first one on, compared by slot (agt$history), not by wall-clock spacing: only those
+      // the first job was busy at may be skipped.
+      expect({ host, first: polledSlots[0] === firstSlot, gaps }).toEqual({ host, first: true, gaps: gaps.map((g, i) => (i === 0 && g > 1 && g <= 1 + skippable ? g : 1)) });
+      // Answered in every slot but maybe the first: there its first answer (discovery, five minutes of buffered data,
+      // new d$ tables) can miss the deadline on this loaded machine; it is then polled in the slow lane at the next
+      // slot and back on the hot path. Its start is checked below either way.
+      expect({ host, ok: okSlots }).toEqual({ host, ok: polledSlots.filter((s) => s !== firstSlot || okSlots.includes(s)) });
+      // Five intervals after its first answer: at least five slots (the first, and four starting in the window).
+      expect(polledSlots.length).toBeGreaterThanOrEqual(5);
       // Within each job its call starts within the documented bound after the job's first call (never held back to the deadline).
       for (const { slot, offset } of offsets) {
         const bound = startBoundMs(slot === firstSlot ? HANGING.length : 0);
@@ -174,15 +188,25 @@ describe('hanging agents beside healthy ones in the same group (coordinator + wo
     }
 
     // The hanging agents are off the hot path: slow polls counted, a retry scheduled, shown by agents list and status.
-    const listed = JSON.parse(await runCli(['agents', 'list', '--json'], connections)) as ListedAgent[];
+    // They hang in step (same slot, same timeout, backoff capped at 6 s): for a few seconds of each cycle, after their
+    // retry came due and before the next slot hands them to the slow lane again, none is `backed off` (all `slow`).
+    // Wait for a listing outside that window (at most an interval away).
+    const listed = await waitFor('agents list showing agents backed off', async () => {
+      const agents = JSON.parse(await runCli(['agents', 'list', '--json'], connections)) as ListedAgent[];
+      return agents.some((a) => a.pollLane === 'backed off') ? agents : undefined;
+    }, 30_000, 500);
     for (const id of hangingIds) {
       const agent = listed.find((a) => a.id === id)!;
       expect({ id, off: agent.pollLane !== 'normal', slowPolls: agent.slowPolls >= 2, retry: agent.retryAt !== null }).toEqual({ id, off: true, slowPolls: true, retry: true });
     }
-    expect(listed.filter((a) => a.pollLane === 'backed off').length).toBeGreaterThan(0);
     for (const id of healthyIds) expect(listed.find((a) => a.id === id)!.pollLane).toBe('normal');
-    const table = await runCli(['agents', 'list'], connections);
-    expect(table).toContain('backed off');
+    // The table says the same (waited for as above: a second listing may fall in that window).
+    const table = await waitFor('agents list table showing agents backed off', async () => {
+      const text = await runCli(['agents', 'list'], connections);
+      return text.includes('backed off') ? text : undefined;
+    }, 30_000, 500);
+    // Each hanging agent's row (by its ID, the first column) shows it off the hot path.
+    for (const id of hangingIds) expect(table).toMatch(new RegExp(`^${id}\\t.*\\t(slow|backed off)\\t`, 'm'));
     const status = JSON.parse(await runCli(['status', '--json'], connections)) as { groups: Array<{ lanes: { slow: number; backedOff: number } | null }> };
     const off = status.groups.reduce((n, g) => n + (g.lanes ? g.lanes.slow + g.lanes.backedOff : 0), 0);
     expect(off).toBe(HANGING.length);
