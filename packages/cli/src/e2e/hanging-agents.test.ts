@@ -23,12 +23,18 @@ const DEADLINE_SHARE = 0.5;
 const SLOW_AFTER_MS = 500;
 const AGENT_CONCURRENCY = 4;
 const TICK_MS = 200;
+/** How long a job waits for its agents (AgentLanes.hotBudgetMs). */
+const HOT_BUDGET_MS = DEADLINE_SHARE * INTERVAL_S * 1000;
 /**
- * The documented bound (README, "Slow and hanging agents"): interval + tick +
- * ceil(newly hanging / agent concurrency) x agent-slow-after, plus a second of
- * dispatch and store slack on this loaded machine.
+ * The documented bound (README, "Slow and hanging agents") on how long after
+ * its job's first call a healthy agent's call starts: ceil(H / agent
+ * concurrency) x agent-slow-after, H the agents on the hot path that hang
+ * (all of them in the first round, none later: they are in the slow lane).
+ * Plus 1.5 s for timers firing late on this loaded machine: still far below
+ * the job's deadline, where a healthy agent held back behind the hanging ones
+ * would start (and fail).
  */
-const MAX_SPACING_MS = INTERVAL_S * 1000 + TICK_MS + Math.ceil(HANGING.length / AGENT_CONCURRENCY) * SLOW_AFTER_MS + 1000;
+const startBoundMs = (hangingOnHotPath: number) => Math.ceil(hangingOnHotPath / AGENT_CONCURRENCY) * SLOW_AFTER_MS + 1500;
 
 const COORDINATOR_ARGS = [
   'coordinator', '--group-size', String(HOSTS), '--tick-interval', `${TICK_MS}ms`, '--agent-refresh', '500ms',
@@ -88,11 +94,19 @@ describe('hanging agents beside healthy ones in the same group (coordinator + wo
     const healthyIds = HEALTHY.map((i) => ids[i]);
     const hangingIds = HANGING.map((i) => ids[i]);
 
-    // Every successful poll of a healthy agent, as MySQL records it (agt$state.last_ok is the poll's start).
-    const polls = new Map<number, Set<number>>(healthyIds.map((id) => [id, new Set<number>()]));
+    // Every poll start as MySQL records it (agt$state.last_poll; last_ok for the successful ones), with when it was first seen stored.
+    const storedAt = new Map<string, number>();
+    const okStarts = new Map<number, Set<number>>(healthyIds.map((id) => [id, new Set<number>()]));
+    const failures = new Map<string, string>(); // `${id}:${last_poll}` of a failed poll -> its error
     const sample = async () => {
-      const [rows] = await env.pool.query<RowDataPacket[]>('SELECT agt_id, last_ok FROM `agt$state` WHERE agt_id IN (?) AND last_ok IS NOT NULL', [healthyIds]);
-      for (const r of rows) polls.get(Number(r.agt_id))!.add(Number(r.last_ok));
+      const [rows] = await env.pool.query<RowDataPacket[]>('SELECT agt_id, last_poll, last_ok, last_error FROM `agt$state` WHERE agt_id IN (?) AND last_poll IS NOT NULL', [ids]);
+      const now = Date.now();
+      for (const r of rows) {
+        const key = `${r.agt_id}:${r.last_poll}`;
+        if (!storedAt.has(key)) storedAt.set(key, now);
+        if (Number(r.last_poll) !== Number(r.last_ok) && r.last_error) failures.set(key, String(r.last_error).slice(0, 160));
+        if (r.last_ok !== null && okStarts.has(Number(r.agt_id))) okStarts.get(Number(r.agt_id))!.add(Number(r.last_ok));
+      }
     };
     const sampleFor = async (ms: number) => {
       const until = Date.now() + ms;
@@ -104,33 +118,100 @@ describe('hanging agents beside healthy ones in the same group (coordinator + wo
     try {
       await waitFor('first polls of the healthy agents', async () => {
         await sample();
-        return [...polls.values()].every((s) => s.size > 0);
+        return [...okStarts.values()].every((s) => s.size > 0);
       }, 60_000, 100);
       // Five intervals with three quarters of the group hanging, sampled ten times a second.
       await sampleFor(5 * INTERVAL_S * 1000);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${processes.map((p) => p.tail(15)).join('\n')}`);
     }
-    const spacings = [...polls.values()].flatMap((set) => {
-      const times = [...set].sort((a, b) => a - b);
-      return times.slice(1).map((t, i) => t - times[i]);
+
+    // Slots, not wall-clock spacing: agt$history has one row per agent and slot (the job's), what a user checks.
+    const [history] = await env.pool.query<RowDataPacket[]>('SELECT agt_id, `timestamp` AS slot, ok FROM `agt$history` ORDER BY `timestamp`');
+    const slots = [...new Set(history.map((r) => Number(r.slot)))].sort((a, b) => a - b);
+    // A poll starts within its slot's job, which starts after the slot (and before the next one: else that slot is skipped, the job busy).
+    const slotOf = (t: number) => slots.filter((s) => s <= t).at(-1)!;
+    const jobStart = new Map<number, number>(); // slot -> its job's first call (hot path or slow lane)
+    const jobStored = new Map<number, number>(); // slot -> when its hot-path results were first seen stored
+    for (const [key, seenAt] of storedAt) {
+      const start = Number(key.split(':')[1]);
+      const slot = slotOf(start);
+      jobStart.set(slot, Math.min(jobStart.get(slot) ?? Infinity, start));
+      if (healthyIds.includes(Number(key.split(':')[0]))) jobStored.set(slot, Math.min(jobStored.get(slot) ?? Infinity, seenAt));
+    }
+    // Every poll start of a healthy agent, answered or not (last_poll).
+    const startsOf = (id: number) => [...storedAt.keys()].filter((k) => Number(k.split(':')[0]) === id).map((k) => Number(k.split(':')[1])).sort((a, b) => a - b);
+    const firstSlot = Math.min(...healthyIds.map((id) => slotOf(startsOf(id)[0])));
+    // The first job (all twelve on the hot path, waiting its deadline for nine new hangers) may still be busy
+    // (waiting or running) at the next slots, which the coordinator then skips: picked up late (a starting coordinator
+    // catches up on the slot under way, which began up to an interval before; the worker may start later still),
+    // it ends past them (README: pickup delay + job-deadline-share x interval + store). Skippable: the slots that
+    // began before its results were seen stored, plus a second (ending a job after its store takes time; lenient,
+    // and only for that job). It lasts its deadline and its store: at most twice its deadline on this loaded machine.
+    const firstStored = jobStored.get(firstSlot)!;
+    const firstJobMs = firstStored - jobStart.get(firstSlot)!;
+    const skippable = Math.max(0, Math.ceil((firstStored + 1000 - firstSlot) / (INTERVAL_S * 1000)) - 1);
+    const checks = healthyIds.map((id) => {
+      const host = ids.indexOf(id);
+      const rows = history.filter((r) => Number(r.agt_id) === id && Number(r.slot) >= firstSlot);
+      const polledSlots = rows.map((r) => Number(r.slot));
+      const okSlots = rows.filter((r) => Number(r.ok) > 0).map((r) => Number(r.slot));
+      const gaps = polledSlots.slice(1).map((s, i) => (s - polledSlots[i]) / (INTERVAL_S * 1000));
+      const okStartsSorted = [...okStarts.get(id)!].sort((a, b) => a - b);
+      const spacings = okStartsSorted.slice(1).map((t, i) => t - okStartsSorted[i]);
+      const offsets = startsOf(id).map((t) => ({ slot: slotOf(t), offset: t - jobStart.get(slotOf(t))! }));
+      const slotNo = (s: number) => (s - firstSlot) / (INTERVAL_S * 1000);
+      const line = `host ${host}: polled in slots ${polledSlots.map(slotNo).join(',')} (ok ${okSlots.map(slotNo).join(',')}); ok spacing ${spacings.join(' ')} ms; ` +
+        `start after its job's first call ${offsets.map((o) => o.offset).join(' ')} ms` +
+        startsOf(id).filter((t) => failures.has(`${id}:${t}`)).map((t) => `; slot ${slotNo(slotOf(t))} failed: ${failures.get(`${id}:${t}`)}`).join('');
+      return { host, polledSlots, okSlots, gaps, offsets, line };
     });
-    console.info(`healthy agents' poll spacing with ${HANGING.length}/${HOSTS} hanging: max ${Math.max(...spacings)} ms over ${spacings.length} polls (bound ${MAX_SPACING_MS} ms): ${spacings.join(' ')}; load ${loadavg()[0].toFixed(1)}`);
-    for (const [id, set] of polls) expect({ id, polls: set.size }).toEqual({ id, polls: expect.any(Number) });
-    // Each healthy agent was polled at about every slot of the window (5 intervals after its first poll).
-    for (const set of polls.values()) expect(set.size).toBeGreaterThanOrEqual(5);
-    expect(Math.max(...spacings)).toBeLessThanOrEqual(MAX_SPACING_MS);
+    const pickup = [...jobStart].filter(([slot]) => slot >= firstSlot).sort(([a], [b]) => a - b).map(([slot, t]) => t - slot);
+    console.info(
+      `healthy agents with ${HANGING.length}/${HOSTS} hanging: jobs' first calls +${pickup.join(' +')} ms into their slots, ` +
+        `first job stored +${firstStored - firstSlot} ms (${firstJobMs} ms after its first call, up to ${skippable} slots skippable); load ${loadavg()[0].toFixed(1)}\n` +
+        checks.map((c) => c.line).join('\n'),
+    );
+    expect({ firstJobMs, withinTwiceItsDeadline: firstJobMs <= 2 * HOT_BUDGET_MS }).toEqual({ firstJobMs, withinTwiceItsDeadline: true });
+    for (const { host, polledSlots, okSlots, gaps, offsets } of checks) {
+      // Polled in every slot from the first one on, compared by slot (agt$history), not by wall-clock spacing: only those
+      // the first job was busy at may be skipped.
+      expect({ host, first: polledSlots[0] === firstSlot, gaps }).toEqual({ host, first: true, gaps: gaps.map((g, i) => (i === 0 && g > 1 && g <= 1 + skippable ? g : 1)) });
+      // Answered in every slot but one at most: its first answer (discovery, five minutes of buffered data, new d$
+      // tables) or one of the simulated agents in this busy test process can miss the 5 s deadline on this loaded
+      // machine (not the hangers' doing: its start is checked below); it is then polled in the slow lane at the next
+      // slot and back on the hot path. Cut short by the hangers, it would fail in every round.
+      expect({ host, polled: polledSlots.length, ok: okSlots.length, atMostOneMissed: okSlots.length >= polledSlots.length - 1 })
+        .toEqual({ host, polled: polledSlots.length, ok: okSlots.length, atMostOneMissed: true });
+      // Five intervals after its first answer: at least five slots (the first, and four starting in the window).
+      expect(polledSlots.length).toBeGreaterThanOrEqual(5);
+      // Within each job its call starts within the documented bound after the job's first call (never held back to the deadline).
+      for (const { slot, offset } of offsets) {
+        const bound = startBoundMs(slot === firstSlot ? HANGING.length : 0);
+        expect({ host, slot, offset, bound, within: offset >= 0 && offset <= bound }).toEqual({ host, slot, offset, bound, within: true });
+      }
+    }
 
     // The hanging agents are off the hot path: slow polls counted, a retry scheduled, shown by agents list and status.
-    const listed = JSON.parse(await runCli(['agents', 'list', '--json'], connections)) as ListedAgent[];
+    // They hang in step (same slot, same timeout, backoff capped at 6 s): for a few seconds of each cycle, after their
+    // retry came due and before the next slot hands them to the slow lane again, none is `backed off` (all `slow`).
+    // Wait for a listing outside that window (at most an interval away).
+    const listed = await waitFor('agents list showing agents backed off', async () => {
+      const agents = JSON.parse(await runCli(['agents', 'list', '--json'], connections)) as ListedAgent[];
+      return agents.some((a) => a.pollLane === 'backed off') ? agents : undefined;
+    }, 30_000, 500);
     for (const id of hangingIds) {
       const agent = listed.find((a) => a.id === id)!;
       expect({ id, off: agent.pollLane !== 'normal', slowPolls: agent.slowPolls >= 2, retry: agent.retryAt !== null }).toEqual({ id, off: true, slowPolls: true, retry: true });
     }
-    expect(listed.filter((a) => a.pollLane === 'backed off').length).toBeGreaterThan(0);
     for (const id of healthyIds) expect(listed.find((a) => a.id === id)!.pollLane).toBe('normal');
-    const table = await runCli(['agents', 'list'], connections);
-    expect(table).toContain('backed off');
+    // The table says the same (waited for as above: a second listing may fall in that window).
+    const table = await waitFor('agents list table showing agents backed off', async () => {
+      const text = await runCli(['agents', 'list'], connections);
+      return text.includes('backed off') ? text : undefined;
+    }, 30_000, 500);
+    // Each hanging agent's row (by its ID, the first column) shows it off the hot path.
+    for (const id of hangingIds) expect(table).toMatch(new RegExp(`^${id}\\t.*\\t(slow|backed off)\\t`, 'm'));
     const status = JSON.parse(await runCli(['status', '--json'], connections)) as { groups: Array<{ lanes: { slow: number; backedOff: number } | null }> };
     const off = status.groups.reduce((n, g) => n + (g.lanes ? g.lanes.slow + g.lanes.backedOff : 0), 0);
     expect(off).toBe(HANGING.length);
