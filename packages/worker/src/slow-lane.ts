@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { errorMessage, type AgentState, type Logger } from '@watched/core';
+import { errorMessage, type AgentState, type Logger, type WatchedMetrics } from '@watched/core';
 import type { AgentRecord } from './agent-client.js';
 import type { AgentLanes } from './agent-lanes.js';
 import type { AgentPoller } from './agent-poller.js';
@@ -12,6 +12,8 @@ export interface SlowLaneDeps {
   logger: Logger;
   /** Calls in flight at once; more wait in the lane's queue. */
   concurrency: number;
+  /** `watched_slow_lane_agents` and `watched_slow_lane_polls_total` (absent: not exported). */
+  metrics?: WatchedMetrics;
 }
 
 /** One agent handed over by a job: its slot (the key of its history row), state and interval. */
@@ -75,6 +77,7 @@ export class SlowLane {
       this.waiting.push({ agent, slot, state, intervalMs });
       taken += 1;
     }
+    this.deps.metrics?.slowLaneAgents.set(this.members.size);
     this.pump();
     return taken;
   }
@@ -85,6 +88,7 @@ export class SlowLane {
       const run: Promise<void> = this.poll(poll).finally(() => {
         this.running.delete(run);
         this.members.delete(poll.agent.id);
+        this.deps.metrics?.slowLaneAgents.set(this.members.size);
         this.pump();
       });
       this.running.add(run);
@@ -102,6 +106,7 @@ export class SlowLane {
       result.record.jobCostMs = SLOW_LANE_JOB_COST_MS;
       await store.store([result]);
       this.stats.polled += 1;
+      this.deps.metrics?.slowLanePolls.inc({ outcome: result.kind === 'prepared' ? 'answered' : 'failed' });
       if (result.kind === 'prepared') {
         this.stats.answered += 1;
         logger.info(`agent ${agent.host}:${agent.port} answered again after ${state?.slowPolls ?? 0} slow polls${backoff ? ' (slowly: it stays in the slow lane)' : ''}`, { agent: agent.id });

@@ -112,7 +112,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       // Closed after the consumer (it hands agents over) and before the pool (it writes their outcomes).
       this.slow = ctx.adopt(
         'slow lane',
-        new SlowLane({ poller, store, lanes, logger, concurrency: options.slowLaneConcurrency }),
+        new SlowLane({ poller, store, lanes, logger, concurrency: options.slowLaneConcurrency, metrics: this.context.metrics }),
         (lane) => lane.close(),
       );
       const processor = new PollProcessor({

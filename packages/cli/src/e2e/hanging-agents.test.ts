@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AgentFleet } from '@watched/agent-sim';
 import { AgentRegistry, type RowDataPacket } from '@watched/core';
 import { createTestEnvironment, type TestEnvironment, waitFor } from '@watched/core/testing';
-import { spawnWatched, type ProcessEnvironment, type RoleProcess } from './processes.js';
+import { adminUrlOf, spawnWatched, type ProcessEnvironment, type RoleProcess } from './processes.js';
 
 /**
  * Issue 17, item 2: most agents of a group accept the connection and never
@@ -215,6 +215,13 @@ describe('hanging agents beside healthy ones in the same group (coordinator + wo
     const status = JSON.parse(await runCli(['status', '--json'], connections)) as { groups: Array<{ lanes: { slow: number; backedOff: number } | null }> };
     const off = status.groups.reduce((n, g) => n + (g.lanes ? g.lanes.slow + g.lanes.backedOff : 0), 0);
     expect(off).toBe(HANGING.length);
+    // And the worker's /metrics: each hanging agent failed at least one slow-lane poll (slow_polls >= 2).
+    const workerMetrics = `${await adminUrlOf(processes[1])}/metrics`;
+    const slowLanePolls = async (outcome: string) => {
+      const text = await (await fetch(workerMetrics)).text();
+      return Number(new RegExp(`^watched_slow_lane_polls_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    };
+    expect(await slowLanePolls('failed')).toBeGreaterThanOrEqual(HANGING.length);
 
     // They answer again: within the slow lane's timeout (20 s), the longest backoff (6 s) and an interval they are polled and their rows stored.
     const recoveredAt = Date.now();
@@ -235,6 +242,8 @@ describe('hanging agents beside healthy ones in the same group (coordinator + wo
     });
     console.info(`hanging agents answered again: all polled and stored within ${Date.now() - recoveredAt} ms`);
     expect(recovered).toHaveLength(HANGING.length);
+    // Each came back through the slow lane (answered there first, then back on the hot path).
+    expect(await slowLanePolls('answered')).toBeGreaterThanOrEqual(HANGING.length);
     // Their data is in the d$ tables: the cursor moved in the transaction of their rows, and rows are there for their hosts.
     const [rows] = await env.pool.query<RowDataPacket[]>(
       'SELECT COUNT(DISTINCT h.id) AS n FROM `h$hosts` h JOIN `h$ressources` r ON r.host_id = h.id WHERE h.name IN (?)',

@@ -20,6 +20,10 @@ export class WatchedMetrics {
   readonly jobsFailed: Counter<'group'>;
   /** Agents whose poll failed in the group's latest job this process ran (worker, after each job). */
   readonly groupFailedAgents: Gauge<'group'>;
+  /** Agents in this worker's slow lane now: timed out before, queued or being polled outside the jobs (worker). */
+  readonly slowLaneAgents: Gauge;
+  /** Slow-lane polls by outcome: `answered` (stored), `failed` (timed out again or refused, backed off) (worker). */
+  readonly slowLanePolls: Counter<'outcome'>;
   /** 1 while this process holds the lease of the role, else 0 (coordinator, aggregator). */
   readonly leader: Gauge<'role'>;
   /** Term of the lease this process holds (0 when not leading) (coordinator, aggregator). */
@@ -75,6 +79,8 @@ export class WatchedMetrics {
       labelNames: ['group'],
       registers,
     });
+    this.slowLaneAgents = new Gauge({ name: 'watched_slow_lane_agents', help: "Agents in this worker's slow lane (timed out before, polled outside the jobs)", registers });
+    this.slowLanePolls = new Counter({ name: 'watched_slow_lane_polls_total', help: 'Slow-lane polls by outcome (answered, failed)', labelNames: ['outcome'], registers });
     this.leader = new Gauge({ name: 'watched_leader', help: '1 while this process holds the lease of the role', labelNames: ['role'], registers });
     this.leaderTerm = new Gauge({ name: 'watched_leader_term', help: 'Term of the lease held (0: not leading)', labelNames: ['role'], registers });
     this.schedulerSkippedSlots = new Counter({
