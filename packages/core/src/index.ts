@@ -54,6 +54,8 @@ export { monitorRedisClient } from './redis-monitor.js';
 export { scrubProcessOutput, logProcessWarnings } from './process-output.js';
 export {
   cleanUpOnStartupSignal,
+  guardShutdownSignals,
+  shutdownSignalsToCommand,
   deferReloadSignals,
   RELOAD_SIGNALS,
   type Reloadable,
