@@ -38,6 +38,7 @@ export {
   retryOnDeadlock,
   type RetryOptions,
   type RowDataPacket,
+  schemaLockName,
   withSchemaLock,
   withTransaction,
 } from './mysql.js';
