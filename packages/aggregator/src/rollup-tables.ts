@@ -46,7 +46,7 @@ interface TableInfo {
 /**
  * Creates `am$`/`ah$`/`ad$` tables for every `d$` table and adds the
  * rollup columns of new metrics, and adds a time index to `d$` tables.
- * Each change holds the table's named lock (`watched_ddl_<table>`, the
+ * Each change holds the table's named lock (`watched_ddl_<database>.<table>`, the
  * worker's lock for d$ tables) and re-reads the catalogue inside it.
  */
 export class RollupTables {

@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { ConfigError, describeError, MigrationError, scrubProcessOutput, StartupError } from '@watched/core';
+import { ConfigError, describeError, MigrationError, scrubProcessOutput, shutdownSignalsToCommand, StartupError } from '@watched/core';
 import { WATCHED_COMMANDS } from './commands.js';
 import { joinDashedValues, usageErrorLine } from './usage-errors.js';
 
@@ -39,6 +39,8 @@ export async function run(rawArgs: string[]): Promise<number | undefined> {
       .option('config', { type: 'string', describe: 'YAML or JSON config file (camelCase or kebab-case keys)', global: true })
       .command(WATCHED_COMMANDS)
       .demandCommand(1, 'name a command')
+      // The command runs now: the loading's SIGTERM/SIGINT guard (exit 0) gives way, without a moment unguarded.
+      .middleware(() => shutdownSignalsToCommand())
       .strict()
       .fail((message, err) => {
         if (err) throw err;
@@ -54,3 +56,6 @@ export async function run(rawArgs: string[]): Promise<number | undefined> {
     return exitCode;
   }
 }
+
+/** For bin/watched.js: hands its loading guard of SIGTERM/SIGINT over without dropping a signal already delivered. */
+export { guardShutdownSignals } from '@watched/core';

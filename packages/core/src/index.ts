@@ -38,6 +38,7 @@ export {
   retryOnDeadlock,
   type RetryOptions,
   type RowDataPacket,
+  schemaLockName,
   withSchemaLock,
   withTransaction,
 } from './mysql.js';
@@ -54,6 +55,8 @@ export { monitorRedisClient } from './redis-monitor.js';
 export { scrubProcessOutput, logProcessWarnings } from './process-output.js';
 export {
   cleanUpOnStartupSignal,
+  guardShutdownSignals,
+  shutdownSignalsToCommand,
   deferReloadSignals,
   RELOAD_SIGNALS,
   type Reloadable,

@@ -28,6 +28,59 @@ export interface Reloadable<O> {
 
 let startupReloadListener: ((signal: NodeJS.Signals) => void) | undefined;
 
+type SignalListener = (signal: NodeJS.Signals) => void;
+
+/** The listener guarding SIGTERM/SIGINT until a command installs its own (see guardShutdownSignals). */
+let interimStopListener: SignalListener | undefined;
+
+/**
+ * Makes `listener` what SIGTERM/SIGINT do until a command installs its own
+ * handling (cleanUpOnStartupSignal, runServices): bin/watched.js guards the
+ * loading of the modules with it, the CLI then a plain stop before its
+ * command runs. The new listener is added before the previous one is
+ * removed, and a command's own before the interim one goes: a signal is
+ * dispatched to the listeners present when the event loop gets to it, not
+ * when it arrived, and removing the last listener drops a signal already
+ * delivered but not yet dispatched (a SIGTERM during a long synchronous
+ * module evaluation was lost that way: the process started as if it had
+ * never been sent, logging nothing about it).
+ */
+export function guardShutdownSignals(listener: SignalListener): void {
+  const previous = interimStopListener;
+  interimStopListener = listener;
+  for (const signal of SHUTDOWN_SIGNALS) {
+    if (!process.listeners(signal).includes(listener)) process.on(signal, listener);
+  }
+  if (previous && previous !== listener) for (const signal of SHUTDOWN_SIGNALS) process.off(signal, previous);
+}
+
+/** After a command installed its own shutdown listeners: the interim one goes (never before, see guardShutdownSignals). */
+function releaseInterimStopListener(): void {
+  const listener = interimStopListener;
+  interimStopListener = undefined;
+  if (listener) for (const signal of SHUTDOWN_SIGNALS) process.off(signal, listener);
+}
+
+/**
+ * The interim listener once a command runs, until it installs its own (a
+ * one-shot command never does): the signal's default, ending the process by
+ * that signal, as if no listener had ever been installed.
+ */
+function endBySignal(signal: NodeJS.Signals): void {
+  releaseInterimStopListener();
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+/**
+ * A command is about to run: the guard of the loading (bin/watched.js:
+ * nothing opened yet, exit 0) gives way to the signal's default until the
+ * command installs its own handling. Nothing without such a guard (the CLI
+ * run in-process by tests).
+ */
+export function shutdownSignalsToCommand(): void {
+  if (interimStopListener) guardShutdownSignals(endBySignal);
+}
+
 /**
  * Ignores (and logs) reload signals from now until `runServices` handles
  * them: Node's default for SIGHUP ends the process, and a long-running
@@ -79,6 +132,7 @@ export function cleanUpOnStartupSignal(logger: Logger, cleanup?: () => Promise<v
     };
     startupStop = state;
     for (const signal of SHUTDOWN_SIGNALS) process.on(signal, state.listener);
+    releaseInterimStopListener();
   }
   if (cleanup) startupStop.cleanups.push(cleanup);
 }
@@ -146,6 +200,7 @@ export async function runServices(services: Service[], options: RunOptions): Pro
     void stop(signal);
   };
   for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
+  releaseInterimStopListener();
   // A signal recorded while the command was starting: stop at once, starting nothing.
   const early = startupStop?.signal;
   if (startupStop) {

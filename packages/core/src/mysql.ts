@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import type { HostPort } from './config/connection-url.js';
 import { compileMysqlConnection, describeMysqlTarget, withDatabase, type MysqlConnectionOptions } from './config/mysql-connection-options.js';
@@ -451,16 +452,29 @@ export async function withTransaction<T>(
 }
 
 /**
+ * The named lock of `table`'s schema in `database`. Named locks are
+ * server-wide: without the database, installations (or test databases)
+ * sharing a server waited for each other's DDL on equally named tables, up
+ * to the lock's timeout. Past MySQL's 64 characters, a digest of the name.
+ */
+export function schemaLockName(database: string, table: string): string {
+  const name = `watched_ddl_${database}.${table}`;
+  return name.length <= 64 ? name : `watched_ddl_${createHash('sha1').update(`${database}.${table}`).digest('hex')}`;
+}
+
+/**
  * Runs `work` on one pooled connection holding the MySQL named lock of a
- * table's schema (`watched_ddl_<table>`): the worker (d$ tables) and the
- * aggregator (rollup tables, d$ indexes) take the same lock, so their DDL on
- * one table never interleaves, across processes too. `work` should re-read
- * the catalogue inside the lock before changing anything.
+ * table's schema (schemaLockName: `watched_ddl_<database>.<table>`): the
+ * worker (d$ tables) and the aggregator (rollup tables, d$ indexes) take the
+ * same lock, so their DDL on one table never interleaves, across processes
+ * too. `work` should re-read the catalogue inside the lock before changing
+ * anything.
  */
 export async function withSchemaLock<T>(pool: Pool, table: string, work: (conn: PoolConnection) => Promise<T>, timeoutSeconds = 60): Promise<T> {
   const conn = await pool.getConnection();
-  const lock = `watched_ddl_${table}`.slice(0, 64);
   try {
+    const [[current]] = await conn.query<RowDataPacket[]>('SELECT DATABASE() AS db');
+    const lock = schemaLockName(String(current.db ?? ''), table);
     const [[got]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [lock, timeoutSeconds]);
     if (got.got !== 1) throw new Error(`timed out waiting for the schema lock of ${table}`);
     try {

@@ -204,8 +204,12 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
     logger.warn(`${this.active} jobs still running after ${timeoutMs} ms: handing them back`);
     bull.cancelAllJobs('worker shutting down');
     // Cancelled jobs fail with a retry at once; give BullMQ a moment to record that, then stop anyway.
-    await drainWithDeadline(closed, CANCEL_GRACE_MS);
-    await bull.close(true).catch(() => undefined);
+    if ((await drainWithDeadline(closed, CANCEL_GRACE_MS)) === 'done') return;
+    // Not close(true): BullMQ keeps the first close's promise and returns it, so that would wait as long as
+    // the close already stuck (unbounded). A job not recorded as failed stays locked: once its lock
+    // expires, the stalled check of another worker retries it.
+    logger.warn(`the queue consumer did not close within ${CANCEL_GRACE_MS} ms of handing its jobs back: disconnecting it (unrecorded jobs are retried once their lock expires)`);
+    await drainWithDeadline(bull.disconnect(), CANCEL_GRACE_MS);
   }
 
   /** Stops taking jobs and drains them (see `drain`), unregisters, closes connections. Idempotent. */

@@ -537,14 +537,21 @@ describe('hostile agents: each fails or drops only its bad part; the others are 
     expect(log).toEqual({ n: 4096, event_type: 2 });
   });
 
-  // Last: polls every agent a second time.
+  // Last: polls the refused agent a second time.
   it('stores the data of an agent refused for new tables once the next poll created the rest', async () => {
     const agent = byName('many-new-types');
     expect(await count("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'd$fresh%'")).toBe(20);
-    await p.poll(2);
+    // This agent alone: with every hostile agent polled again (8 MB bodies, parse bombs, all served by this one
+    // process), answers of healthy agents here time out under load (agentTimeout: seen for hostile-service and
+    // too-large), and a poll timed out creates nothing, for no reason of the feature's. What this case is
+    // about: the next answered poll creates the rest and stores everything.
+    const calls = agents.get('many-new-types')!.requests.filter((url) => url.startsWith('/all')).length;
+    await p.poll(2, [agent.id]);
+    expect(agents.get('many-new-types')!.requests.filter((url) => url.startsWith('/all')).length).toBe(calls + 1);
+    // The poll's outcome first: a failure names its reason (a timeout, a refusal) instead of only a missing table.
+    const [[state]] = await p.env.pool.query<RowDataPacket[]>('SELECT consecutive_failures AS failures, last_error AS error, since FROM `agt$state` WHERE agt_id = ?', [agent.id]);
+    expect(state).toEqual({ failures: 0, error: null, since: NOW });
     expect(await count("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'd$fresh%'")).toBe(25);
     for (let i = 0; i < 25; i++) expect(await count(`SELECT v AS n FROM \`d$fresh_${i}\``)).toBe(i);
-    const [[state]] = await p.env.pool.query<RowDataPacket[]>('SELECT consecutive_failures AS failures, since FROM `agt$state` WHERE agt_id = ?', [agent.id]);
-    expect(state).toEqual({ failures: 0, since: NOW });
   });
 });

@@ -18,8 +18,8 @@ export interface PipelineHarness {
   events: MonitoringEvent[];
   now(): number;
   advance(ms: number): void;
-  /** Enqueues one poll job of every registered agent for `slot` and waits for it. */
-  poll(slot: number): Promise<void>;
+  /** Enqueues one poll job of every registered agent (or of `agentIds`) for `slot` and waits for it. */
+  poll(slot: number, agentIds?: number[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,8 +58,8 @@ export async function createPipeline(
     events,
     now: () => clock,
     advance: (ms) => void (clock += ms),
-    async poll(slot) {
-      const agentIds = (await new AgentRegistry(env.pool).list()).map((a) => a.id);
+    async poll(slot, only) {
+      const agentIds = only ?? (await new AgentRegistry(env.pool).list()).map((a) => a.id);
       const job = await queue.add('poll', { group: 'test', slot, agentIds, term: 1 }, { jobId: `poll-test-${slot}` });
       await job.waitUntilFinished(queueEvents, 60_000);
     },
