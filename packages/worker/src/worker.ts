@@ -39,6 +39,16 @@ export interface WorkerStats {
 const CANCEL_GRACE_MS = 5000;
 
 /**
+ * How long the consumer waits after a Redis command of its own failed for
+ * want of a connection (taking the next job, recording a finished one)
+ * before trying it again. BullMQ's 15 s default outlasts a whole failover:
+ * a worker would sit idle (and a finished job's completion go unrecorded
+ * until its lock expired) for 15 s after one failed command. The
+ * connections pace their reconnects themselves; this only paces retries.
+ */
+const RUN_RETRY_DELAY_MS = 1000;
+
+/**
  * The worker role: a BullMQ consumer of poll jobs. Stateless: any worker can
  * take any job, and everything it caches is re-read from MySQL on a miss.
  */
@@ -159,6 +169,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         lockDuration: options.lockDurationMs,
         stalledInterval: options.stalledIntervalMs,
         maxStalledCount: options.maxStalledCount,
+        runRetryDelay: RUN_RETRY_DELAY_MS,
       },
     );
     bull.on('completed', (job, result) => {
@@ -175,6 +186,8 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       ctx.failures.report(`job ${job?.id} (attempt ${job?.attemptsMade})`, err, 'error');
     });
     bull.on('error', (err) => ctx.failures.report('poll queue consumer', err, 'error'));
+    // This worker's stalled check found a job whose worker stopped renewing its lock (died, or lost Redis): back in the queue.
+    bull.on('stalled', (jobId) => ctx.logger.warn(`job ${jobId} stalled (its worker stopped renewing its lock): back in the queue`));
     ctx.adopt('poll consumer', bull, (b) => this.drain(b));
     void bull.run().catch((err: Error) => ctx.logger.error(`worker stopped: ${err.message}`));
     return bull;
