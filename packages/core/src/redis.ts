@@ -30,6 +30,17 @@ export interface RedisClientOptions {
   outages?: DependencyOutages;
 }
 
+/**
+ * `runRetryDelay` for our BullMQ consumers: how long one waits after a
+ * command of its own failed for want of a connection (taking the next job,
+ * recording a finished one) before trying it again. BullMQ's 15 s default
+ * outlasts a whole failover: a worker sat idle, and a finished job's
+ * completion went unrecorded until its lock expired, for 15 s after one
+ * failed command. The connections pace their reconnects themselves; this
+ * only paces retries.
+ */
+export const CONSUMER_RUN_RETRY_DELAY_MS = 1000;
+
 /** A structured target, or a URL (tests, one-shot commands) read by the same parser. */
 export type RedisTarget = RedisConnectionOptions | string;
 

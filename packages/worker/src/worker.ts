@@ -1,5 +1,6 @@
 import { Worker as BullWorker, type Job } from 'bullmq';
 import {
+  CONSUMER_RUN_RETRY_DELAY_MS,
   drainWithDeadline,
   POLL_QUEUE,
   type Membership,
@@ -37,16 +38,6 @@ export interface WorkerStats {
 
 /** After cancelling jobs still running at the drain deadline: how long BullMQ may take to record their retries. */
 const CANCEL_GRACE_MS = 5000;
-
-/**
- * How long the consumer waits after a Redis command of its own failed for
- * want of a connection (taking the next job, recording a finished one)
- * before trying it again. BullMQ's 15 s default outlasts a whole failover:
- * a worker would sit idle (and a finished job's completion go unrecorded
- * until its lock expired) for 15 s after one failed command. The
- * connections pace their reconnects themselves; this only paces retries.
- */
-const RUN_RETRY_DELAY_MS = 1000;
 
 /**
  * The worker role: a BullMQ consumer of poll jobs. Stateless: any worker can
@@ -169,7 +160,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         lockDuration: options.lockDurationMs,
         stalledInterval: options.stalledIntervalMs,
         maxStalledCount: options.maxStalledCount,
-        runRetryDelay: RUN_RETRY_DELAY_MS,
+        runRetryDelay: CONSUMER_RUN_RETRY_DELAY_MS,
       },
     );
     bull.on('completed', (job, result) => {
