@@ -153,13 +153,18 @@ export function superviseSentinelClient(client: StandaloneRedis, watch: Sentinel
   const disconnect = client.disconnect.bind(client);
   const connect = client.connect.bind(client);
   const duplicate = client.duplicate.bind(client);
+  // Released as soon as we close it, not at its `end`: a client disconnected while it waits to reconnect never emits one.
+  const close = () => {
+    closing = true;
+    watch.release(client);
+  };
   Object.assign(client, {
     quit: (...args: Parameters<StandaloneRedis['quit']>) => {
-      closing = true;
+      close();
       return quit(...args);
     },
     disconnect: (reconnect = false) => {
-      if (!reconnect) closing = true;
+      if (!reconnect) close();
       disconnect(reconnect);
     },
     connect: (...args: Parameters<StandaloneRedis['connect']>) => {
@@ -171,10 +176,7 @@ export function superviseSentinelClient(client: StandaloneRedis, watch: Sentinel
   });
   client.on('ready', () => watch.ready(client));
   client.on('end', () => {
-    if (closing) {
-      watch.release(client);
-      return;
-    }
+    if (closing) return;
     // Not ours (and not reconnected meanwhile): ioredis gave up on its own. Reconnect; its retry strategy paces the attempts.
     if (client.status === 'end') connect().catch(() => undefined);
   });
