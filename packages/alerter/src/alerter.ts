@@ -3,6 +3,7 @@ import {
   ALERTS_QUEUE,
   ALERT_DELIVER_JOB,
   ALERT_EVENT_JOB,
+  CONSUMER_RUN_RETRY_DELAY_MS,
   drainWithDeadline,
   QueueEventSink,
   type DeliverJobData,
@@ -85,6 +86,7 @@ export class Alerter implements Service, Reloadable<AlerterOptions> {
           autorun: false,
           // a plugin call may take up to the send timeout: keep the lock longer than that
           lockDuration: Math.max(30_000, this.options.alertSendTimeoutMs * 2),
+          runRetryDelay: CONSUMER_RUN_RETRY_DELAY_MS,
         },
       );
       bull.on('failed', (job, err) => {

@@ -42,7 +42,7 @@ export {
   withSchemaLock,
   withTransaction,
 } from './mysql.js';
-export { createRedis, type Redis, type RedisClientOptions, type RedisTarget } from './redis.js';
+export { CONSUMER_RUN_RETRY_DELAY_MS, createRedis, type Redis, type RedisClientOptions, type RedisTarget } from './redis.js';
 export { RedisMasterWatch, type RedisMasterView } from './redis-master-watch.js';
 export { hostName, MysqlWriterSelector, type MysqlWriterStatus, type WriterFailover, type WriterVerdict } from './mysql-writer.js';
 export { describeTlsError, readTlsFiles, TLS_VERSIONS, type TlsFiles, type TlsMaterial } from './tls.js';

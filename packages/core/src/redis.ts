@@ -3,6 +3,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { compileRedisConnection, describeRedisTarget, type RedisConnectionOptions } from './config/redis-connection-options.js';
 import type { DependencyOutages } from './outage-tracker.js';
 import { monitorRedisClient } from './redis-monitor.js';
+import { sentinelSwitchWatch, superviseSentinelClient, type SentinelSwitchSource } from './redis-sentinel-switch.js';
 
 /**
  * A Redis client of any mode: one server or a Sentinel-managed master (an
@@ -28,6 +29,17 @@ export interface RedisClientOptions {
   /** The process's outage trackers: connection failures of this client (and its duplicates) are reported there. */
   outages?: DependencyOutages;
 }
+
+/**
+ * `runRetryDelay` for our BullMQ consumers: how long one waits after a
+ * command of its own failed for want of a connection (taking the next job,
+ * recording a finished one) before trying it again. BullMQ's 15 s default
+ * outlasts a whole failover: a worker sat idle, and a finished job's
+ * completion went unrecorded until its lock expired, for 15 s after one
+ * failed command. The connections pace their reconnects themselves; this
+ * only paces retries.
+ */
+export const CONSUMER_RUN_RETRY_DELAY_MS = 1000;
 
 /** A structured target, or a URL (tests, one-shot commands) read by the same parser. */
 export type RedisTarget = RedisConnectionOptions | string;
@@ -74,12 +86,25 @@ function sentinelOptions(target: RedisConnectionOptions, options: RedisClientOpt
     db: target.db,
     ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
     ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
-    // Subscribes to the sentinels' +switch-master: without it a client kept
-    // writing to a demoted master for ~11 s in a manual failover (writes lost).
-    failoverDetector: true,
+    // Not ioredis's failoverDetector: it can end a client for good when a switch lands mid-connect
+    // (see SentinelSwitchWatch, which follows +switch-master for every client of the process instead).
+    failoverDetector: false,
     // All sentinels unreachable: try them again like a lost server.
     sentinelRetryStrategy: retry,
     retryStrategy: retry,
+  };
+}
+
+/** The sentinels' side of a Sentinel target: where they are, their password and TLS (not the data nodes'). */
+function sentinelSource(target: RedisConnectionOptions): SentinelSwitchSource {
+  const tls = tlsOptions(target);
+  return {
+    sentinels: target.hosts.map(({ host, port }) => ({ host, port })),
+    masterName: target.masterName!,
+    sentinelOptions: {
+      ...(target.sentinelPassword !== undefined ? { password: target.sentinelPassword } : {}),
+      ...(tls ? { tls } : {}),
+    },
   };
 }
 
@@ -118,10 +143,11 @@ function clientOf(connection: RedisConnectionOptions, options: RedisClientOption
       );
     case 'sentinel': {
       const client = new StandaloneRedis(sentinelOptions(connection, options));
-      // quit() ends the data connection but leaves the failover detector's sentinel subscriptions open (the process
-      // would never exit): disconnect() once the client is over closes them too.
-      client.once('end', () => client.disconnect());
-      return client;
+      // One-shot clients (reconnect: false) live for a command or two: no switch to follow, and their end is meant.
+      if (options.reconnect === false) return client;
+      // Follows +switch-master (without it a client kept writing to a demoted master for ~11 s in a manual
+      // failover: writes lost), and is reconnected if ioredis ever ends it on its own.
+      return superviseSentinelClient(client, sentinelSwitchWatch(sentinelSource(connection)));
     }
     default: {
       const [{ host, port }] = connection.hosts;

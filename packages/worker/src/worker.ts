@@ -1,5 +1,6 @@
 import { Worker as BullWorker, type Job } from 'bullmq';
 import {
+  CONSUMER_RUN_RETRY_DELAY_MS,
   drainWithDeadline,
   POLL_QUEUE,
   type Membership,
@@ -159,6 +160,7 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
         lockDuration: options.lockDurationMs,
         stalledInterval: options.stalledIntervalMs,
         maxStalledCount: options.maxStalledCount,
+        runRetryDelay: CONSUMER_RUN_RETRY_DELAY_MS,
       },
     );
     bull.on('completed', (job, result) => {
@@ -175,6 +177,8 @@ export class PollWorker implements Service, Reloadable<WorkerOptions> {
       ctx.failures.report(`job ${job?.id} (attempt ${job?.attemptsMade})`, err, 'error');
     });
     bull.on('error', (err) => ctx.failures.report('poll queue consumer', err, 'error'));
+    // This worker's stalled check found a job whose worker stopped renewing its lock (died, or lost Redis): back in the queue.
+    bull.on('stalled', (jobId) => ctx.logger.warn(`job ${jobId} stalled (its worker stopped renewing its lock): back in the queue`));
     ctx.adopt('poll consumer', bull, (b) => this.drain(b));
     void bull.run().catch((err: Error) => ctx.logger.error(`worker stopped: ${err.message}`));
     return bull;

@@ -70,9 +70,28 @@ export class RedisHaHarness {
       },
       timeoutMs,
       100,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${this.processes.map((p) => `--- ${p.label}\n${p.tail(15)}`).join('\n')}`);
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await this.queueState()}\n${this.processes.map((p) => `--- ${p.label}\n${p.tail(15)}`).join('\n')}`);
     });
+  }
+
+  /**
+   * For a failure message: the poll queue's counts, its active jobs and
+   * whether each still has a lock (a job without one is its worker's no
+   * longer: the stalled check hands it back), and the connections the
+   * master has by name (a process's connection missing there is closed).
+   */
+  private async queueState(): Promise<string> {
+    try {
+      const counts = await this.queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'completed', 'failed');
+      const active = (await this.queue.getJobs(['active'], 0, 20)) as Array<Job<PollJobData>>;
+      const locks = await Promise.all(active.map(async (j) => `${j.id} (${(await this.redis.exists(`${this.queue.toKey(j.id!)}:lock`)) ? 'locked' : 'no lock'}, by ${j.processedBy ?? '?'})`));
+      const list = String(await this.redis.call('CLIENT', 'LIST'));
+      const names = [...list.matchAll(/ name=(\S+)/g)].map((m) => m[1]).sort();
+      return `queue: ${JSON.stringify(counts)}; active: ${locks.join(', ') || 'none'}\nconnections on the master: ${names.join(' ')}`;
+    } catch (err) {
+      return `queue state unavailable: ${(err as Error).message}`;
+    }
   }
 
   /** The coordinators that count themselves leader now, by their membership records. */
