@@ -111,6 +111,28 @@ export async function adminUrlOf(role: RoleProcess, timeoutMs = 20_000): Promise
   }
 }
 
+/**
+ * Waits until a spawned role reached RUNNING: its "<role> started (node ...)" log line, written once its
+ * start-up (connections, schema check, membership, admin server) succeeded. Start-up alone takes 5-10 s on
+ * a loaded 2-core machine, so a wait for something a process does once running starts from here, not from
+ * the spawn; the default bound only catches a hang (a process that exits fails the wait at once).
+ */
+export async function waitForStarted(role: RoleProcess, timeoutMs = 60_000): Promise<void> {
+  try {
+    await waitFor(
+      `${role.label} to start`,
+      () => {
+        if (/ started \(node /.test(role.output.join(''))) return true;
+        if (!role.running) throw new Error(`${role.label} exited before it started`);
+        return false;
+      },
+      timeoutMs,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${role.tail()}`);
+  }
+}
+
 /** The pid inside a node id `host:pid:random` (`defaultNodeId()`), as recorded in a job's processedBy. */
 export function pidOfNodeId(nodeId: string | undefined): number | undefined {
   const parts = nodeId?.split(':');
