@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got, RequestError } from 'got';
 import { describeTlsError, readTlsFiles } from '@watched/core';
-import { estimateParsedBytes, mib, type AgentLimits } from './ingest/limits.js';
+import { estimateParsedBytes, mib, parsedBytesWithin, type AgentLimits } from './ingest/limits.js';
 import type { WorkerOptions } from './worker-options.js';
 
 /** An agent as registered in `c$agents`. */
@@ -140,11 +140,10 @@ export class AgentClient {
     }
     // A small body of tiny JSON values can parse to 20 times its size: refused before parsing, not after.
     const maxParsed = this.options.agentLimits?.maxParsedBytes;
-    if (maxParsed !== undefined) {
+    // (Scanned only when the body is long enough to reach the limit: most answers are far below it.)
+    if (maxParsed !== undefined && !parsedBytesWithin(body, maxParsed)) {
       const estimate = estimateParsedBytes(body);
-      if (estimate > maxParsed) {
-        throw new AgentCallError(agent, 'too-large', `${path} would take about ${mib(estimate)} to parse, more than ${mib(maxParsed)} (limit --worker-memory)`);
-      }
+      throw new AgentCallError(agent, 'too-large', `${path} would take about ${mib(estimate)} to parse, more than ${mib(maxParsed)} (limit --worker-memory)`);
     }
     try {
       return JSON.parse(body);
