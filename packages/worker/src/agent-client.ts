@@ -190,7 +190,7 @@ export class AgentClient {
       }
       req.on('error', (err) => finish(err));
       req.on('socket', (socket) => {
-        // A kept-alive socket is already connected; a new one gets the connect timeout (the TCP connection, as got had it).
+        // A kept-alive socket is already connected; a new one gets the connect timeout (name lookup and TCP connection).
         if (!socket.connecting) return;
         connectTimer = setTimeout(() => finish(new CallTimeout('connect', timeouts.connect)), timeouts.connect);
         socket.once('connect', () => clearTimeout(connectTimer));
