@@ -4,8 +4,6 @@ import type { BatchInsert, SqlValue } from './sql-batch.js';
 
 /** Bytes of row text per packet sent to the server (mysql2 sends each chunk of the stream as one packet). */
 const CHUNK_BYTES = 256 * 1024;
-/** Room past CHUNK_BYTES in a chunk's buffer, so a line started below CHUNK_BYTES ends in the same chunk (far more than a line of numbers takes). */
-const CHUNK_SLACK = 64 * 1024;
 
 /** What LOAD DATA's default text format escapes (ESCAPED BY '\\'): the escape itself, the separators, NUL and CR. */
 const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
@@ -28,47 +26,19 @@ export function loadDataField(value: SqlValue): string {
   return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\t\n\r\0]/g, (c) => ESCAPES[c]) : value;
 }
 
-const TAB = 0x09;
-const NEWLINE = 0x0a;
-
-/**
- * The rows as tab-separated lines, in chunks of about CHUNK_BYTES, built as
- * the server reads them. Each field's text is written straight into the
- * chunk's buffer (no string per line or per chunk to concatenate, flatten
- * and encode again): numbers and `\N` as Latin-1 (ASCII), strings as UTF-8.
- */
+/** The rows as tab-separated lines, in chunks of about CHUNK_BYTES, built as the server reads them. */
 function* rowChunks(rows: SqlValue[][]): Generator<Buffer> {
-  let chunk = Buffer.allocUnsafe(CHUNK_BYTES + CHUNK_SLACK);
-  let at = 0;
+  let text = '';
   for (const row of rows) {
-    for (let j = 0; j < row.length; j++) {
-      const value = row[j];
-      const text = loadDataField(value);
-      const ascii = typeof value !== 'string';
-      // Bytes this field may take with its tab and the line's newline: 3 per UTF-16 unit at most in UTF-8.
-      const room = (ascii ? text.length : text.length * 3) + 2;
-      if (at + room > chunk.length) {
-        // Only a long string gets here (CHUNK_SLACK holds any line of numbers): the line goes on in the next chunk.
-        if (at > 0) yield chunk.subarray(0, at);
-        chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES + CHUNK_SLACK, room));
-        at = 0;
-      }
-      if (j > 0) chunk[at++] = TAB;
-      at += chunk.write(text, at, ascii ? 'latin1' : 'utf8');
-    }
-    if (at + 1 > chunk.length) {
-      yield chunk.subarray(0, at);
-      chunk = Buffer.allocUnsafe(CHUNK_BYTES + CHUNK_SLACK);
-      at = 0;
-    }
-    chunk[at++] = NEWLINE;
-    if (at >= CHUNK_BYTES) {
-      yield chunk.subarray(0, at);
-      chunk = Buffer.allocUnsafe(CHUNK_BYTES + CHUNK_SLACK);
-      at = 0;
+    for (let j = 0; j < row.length; j++) text += j === 0 ? loadDataField(row[j]) : '\t' + loadDataField(row[j]);
+    text += '\n';
+    // Characters, not bytes: a chunk of non-ASCII text is at most 3x this, far below a packet's 16 MB.
+    if (text.length >= CHUNK_BYTES) {
+      yield Buffer.from(text, 'utf8');
+      text = '';
     }
   }
-  if (at > 0) yield chunk.subarray(0, at);
+  if (text) yield Buffer.from(text, 'utf8');
 }
 
 /** How a LOAD DATA meets a stored row with the same key: what the insert's mode means for that statement. */
