@@ -114,8 +114,8 @@ describe('RowWriter: rows through LOAD DATA LOCAL INFILE, exactly as through INS
     );
   });
 
-  it('sends rows of any length whole: lines longer than a chunk and its spare room go on in the next chunks', async () => {
-    // The text is written in chunks of 256 KB with 64 KB to spare (load-data.ts): these fields are larger than both.
+  it('sends rows of any length whole, lines longer than a chunk of the LOAD DATA text included', async () => {
+    // The text goes in chunks of about 256 KB (load-data.ts): some of these fields are larger than a chunk, escaped or not.
     const long = (k: number) => ['\t\n\\', '日本語', 'x', '🙂'][k % 4].repeat(30_000 + k * 1_000);
     const rows = Array.from({ length: 24 }, (_, k) => [k, k % 5 === 4 ? null : long(k), k / 3] as SqlValue[]);
     await write(loader, { table: 'long_texts', columns: ['k', 's', 'd'], rows, mode: 'ignore' });
