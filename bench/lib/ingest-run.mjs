@@ -113,6 +113,8 @@ export async function runIngest(p, log = console.log, { mysqlServer, alongside }
     const latency0 = await pollLatencies(metricsUrls);
     const stopAlongside = alongside ? await alongside(db, fleetNow) : undefined;
     const c0 = await countData(db.pool);
+    // A profiled worker starts its profile again here (bench/lib/cpu-profile.mjs): the window only, no warm-up.
+    if (p.profile) for (const w of workers) process.kill(w.pid, 'SIGUSR2');
     sampler.start();
     await sleep(p.durationSeconds * 1000);
     const c1 = await countData(db.pool);

@@ -1,4 +1,5 @@
 import { codePoints, columnChars, cutToChars, isWellFormed, type AgentColumn } from './column-shapes.js';
+import type { ResourceSpec } from './catalog.js';
 import type { AgentSnapshot } from './snapshot.js';
 
 /** What checking one answer against the schema found. */
@@ -16,6 +17,15 @@ const PREVIEW_CHARS = 40;
 function preview(value: string): string {
   return JSON.stringify(cutToChars(value, PREVIEW_CHARS).replace(/[\ud800-\udfff]/g, '\ufffd')) + (codePoints(value) > PREVIEW_CHARS ? '...' : '');
 }
+
+/**
+ * Resources (from an agent's cached catalog, never changed once read) whose
+ * names were found to fit: checked once per resource rather than once per
+ * poll. The answer is a function of the names alone, so it holds for every
+ * later poll; a resource that does not fit is never added and is refused
+ * again each time.
+ */
+const fittingResources = new WeakSet<ResourceSpec>();
 
 /**
  * Checks every value of an answer that lands in a column against that
@@ -60,9 +70,11 @@ export function checkAgentValues(snapshot: AgentSnapshot): ValueCheck {
   const fitNullable = (field: string, column: AgentColumn, value: string | null) => (value === null ? null : fit(field, column, value));
 
   for (const { resource } of snapshot.metrics) {
+    if (fittingResources.has(resource)) continue;
     if (resource.scope === 'system' && !key('host name', 'h$hosts.name', resource.host)) break;
     if (!key('resource name', 'c$ressources.name', resource.name)) break;
     if (resource.service !== undefined && !key('service id', 's$services.name', resource.service)) break;
+    fittingResources.add(resource);
   }
   for (const service of snapshot.services) {
     if (check.refused) break;

@@ -85,6 +85,23 @@ function clamp(value: number, min: number, max: number): number {
 }
 
 /**
+ * The most estimateParsedBytes counts for one character of text: a `{` or
+ * `[` (a container and an element, 48 + 16) plus the character itself (2
+ * bytes at most). A text of `n` characters estimates at most `n` times this.
+ */
+export const MAX_PARSED_BYTES_PER_CHAR = 48 + 16 + 2;
+
+/**
+ * Whether the text's estimate (estimateParsedBytes) stays within
+ * `maxBytes`. A text too short to reach it whatever its characters
+ * (MAX_PARSED_BYTES_PER_CHAR) is not scanned: the same answer as the
+ * scan's, without a loop over every character of every answer.
+ */
+export function parsedBytesWithin(text: string, maxBytes: number): boolean {
+  return text.length * MAX_PARSED_BYTES_PER_CHAR <= maxBytes || estimateParsedBytes(text) <= maxBytes;
+}
+
+/**
  * An upper estimate of the heap JSON.parse would use for `text`, read in
  * one pass before parsing: every object or array costs at most ~48 bytes,
  * every element or member at most 16 (a pointer and a heap number), every

@@ -30,7 +30,13 @@ export function metricInserts(series: Array<{ series: MetricSeries; ids: SeriesI
       };
       byTable.set(table, insert);
     }
-    for (const row of s.rows) insert.rows.push([ids.ownerId, ids.resId, row.timestamp, ...row.values]);
+    const { rows } = insert;
+    for (const row of s.rows) {
+      // The row read from the answer is the row written (MetricRow): only its ids are filled in here.
+      row[0] = ids.ownerId;
+      row[1] = ids.resId;
+      rows.push(row);
+    }
   }
   return [...byTable.values()];
 }

@@ -2,11 +2,24 @@ import { type AgentCatalog, type DataTypeSpec, type ResourceSpec, resourceKey } 
 import { columnChars, INT_UNSIGNED_MAX } from './column-shapes.js';
 import { LimitCounter, type AgentLimits } from './limits.js';
 
-/** Rows of one resource, values aligned with `type.properties`. */
+/**
+ * One metric row as its `d$` table stores it: owner id, res_id, timestamp,
+ * then the values aligned with `type.properties` (null: no value). The two
+ * ids are 0 until the series' owner and resource are known (metricInserts
+ * sets them): the array read from the answer is the row written, with no
+ * copy and no wrapper object per row.
+ */
+export type MetricRow = Array<number | null>;
+/** Where a MetricRow holds its timestamp. */
+export const ROW_TIMESTAMP = 2;
+/** Where a MetricRow's values start (value of property `k` at ROW_VALUES + k). */
+export const ROW_VALUES = 3;
+
+/** Rows of one resource. */
 export interface MetricSeries {
   resource: ResourceSpec;
   type: DataTypeSpec;
-  rows: Array<{ timestamp: number; values: Array<number | null> }>;
+  rows: MetricRow[];
 }
 
 export interface ProcessState {
@@ -75,14 +88,22 @@ function text(value: unknown): string | null {
   return null;
 }
 
-/** A metric value: finite number, numeric string, or null (the agent's NaN). */
-function readValue(value: unknown): { ok: true; value: number | null } | { ok: false } {
-  if (value === null || value === undefined) return { ok: true, value: null };
-  if (typeof value === 'number') return Number.isFinite(value) ? { ok: true, value } : { ok: false };
-  if (typeof value === 'string' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value.trim())) {
-    return { ok: true, value: Number(value) };
-  }
-  return { ok: false };
+/** A numeric string an agent may send for a metric value. */
+const NUMERIC_TEXT = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
+/** Returned by readValue for what is not a metric value (a unique object: no allocation per value). */
+const NOT_A_VALUE: unique symbol = Symbol('not a value');
+
+/**
+ * A metric value: finite number, numeric string, or null (the agent's NaN);
+ * NOT_A_VALUE otherwise. Called once per value: returns the value itself
+ * rather than a wrapper object (no garbage per value).
+ */
+function readValue(value: unknown): number | null | typeof NOT_A_VALUE {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : NOT_A_VALUE;
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' && NUMERIC_TEXT.test(value.trim())) return Number(value);
+  return NOT_A_VALUE;
 }
 
 /** Fits MySQL's INT UNSIGNED (pids, line numbers). */
@@ -169,25 +190,32 @@ class SnapshotReader {
     if (timestamp > this.snapshot.timestamp + MAX_FUTURE_MS) {
       return this.problem(`${key}: a row is dated more than a day after the agent's clock`);
     }
-    for (const name of Object.keys(row)) {
-      if (name === 'timestamp' || series.type.declared.has(name)) continue;
+    // Names beyond the declared ones (for-in: no array of keys per row). A row's own keys only: JSON.parse
+    // makes plain objects, whose prototype has no enumerable members.
+    const { declared, properties } = series.type;
+    for (const name in row) {
+      if (name === 'timestamp' || declared.has(name)) continue;
       const qualified = `${series.type.name}.${name}`;
       if (!this.catalog.undeclared.has(qualified) && !this.unknownSeen.has(qualified)) {
         this.unknownSeen.add(qualified);
         this.snapshot.unknown.push(qualified);
       }
     }
-    const values: Array<number | null> = [];
-    for (const prop of series.type.properties) {
+    const out: MetricRow = new Array(ROW_VALUES + properties.length);
+    out[0] = 0;
+    out[1] = 0;
+    out[ROW_TIMESTAMP] = timestamp;
+    for (let i = 0; i < properties.length; i++) {
+      const prop = properties[i];
       const read = readValue(row[prop]);
-      if (read.ok) {
-        values.push(read.value);
+      if (read !== NOT_A_VALUE) {
+        out[ROW_VALUES + i] = read;
       } else {
-        values.push(null);
+        out[ROW_VALUES + i] = null;
         this.problem(`${key}: ${prop} is not a number (${JSON.stringify(row[prop])?.slice(0, 40)})`);
       }
     }
-    series.rows.push({ timestamp, values });
+    series.rows.push(out);
   }
 
   readService(id: string, body: unknown): void {
