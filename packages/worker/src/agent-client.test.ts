@@ -5,7 +5,7 @@ import { freePort } from '@watched/core/testing';
 import { AgentCallError, AgentClient, type AgentRecord } from './agent-client.js';
 
 /**
- * The client on node:http against a real server: what the answers decode to
+ * The agent client (got) against a real server: what the answers decode to
  * and how each failure is named (the e2e hostile-input test covers timeouts,
  * caps on a streamed answer, redirects and TLS through the whole pipeline).
  */
@@ -73,6 +73,8 @@ describe('AgentClient', () => {
     expect((await failure(client.fetchAll(agent, undefined))).reason).toBe('network');
 
     handler = (_req, res) => void res.writeHead(200, { 'content-encoding': 'gzip' }).end('not gzip at all');
+    expect((await failure(client.fetchAll(agent, undefined))).reason).toBe('bad-payload');
+    handler = (_req, res) => void res.writeHead(200, { 'content-encoding': 'br' }).end('not brotli at all');
     expect((await failure(client.fetchAll(agent, undefined))).reason).toBe('bad-payload');
 
     handler = (_req, res) => void res.end('{"timestamp": 1,');

@@ -1,6 +1,6 @@
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import got, { type Got, RequestError } from 'got';
 import { describeTlsError, readTlsFiles } from '@watched/core';
 import { estimateParsedBytes, mib, parsedBytesWithin, type AgentLimits } from './ingest/limits.js';
 import type { WorkerOptions } from './worker-options.js';
@@ -56,32 +56,12 @@ export interface CallLimits {
   signal?: AbortSignal;
 }
 
-/** The status and body of one call, the body decoded (gzip, deflate, br) and read as UTF-8. */
-interface AgentResponse {
-  status: number;
-  body: string;
-}
-
-/** What a call ran out of time for: establishing the connection, or the whole exchange. */
-class CallTimeout extends Error {
-  readonly code = 'ETIMEDOUT';
-  constructor(phase: 'connect' | 'request', ms: number) {
-    super(`Timeout awaiting '${phase}' for ${ms}ms`);
-    this.name = 'TimeoutError';
-  }
-}
-
-/** The answer went past the response cap (raw bytes, announced length or decoded bytes). */
-class TooLarge extends Error {}
-
 /**
  * HTTP access to watched.agent: keep-alive connections, a connect and a total
- * timeout, a body-size cap, no redirects followed, no retries (the next poll
- * is the retry). Plain node:http(s): a got call cost about 1 ms of CPU more
- * per poll than the same request through node:http (bench: ~0.8 us per stored
- * value), for option handling the worker does not need.
+ * timeout, a body-size cap, no retries (the next poll is the retry).
  */
 export class AgentClient {
+  private readonly http: Got;
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 4, scheduling: 'lifo' });
   private readonly httpsAgent: HttpsAgent;
 
@@ -96,6 +76,15 @@ export class AgentClient {
       ...(material.cert ? { cert: material.cert, key: material.key } : {}),
       minVersion: options.agentTlsMinVersion ?? 'TLSv1.2',
       rejectUnauthorized: true,
+    });
+    this.http = got.extend({
+      retry: { limit: 0 },
+      timeout: { connect: options.agentConnectTimeoutMs, request: options.agentTimeoutMs },
+      agent: { http: this.httpAgent, https: this.httpsAgent },
+      followRedirect: false,
+      throwHttpErrors: false,
+      decompress: true,
+      headers: { 'user-agent': 'watched', accept: 'application/json' },
     });
   }
 
@@ -115,24 +104,35 @@ export class AgentClient {
   }
 
   /** The call's timeouts cut to what is left before the deadline (none left: timed out without calling). */
-  private timeouts(agent: AgentRecord, path: string, limits: CallLimits | undefined): { connect: number; request: number } {
-    const { agentConnectTimeoutMs, agentTimeoutMs } = this.options;
-    if (!limits) return { connect: agentConnectTimeoutMs, request: agentTimeoutMs };
+  private callOptions(agent: AgentRecord, path: string, limits: CallLimits | undefined) {
+    if (!limits) return {};
     const left = Math.floor(limits.deadline - Date.now());
     if (left <= 0) throw new AgentCallError(agent, 'timeout', `${path}: the poll's deadline passed before the call`);
-    const request = Math.min(agentTimeoutMs, left);
-    return { connect: Math.min(agentConnectTimeoutMs, request), request };
+    const request = Math.min(this.options.agentTimeoutMs, left);
+    return {
+      timeout: { connect: Math.min(this.options.agentConnectTimeoutMs, request), request },
+      ...(limits.signal ? { signal: limits.signal } : {}),
+    };
   }
 
   private async getJson(agent: AgentRecord, path: string, limits?: CallLimits): Promise<unknown> {
     const max = this.options.agentMaxResponseBytes;
+    const request = this.http.get(agentBaseUrl(agent) + path, this.callOptions(agent, path, limits));
+    let tooLarge = false;
+    request.on('downloadProgress', (progress: { transferred: number; total?: number }) => {
+      if (!tooLarge && (progress.transferred > max || (progress.total ?? 0) > max)) {
+        tooLarge = true;
+        request.cancel();
+      }
+    });
     let body: string;
     let status: number;
     try {
-      ({ status, body } = await this.get(agent, path, this.timeouts(agent, path, limits), max, limits?.signal));
+      const response = await request;
+      body = response.body;
+      status = response.statusCode;
     } catch (err) {
-      if (err instanceof AgentCallError) throw err;
-      if (err instanceof TooLarge) throw new AgentCallError(agent, 'too-large', `${path} is larger than ${max} bytes`);
+      if (tooLarge) throw new AgentCallError(agent, 'too-large', `${path} is larger than ${max} bytes`);
       throw classify(agent, path, err);
     }
     if (status !== 200) {
@@ -151,87 +151,6 @@ export class AgentClient {
       throw new AgentCallError(agent, 'bad-payload', `${path} is not valid JSON (${(err as Error).message})`);
     }
   }
-
-  /**
-   * One GET: the connect timeout runs while a new connection is made (a
-   * kept-alive one is reused as it is), the request timeout over the whole
-   * exchange, until the body's last byte. Past `max` bytes (as sent, as
-   * announced by content-length, or once decoded) the call is cut off.
-   * Redirects are answers like any other (the caller refuses them).
-   */
-  private get(agent: AgentRecord, path: string, timeouts: { connect: number; request: number }, max: number, signal?: AbortSignal): Promise<AgentResponse> {
-    return new Promise<AgentResponse>((resolve, reject) => {
-      let settled = false;
-      let connectTimer: NodeJS.Timeout | undefined;
-      const finish = (err: unknown, response?: AgentResponse) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(requestTimer);
-        clearTimeout(connectTimer);
-        signal?.removeEventListener('abort', onAbort);
-        if (err !== undefined) {
-          req.destroy();
-          reject(err);
-        } else resolve(response!);
-      };
-      const options = {
-        host: agent.host,
-        port: agent.port,
-        path,
-        method: 'GET',
-        headers: { 'user-agent': 'watched', accept: 'application/json', 'accept-encoding': 'gzip, deflate, br' },
-      };
-      const req = agent.useSsl ? httpsRequest({ ...options, agent: this.httpsAgent }) : httpRequest({ ...options, agent: this.httpAgent });
-      const requestTimer = setTimeout(() => finish(new CallTimeout('request', timeouts.request)), timeouts.request);
-      const onAbort = () => finish(Object.assign(new Error('the call was abandoned (the worker is stopping)'), { code: 'ABORT_ERR' }));
-      if (signal) {
-        if (signal.aborted) return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-      req.on('error', (err) => finish(err));
-      req.on('socket', (socket) => {
-        // A kept-alive socket is already connected; a new one gets the connect timeout (name lookup and TCP connection).
-        if (!socket.connecting) return;
-        connectTimer = setTimeout(() => finish(new CallTimeout('connect', timeouts.connect)), timeouts.connect);
-        socket.once('connect', () => clearTimeout(connectTimer));
-      });
-      req.on('response', (res) => {
-        const announced = Number(res.headers['content-length'] ?? 0);
-        if (announced > max) return finish(new TooLarge());
-        let raw = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (settled) return;
-          raw += chunk.length;
-          if (raw > max) finish(new TooLarge());
-        });
-        const cutOff = () => finish(Object.assign(new Error('the answer was cut off before its end'), { code: 'ECONNRESET' }));
-        res.on('aborted', cutOff);
-        res.on('error', (err) => finish(err));
-        // Closed before the body was complete (content-length not reached, chunked body unfinished).
-        res.on('close', () => {
-          if (!res.complete) cutOff();
-        });
-        const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
-        const decoder =
-          encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
-        const stream = decoder ? res.pipe(decoder) : res;
-        const chunks: Buffer[] = [];
-        let decoded = 0;
-        stream.on('data', (chunk: Buffer) => {
-          if (settled) return;
-          decoded += chunk.length;
-          if (decoded > max) return finish(new TooLarge());
-          chunks.push(chunk);
-        });
-        if (decoder) decoder.on('error', (err) => finish(Object.assign(err, { name: 'ParseError' })));
-        stream.on('end', () => {
-          if (!res.complete) return cutOff();
-          finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks, decoded).toString('utf8') });
-        });
-      });
-      req.end();
-    });
-  }
 }
 
 /** `since` goes out as digits and one dot, the only form the agent accepts. */
@@ -248,11 +167,18 @@ function snippet(body: string): string {
 function classify(agent: AgentRecord, path: string, err: unknown): AgentCallError {
   const tls = describeTlsError(err);
   if (tls) return new AgentCallError(agent, 'tls', `${path}: ${tls}`);
-  const e = err as { code?: string; name?: string; message?: string } | null;
-  const code = e?.code;
-  if (code === 'ECONNREFUSED') return new AgentCallError(agent, 'refused', `${path}: connection refused`);
-  if (err instanceof CallTimeout || code === 'ETIMEDOUT') return new AgentCallError(agent, 'timeout', `${path}: ${e?.message ?? ''}`.trim());
-  // A body that does not decode as its content-encoding says.
-  if (e?.name === 'ParseError') return new AgentCallError(agent, 'bad-payload', `${path}: ${e.message ?? ''}`);
-  return new AgentCallError(agent, 'network', `${path}: ${code ?? ''} ${e?.message ?? String(err)}`.trim());
+  if (err instanceof RequestError) {
+    const code = err.code;
+    if (code === 'ECONNREFUSED') return new AgentCallError(agent, 'refused', `${path}: connection refused`);
+    if (code === 'ETIMEDOUT' || err.name === 'TimeoutError') {
+      return new AgentCallError(agent, 'timeout', `${path}: ${err.message}`);
+    }
+    // A body that does not decode as its content-encoding says is the agent's bad payload: zlib's codes
+    // (Z_DATA_ERROR, Z_BUF_ERROR...) and brotli's (ERR__ERROR_FORMAT_PADDING_2...).
+    if (err.name === 'ParseError' || code === 'ERR_BODY_PARSE_FAILURE' || code?.startsWith('Z_') || code?.startsWith('ERR__ERROR_')) {
+      return new AgentCallError(agent, 'bad-payload', `${path}: ${err.message}`);
+    }
+    return new AgentCallError(agent, 'network', `${path}: ${code ?? ''} ${err.message}`.trim());
+  }
+  return new AgentCallError(agent, 'network', `${path}: ${(err as Error)?.message ?? String(err)}`);
 }
