@@ -59,8 +59,8 @@ export function checkAgentValues(snapshot: AgentSnapshot): ValueCheck {
   };
   const fitNullable = (field: string, column: AgentColumn, value: string | null) => (value === null ? null : fit(field, column, value));
 
-  for (const { resource } of snapshot.metrics) {
-    if (resource.scope === 'system' && !key('host name', 'h$hosts.name', resource.host)) break;
+  for (const { resource, host } of snapshot.metrics) {
+    if (resource.scope === 'system' && !key('host name', 'h$hosts.name', host)) break;
     if (!key('resource name', 'c$ressources.name', resource.name)) break;
     if (resource.service !== undefined && !key('service id', 's$services.name', resource.service)) break;
   }
