@@ -95,9 +95,10 @@ describe('parseSnapshot', () => {
     );
     expect(snapshot.timestamp).toBe(1795952906640.3435);
     const cpu = snapshot.metrics.find((m) => m.type.name === 'cpu_usage')!;
+    // [owner id, res id (both set once known), timestamp, user, system]
     expect(cpu.rows).toEqual([
-      { timestamp: 1795952900000.1234, values: [1.25, null] },
-      { timestamp: 1795952905000.5678, values: [null, 2.5] },
+      [0, 0, 1795952900000.1234, 1.25, null],
+      [0, 0, 1795952905000.5678, null, 2.5],
     ]);
     expect(snapshot.metrics.find((m) => m.type.name === 'thermal')!.rows).toHaveLength(1);
     expect(snapshot.parseErrors).toBe(2);

@@ -30,7 +30,12 @@ export function metricInserts(series: Array<{ series: MetricSeries; ids: SeriesI
       };
       byTable.set(table, insert);
     }
-    for (const row of s.rows) insert.rows.push([ids.ownerId, ids.resId, row.timestamp, ...row.values]);
+    for (const row of s.rows) {
+      // The series' own arrays: threshold rules read the same rows after the write.
+      row[0] = ids.ownerId;
+      row[1] = ids.resId;
+      insert.rows.push(row);
+    }
   }
   return [...byTable.values()];
 }

@@ -1,5 +1,5 @@
 import type { PoolConnection, RowDataPacket } from '@watched/core';
-import type { MetricSeries } from '../ingest/snapshot.js';
+import { ROW_TIMESTAMP, ROW_VALUES, type MetricSeries } from '../ingest/snapshot.js';
 import type { SeriesIds } from '../ingest/metrics.js';
 import { insertBatched } from '../sql-batch.js';
 import type { MonitoringEvent } from '@watched/core';
@@ -40,7 +40,7 @@ export async function applyThresholds(
         ownerId: ids.ownerId,
         resId: ids.resId,
         rule,
-        samples: s.rows.map((row) => ({ timestamp: row.timestamp, value: row.values[column] })),
+        samples: s.rows.map((row) => ({ timestamp: row[ROW_TIMESTAMP]!, value: row[ROW_VALUES + column] })),
       });
     }
   }
