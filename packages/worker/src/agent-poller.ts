@@ -153,7 +153,7 @@ export class AgentPoller {
       if ((await dataTables.ensure(type)) === 'changed') created += 1;
     }
 
-    const hostNames = [...snapshot.metrics.filter((m) => m.resource.scope === 'system').map((m) => m.resource.host), ...snapshot.services.map((s) => s.host)];
+    const hostNames = [...snapshot.metrics.filter((m) => m.resource.scope === 'system').map((m) => m.host), ...snapshot.services.map((s) => s.host)];
     const hostIds = await inventory.hostIds(hostNames);
     const typeIds = await inventory.serviceTypeIds(snapshot.services.map((s) => s.type));
     const serviceIds = await inventory.serviceIds(
@@ -169,7 +169,7 @@ export class AgentPoller {
     for (const m of snapshot.metrics) {
       const resId = resourceIds.get(resourceCatalogKey(m.resource))!;
       if (m.resource.scope === 'system') {
-        const ownerId = hostIds.get(m.resource.host)!;
+        const ownerId = hostIds.get(m.host)!;
         hostLinks.push([ownerId, resId]);
         series.push({ series: m, ids: { ownerId, resId } });
       } else {

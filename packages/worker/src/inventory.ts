@@ -1,26 +1,30 @@
 import { retryOnDeadlock, type Pool, type RowDataPacket } from '@watched/core';
 import type { ResourceSpec } from './ingest/catalog.js';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { boundedCache } from './bounded-cache.js';
 import { insertBatched } from './sql-batch.js';
 
 /**
- * Ids kept per kind (hosts, services, types, resources, links): the least
- * recently used beyond it are read again on their next use. Per entry
- * ~60-100 bytes: 10,000 agents (a host, ~3 services, ~27 resource links
- * each) need ~300,000 entries in all.
- */
-export const DEFAULT_INVENTORY_ENTRIES = 500_000;
-
-/**
- * Bytes each cache may hold, estimated per entry from its key (names are at
- * most 256 characters, agent-value-checks): 16 MiB x 5 caches is part of the
+ * Bytes each cache may hold, estimated per entry (names are at most 256
+ * characters, agent-value-checks): 16 MiB x 6 caches is part of the
  * worker's base memory (docs/agent-limits.md), whatever names agents invent.
+ * 10,000 agents (a host, ~3 services, ~27 resource links each) need ~1 MiB
+ * of host ids, ~3.5 MiB of service ids and ~4 MiB of links.
  */
 export const INVENTORY_CACHE_BYTES = 16 * 1024 * 1024;
 
-function entryBytes(_value: unknown, key: string): number {
-  return 64 + key.length * 2;
+/** A name's id: the key string (up to 2 bytes a character), its map entry and lru-cache's five slots. */
+function idBytes(_value: unknown, key: string): number {
+  return 96 + key.length * 2;
 }
+
+/** An owner's linked resource ids: its map entry and slots, the array and 8 bytes an id. */
+function linkBytes(resIds: readonly number[]): number {
+  return 128 + resIds.length * 8;
+}
+
+type LinkTable = 'h$ressources' | 's$ressources';
+
 /** How to create missing inventory rows (INSERT IGNORE) and read their ids back (a SELECT returning `id` and `k`). */
 type InventoryStatements = (missing: string[]) => {
   insert: { table: string; columns: string[]; rows: Array<Array<string | number>> };
@@ -39,24 +43,31 @@ export class Inventory {
   private readonly types: LRUCache<string, number>;
   private readonly services: LRUCache<string, number>;
   private readonly resources: LRUCache<string, number>;
-  private readonly links: LRUCache<string, true>;
+  /**
+   * Resource ids already linked, per owner id (host or service): one entry
+   * per owner rather than per link, so 10,000 agents' ~270,000 links fit
+   * in ~4 MiB and are not forgotten and re-inserted on every poll.
+   */
+  private readonly links: Record<LinkTable, LRUCache<number, number[]>>;
 
+  /** `maxEntries`: a count bound per cache besides the byte bound (tests); none by default. */
   constructor(
     private readonly pool: Pool,
-    maxEntries = DEFAULT_INVENTORY_ENTRIES,
+    maxEntries?: number,
   ) {
-    const bounds = { max: maxEntries, maxSize: INVENTORY_CACHE_BYTES, sizeCalculation: entryBytes };
-    this.hosts = new LRUCache<string, number>(bounds);
-    this.types = new LRUCache<string, number>(bounds);
-    this.services = new LRUCache<string, number>(bounds);
-    this.resources = new LRUCache<string, number>(bounds);
-    this.links = new LRUCache<string, true>(bounds);
+    const ids = () => boundedCache<string, number>(INVENTORY_CACHE_BYTES, idBytes, maxEntries);
+    this.hosts = ids();
+    this.types = ids();
+    this.services = ids();
+    this.resources = ids();
+    const links = () => boundedCache<number, number[]>(INVENTORY_CACHE_BYTES, linkBytes, maxEntries);
+    this.links = { 'h$ressources': links(), 's$ressources': links() };
   }
 
   /** Forgets every cached id (after an admin deleted rows, or in tests). */
   clear(): void {
     for (const cache of [this.hosts, this.types, this.services, this.resources]) cache.clear();
-    this.links.clear();
+    for (const cache of Object.values(this.links)) cache.clear();
   }
 
   async hostIds(names: string[]): Promise<Map<string, number>> {
@@ -106,13 +117,23 @@ export class Inventory {
   }
 
   /** Links owners to resources (`h$ressources` / `s$ressources`), once per process. */
-  async link(table: 'h$ressources' | 's$ressources', pairs: Array<[number, number]>): Promise<void> {
-    const fresh = pairs.filter(([owner, res]) => !this.links.has(`${table}/${owner}/${res}`));
+  async link(table: LinkTable, pairs: Array<[number, number]>): Promise<void> {
+    const cache = this.links[table];
+    const known = new Map<number, Set<number>>();
+    const fresh: Array<[number, number]> = [];
+    for (const [owner, res] of pairs) {
+      let linked = known.get(owner);
+      if (!linked) known.set(owner, (linked = new Set(cache.get(owner))));
+      if (linked.has(res)) continue;
+      linked.add(res);
+      fresh.push([owner, res]);
+    }
     if (fresh.length === 0) return;
     const ownerColumn = table === 'h$ressources' ? 'host_id' : 'serv_id';
     fresh.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
     await retryOnDeadlock(() => insertBatched(this.pool, { table, columns: [ownerColumn, 'res_id'], rows: fresh, mode: 'ignore' }, 1000));
-    for (const [owner, res] of fresh) this.links.set(`${table}/${owner}/${res}`, true);
+    // Merged with what a concurrent call for the same owner may have cached meanwhile.
+    for (const owner of new Set(fresh.map(([o]) => o))) cache.set(owner, [...new Set([...(cache.get(owner) ?? []), ...known.get(owner)!])]);
   }
 
   /** Creations under way in this process, by cache and key: concurrent agents wait instead of racing. */

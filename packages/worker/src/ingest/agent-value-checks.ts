@@ -69,9 +69,10 @@ export function checkAgentValues(snapshot: AgentSnapshot): ValueCheck {
   };
   const fitNullable = (field: string, column: AgentColumn, value: string | null) => (value === null ? null : fit(field, column, value));
 
-  for (const { resource } of snapshot.metrics) {
+  for (const { resource, host } of snapshot.metrics) {
+    // The host is the series' own (agents share a catalog's resources); the resource's names are checked once.
+    if (resource.scope === 'system' && !key('host name', 'h$hosts.name', host)) break;
     if (fittingResources.has(resource)) continue;
-    if (resource.scope === 'system' && !key('host name', 'h$hosts.name', resource.host)) break;
     if (!key('resource name', 'c$ressources.name', resource.name)) break;
     if (resource.service !== undefined && !key('service id', 's$services.name', resource.service)) break;
     fittingResources.add(resource);

@@ -1,46 +1,98 @@
 import type { AgentCatalog, DataTypeSpec, ResourceSpec } from './catalog.js';
 
+/** What interning one catalog found: whether its resource map is one other agents already had (so it costs this agent nothing). */
+export interface Interned {
+  catalog: AgentCatalog;
+  sharedResources: boolean;
+}
+
 /**
  * Shares what the catalogs of many agents have in common. A fleet serves a
  * few swagger documents that differ only by host name: every agent's data
  * types are the same definitions, and its resources the same paths. Parsed
  * per agent, 10,000 agents held 10,000 copies (~22 KB each, measured on the
- * simulated agent's document); interned, one copy of each data type and of
- * each name string is kept, and per agent only its resource map remains.
+ * simulated agent's document); with types and names interned, ~4 KB each
+ * (~41 MB, measured), most of it the agent's resource map and its specs.
+ * Resources carry no host (the catalog keeps it, resourceHost), so agents
+ * serving the same paths now share one resource map and one type map, and
+ * per agent only its host, its problems and its undeclared names remain.
  *
  * Types are shared by content (name, owner, properties, declared names), so
- * an agent serving a different definition of a type gets its own object.
- * Both pools are bounded: past `maxEntries` they start afresh (the catalogs
- * already built keep their objects; only future sharing is lost), so a
- * hostile fleet inventing names cannot grow them without limit.
+ * an agent serving a different definition of a type gets its own object;
+ * resource and type maps are shared by content too. Every pool is bounded:
+ * past `maxEntries` (types, strings, or resources of the shared maps) it
+ * starts afresh (the catalogs already built keep their objects; only future
+ * sharing is lost), so a hostile fleet inventing names cannot grow them
+ * without limit.
  */
 export class CatalogInterner {
   private readonly types = new Map<string, DataTypeSpec>();
   private readonly strings = new Map<string, string>();
+  private readonly resourceMaps = new Map<string, Map<string, ResourceSpec>>();
+  private resourceMapEntries = 0;
+  private readonly typeMaps = new Map<string, Map<string, DataTypeSpec>>();
 
   constructor(private readonly maxEntries = 50_000) {}
 
-  /** `catalog` with its types and names replaced by shared instances (its own maps are rebuilt in place). */
-  intern(catalog: AgentCatalog): AgentCatalog {
-    for (const [name, type] of catalog.types) catalog.types.set(name, this.type(type));
-    const resources = new Map<string, ResourceSpec>();
-    for (const [key, spec] of catalog.resources) resources.set(this.string(key), this.resource(spec));
+  /** `catalog` with its types, resources and names replaced by shared instances. */
+  intern(catalog: AgentCatalog): Interned {
+    const types = new Map<string, DataTypeSpec>();
+    const typeKeys: string[] = [];
+    for (const [name, type] of catalog.types) {
+      const [key, shared] = this.type(type);
+      typeKeys.push(key);
+      types.set(this.string(name), shared);
+    }
+    catalog.types = this.typeMap(typeKeys.join('\u0001'), types);
+    const [resources, sharedResources] = this.resourceMap(catalog.resources);
     catalog.resources = resources;
-    return catalog;
+    catalog.host = this.string(catalog.host);
+    if (catalog.hostOf) catalog.hostOf = new Map([...catalog.hostOf].map(([key, host]) => [this.string(key), this.string(host)]));
+    return { catalog, sharedResources };
   }
 
-  /** Distinct data types and strings held (tests, diagnostics). */
-  get size(): { types: number; strings: number } {
-    return { types: this.types.size, strings: this.strings.size };
+  /** Distinct data types, strings and resource maps held (tests, diagnostics). */
+  get size(): { types: number; strings: number; resourceMaps: number } {
+    return { types: this.types.size, strings: this.strings.size, resourceMaps: this.resourceMaps.size };
   }
 
-  private type(type: DataTypeSpec): DataTypeSpec {
+  private type(type: DataTypeSpec): [string, DataTypeSpec] {
     const key = `${type.name}\n${type.owner}\n${type.properties.join(',')}\n${[...type.declared].join(',')}`;
     const known = this.types.get(key);
-    if (known) return known;
+    if (known) return [key, known];
     if (this.types.size >= this.maxEntries) this.types.clear();
     this.types.set(key, type);
-    return type;
+    return [key, type];
+  }
+
+  /** One map per distinct list of (interned) types. */
+  private typeMap(signature: string, types: Map<string, DataTypeSpec>): Map<string, DataTypeSpec> {
+    const known = this.typeMaps.get(signature);
+    // The same type keys may name types interned before a clear of `types`: share only identical objects.
+    if (known && known.size === types.size && [...types].every(([name, type]) => known.get(name) === type)) return known;
+    if (this.typeMaps.size >= this.maxEntries) this.typeMaps.clear();
+    this.typeMaps.set(signature, types);
+    return types;
+  }
+
+  /** The shared map of these resources (by content: key, data type, service), and whether it was shared already. */
+  private resourceMap(resources: Map<string, ResourceSpec>): [Map<string, ResourceSpec>, boolean] {
+    const parts: string[] = [];
+    for (const [key, spec] of resources) parts.push(`${key}\u0000${spec.dataType}\u0000${spec.service ?? '\u0002'}`);
+    const signature = parts.join('\u0001');
+    const known = this.resourceMaps.get(signature);
+    if (known) return [known, true];
+    const shared = new Map<string, ResourceSpec>();
+    for (const [key, spec] of resources) shared.set(this.string(key), this.resource(spec));
+    if (this.resourceMapEntries + shared.size > this.maxEntries) {
+      this.resourceMaps.clear();
+      this.resourceMapEntries = 0;
+    }
+    if (shared.size <= this.maxEntries) {
+      this.resourceMaps.set(signature, shared);
+      this.resourceMapEntries += shared.size;
+    }
+    return [shared, false];
   }
 
   private resource(spec: ResourceSpec): ResourceSpec {
@@ -50,7 +102,6 @@ export class CatalogInterner {
       resource: this.string(spec.resource),
       name: this.string(spec.name),
       dataType: this.string(spec.dataType),
-      host: this.string(spec.host),
     };
     if (spec.service !== undefined) shared.service = this.string(spec.service);
     return shared;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseCatalog } from './catalog.js';
+import { parseCatalog, resourceHost } from './catalog.js';
 import { parseSnapshot } from './snapshot.js';
 
 const history = (type: string, host: string, service?: string) => ({
@@ -37,7 +37,8 @@ describe('parseCatalog', () => {
     expect(catalog.types.get('thermal')?.properties).toEqual([]);
     expect(catalog.types.get('mysql_stat')?.owner).toBe('service');
     expect(catalog.types.has('status')).toBe(false);
-    expect(catalog.resources.get('system/diskusage/%2F')).toMatchObject({ name: 'diskusage/%2F', dataType: 'disk_usage', host: 'h1' });
+    expect(catalog.resources.get('system/diskusage/%2F')).toMatchObject({ name: 'diskusage/%2F', dataType: 'disk_usage' });
+    expect(resourceHost(catalog, 'system/diskusage/%2F')).toBe('h1');
     expect(catalog.resources.get('service/db-tcp_3306/mysql/status')).toMatchObject({ service: 'db-tcp_3306', name: 'mysql/status' });
   });
 
@@ -46,6 +47,23 @@ describe('parseCatalog', () => {
     expect(catalog.types.get('disk_usage')?.properties).toEqual(['free']);
     expect(catalog.problems.join('\n')).toMatch(/x;DROP TABLE t/);
     expect(catalog.problems.join('\n')).toMatch(/pct free/);
+  });
+
+  it('keeps the host of each path when an agent speaks for several hosts', () => {
+    const multi = parseCatalog({
+      paths: {
+        '/system/cpuuse/all/history': history('cpu_usage', 'h1'),
+        '/system/diskusage/%2F/history': history('disk_usage', 'vm7'),
+        '/system/thermal/zone0/history': history('thermal', 'h1'),
+      },
+      definitions: swagger.definitions,
+    });
+    expect(['system/cpuuse/all', 'system/diskusage/%2F', 'system/thermal/zone0'].map((k) => resourceHost(multi, k))).toEqual(['h1', 'vm7', 'h1']);
+    const snapshot = parseSnapshot({ timestamp: 2, system: { diskusage: { '%2F': [{ timestamp: 1, free: 5 }] }, cpuuse: { all: [{ timestamp: 1, user: 1 }] } } }, multi);
+    expect(snapshot.metrics.map((m) => [m.resource.name, m.host])).toEqual([
+      ['diskusage/%2F', 'vm7'],
+      ['cpuuse/all', 'h1'],
+    ]);
   });
 
   it('survives documents that are not swagger at all', () => {

@@ -21,15 +21,20 @@ export interface ResourceSpec {
   /** `collector/resource`, as upstream names it. */
   name: string;
   dataType: string;
-  /** `x-host` of the path. */
-  host: string;
 }
 
 /** What one agent offers, read from its `/api/swagger.json`. */
 export interface AgentCatalog {
   types: Map<string, DataTypeSpec>;
-  /** Keyed by `resourceKey()`. */
+  /**
+   * Keyed by `resourceKey()`. Host-free, so agents serving the same paths
+   * share one map (CatalogInterner); each path's `x-host` is resourceHost().
+   */
   resources: Map<string, ResourceSpec>;
+  /** `x-host` of the resources (of the first one; those naming another host are in `hostOf`). */
+  host: string;
+  /** `x-host` of the resources naming another host than `host`, by `resourceKey()` (an agent speaking for several hosts). */
+  hostOf?: Map<string, string>;
   /** Names refused (invalid identifiers, malformed paths), for the agent's error record. */
   problems: string[];
   /**
@@ -47,6 +52,11 @@ export interface AgentCatalog {
  */
 export const MAX_PROPERTIES_PER_TYPE = 250;
 export const MAX_TYPES_PER_AGENT = 200;
+
+/** The `x-host` of the resource `key` of `catalog`. */
+export function resourceHost(catalog: Pick<AgentCatalog, 'host' | 'hostOf'>, key: string): string {
+  return catalog.hostOf?.get(key) ?? catalog.host;
+}
 
 export function resourceKey(scope: 'system' | 'service', collector: string, resource: string, service?: string): string {
   return scope === 'system' ? `system/${collector}/${resource}` : `service/${service}/${collector}/${resource}`;
@@ -100,7 +110,7 @@ function readDataType(name: string, definition: unknown, problems: string[]): Da
  * `limits.maxResources` reading stops and `refused` says so.
  */
 export function parseCatalog(document: unknown, limits?: Pick<AgentLimits, 'maxResources'>): AgentCatalog {
-  const catalog: AgentCatalog = { types: new Map(), resources: new Map(), problems: [], undeclared: new Set() };
+  const catalog: AgentCatalog = { types: new Map(), resources: new Map(), host: '', problems: [], undeclared: new Set() };
   if (!isObject(document)) {
     catalog.problems.push('discovery document is not a JSON object');
     return catalog;
@@ -160,10 +170,18 @@ export function parseCatalog(document: unknown, limits?: Pick<AgentLimits, 'maxR
       // Nothing of a refused document is used: keep none of it in the discovery cache.
       catalog.resources.clear();
       catalog.types.clear();
+      catalog.host = '';
+      delete catalog.hostOf;
       break;
     }
-    const resource: ResourceSpec = { ...spec, dataType: typeName, host };
-    catalog.resources.set(resourceKey(resource.scope, resource.collector, resource.resource, resource.service), resource);
+    const resource: ResourceSpec = { ...spec, dataType: typeName };
+    const key = resourceKey(resource.scope, resource.collector, resource.resource, resource.service);
+    // A path declared twice: the last one counts, for its host too.
+    catalog.resources.delete(key);
+    catalog.hostOf?.delete(key);
+    if (catalog.resources.size === 0) catalog.host = host;
+    else if (host !== catalog.host) (catalog.hostOf ??= new Map()).set(key, host);
+    catalog.resources.set(key, resource);
   }
   return catalog;
 }

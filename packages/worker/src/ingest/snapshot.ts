@@ -1,4 +1,4 @@
-import { type AgentCatalog, type DataTypeSpec, type ResourceSpec, resourceKey } from './catalog.js';
+import { type AgentCatalog, type DataTypeSpec, type ResourceSpec, resourceHost, resourceKey } from './catalog.js';
 import { columnChars, INT_UNSIGNED_MAX } from './column-shapes.js';
 import { LimitCounter, type AgentLimits } from './limits.js';
 
@@ -18,6 +18,8 @@ export const ROW_VALUES = 3;
 /** Rows of one resource. */
 export interface MetricSeries {
   resource: ResourceSpec;
+  /** The resource's `x-host`: the host a system resource belongs to. */
+  host: string;
   type: DataTypeSpec;
   rows: MetricRow[];
 }
@@ -170,13 +172,14 @@ class SnapshotReader {
         const type = this.catalog.types.get(spec.dataType);
         if (!type || !Array.isArray(rows)) continue;
         if (this.stopped) return;
-        const series: MetricSeries = { resource: spec, type, rows: [] };
+        const host = resourceHost(this.catalog, key);
+        const series: MetricSeries = { resource: spec, host, type, rows: [] };
         for (const row of rows) {
           if (!this.within('rows') || !this.within('values', type.properties.length)) return;
           this.readRow(series, row, key);
         }
         if (series.rows.length) {
-          if (!this.within('resources') || !this.named('resource', key) || !this.named('host', spec.host)) return;
+          if (!this.within('resources') || !this.named('resource', key) || !this.named('host', host)) return;
           this.snapshot.metrics.push(series);
         }
       }
